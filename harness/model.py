@@ -1,0 +1,186 @@
+"""The harness's vocabulary as plain data (layer 1 of DESIGN.md): no I/O here.
+
+Everything that flows between the layers is one of these frozen dataclasses, so
+analysis can be fed from files pasted into an issue as easily as from a live run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class Source(StrEnum):
+    WIRE = "wire"
+    SERIAL = "serial"
+    SERVER = "server"
+
+
+class Direction(StrEnum):
+    C2S = "client->server"
+    S2C = "server->client"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One timestamped fact from one source.
+
+    `t` is wall-clock seconds (`time.time()`), the clock pcap timestamps use, so
+    events of different sources sort together. `fields` holds the kind's facts
+    (offered suites, alert description, error code, ...), JSON-serialisable.
+    """
+
+    t: float
+    source: Source
+    kind: str
+    direction: Direction | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    text: str = ""  # the serial/server line as seen, or a one-line summary of a packet
+    stream: int | None = None  # TCP stream index for wire events
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "t": self.t,
+            "source": str(self.source),
+            "kind": self.kind,
+            "direction": str(self.direction) if self.direction else None,
+            "fields": dict(self.fields),
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One connection attempt: a TCP stream on the wire and the log lines around it."""
+
+    index: int
+    start: float
+    end: float
+    events: tuple[Event, ...]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    events: tuple[Event, ...]
+    attempts: tuple[Attempt, ...] = ()
+
+    def of(self, *kinds: str, source: Source | None = None) -> tuple[Event, ...]:
+        return tuple(
+            e for e in self.events if e.kind in kinds and (source is None or e.source == source)
+        )
+
+    def first(self, kind: str, source: Source | None = None) -> Event | None:
+        found = self.of(kind, source=source)
+        return found[0] if found else None
+
+    @property
+    def sources(self) -> frozenset[Source]:
+        return frozenset(e.source for e in self.events)
+
+
+class Confidence(StrEnum):
+    WIRE_AND_LOG = "wire and log"
+    WIRE = "wire only"
+    LOG = "log only"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    claim: str
+    events: tuple[Event, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"claim": self.claim, "events": [e.to_json() for e in self.events]}
+
+
+@dataclass(frozen=True)
+class Fix:
+    where: str  # "server", "sketch", "core", "certificate"
+    text: str
+    detail: str = ""  # a config line or a call, ready to paste
+
+    def to_json(self) -> dict[str, str]:
+        return {"where": self.where, "text": self.text, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A cause from the fixed catalogue (or None: the run connected, or `unknown`)."""
+
+    cause: str | None
+    confidence: Confidence
+    explanation: str
+    evidence: tuple[Evidence, ...] = ()
+    fixes: tuple[Fix, ...] = ()
+    connected: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cause": self.cause,
+            "confidence": str(self.confidence),
+            "explanation": self.explanation,
+            "evidence": [e.to_json() for e in self.evidence],
+            "fixes": [f.to_json() for f in self.fixes],
+        }
+
+
+@dataclass(frozen=True)
+class Expectation:
+    connected: bool
+    cause: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"connected": self.connected, "cause": self.cause}
+
+
+class Outcome(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    expected: Expectation
+    observed: Expectation
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": str(self.outcome),
+            "expected": self.expected.to_json(),
+            "observed": self.observed.to_json(),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What one run tries: sketch x board x server profile x cert plan x expectation."""
+
+    name: str
+    description: str
+    sketch: str  # folder name under sketches/
+    board: str  # board name, e.g. "twin-esp8266-axtls"
+    profile: str  # server profile name
+    cert_plan: str  # certificate plan name
+    expectation: Expectation
+    backend: str = "builtin"
+    defines: Mapping[str, str] = field(default_factory=dict)  # extra sketch config macros
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Everything one run produced; reporters are functions over this."""
+
+    scenario: Scenario
+    run_dir: Path
+    timeline: Timeline
+    diagnosis: Diagnosis
+    verdict: Verdict
+    durations: Mapping[str, float] = field(default_factory=dict)  # stage -> seconds
