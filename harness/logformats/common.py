@@ -1,0 +1,40 @@
+"""Lines any of our sketches print, whatever the TLS stack: the `HIL:` protocol and the
+sketch's own messages that reporters' sketches print too."""
+
+from __future__ import annotations
+
+import re
+
+from harness.model import Event, Source
+
+_BOOT = re.compile(r"HIL:BOOT build=(\S+)")
+_DONE = re.compile(r"HIL:DONE((?: \w+=\S+)*)")
+_REFUSED = re.compile(r"HIL:REFUSED (\S+?):? (.*)")
+_CONNECTING = re.compile(r"^\.*Connecting to (\S+)")
+_FAILED = re.compile(r"^\.*(Connection failed|connection failed)")
+_SNTP = re.compile(r"please start sntp first")
+
+
+def parse(t: float, text: str) -> Event | None:
+    def ev(kind: str, **fields: object) -> Event:
+        return Event(t=t, source=Source.SERIAL, kind=kind, fields=fields, text=text)
+
+    if m := _BOOT.search(text):
+        return ev("boot", build=m.group(1))
+    if m := _DONE.search(text):
+        pairs = dict(p.split("=", 1) for p in m.group(1).split())
+        return ev(
+            "connect_result",
+            connected=pairs.get("connected") == "1",
+            verified=pairs.get("verified") == "1",
+            final=True,
+        )
+    if m := _REFUSED.search(text):
+        return ev("log_error", refused=m.group(1), message=m.group(2))
+    if m := _CONNECTING.match(text):
+        return ev("connect_start", host=m.group(1))
+    if _FAILED.match(text):
+        return ev("connect_result", connected=False, final=False)
+    if _SNTP.search(text):
+        return ev("log_clock", message="clock not set")
+    return None

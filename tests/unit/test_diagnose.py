@@ -1,0 +1,114 @@
+from harness.correlate import build_timeline
+from harness.diagnose import Context, diagnose
+from harness.model import Confidence, Direction, Event, Expectation, Outcome, Source
+from harness.verdict import judge
+from tests.samples import founding_events
+
+AXTLS_SUITES = [0x003C, 0x003D, 0x0035, 0x002F]
+DO_2016_SUITES = (0xC030, 0xC02F, 0x009F, 0x009E, 0xC028, 0xC014, 0x006B, 0x0039)
+
+
+def wire(t, kind, direction, **fields):
+    return Event(t=t, source=Source.WIRE, kind=kind, direction=direction, fields=fields, stream=0)
+
+
+def founding_wire():
+    return [
+        wire(10.000, "tcp_syn", Direction.C2S),
+        wire(
+            10.001,
+            "client_hello",
+            Direction.C2S,
+            version=0x0303,
+            suites=AXTLS_SUITES,
+            sni="127.0.0.1",
+        ),
+        wire(10.004, "alert", Direction.S2C, level=2, description=40, name="handshake_failure"),
+        wire(10.005, "alert", Direction.C2S, level=2, description=10, name="unexpected_message"),
+        wire(10.006, "alert", Direction.C2S, level=1, description=0, name="close_notify"),
+        wire(10.007, "tcp_fin", Direction.C2S),
+    ]
+
+
+def test_founding_log_alone_gives_no_shared_cipher_log_only():
+    d = diagnose(build_timeline(founding_events()), Context(stack="axtls"))
+    assert d.cause == "no_shared_cipher"
+    assert d.confidence is Confidence.LOG
+    claims = "\n".join(ev.claim for ev in d.evidence)
+    assert "AES128-SHA256 (0x003c)" in claims and "the likely offer" in claims
+    assert "cipher string is not known" in claims  # asks for the server's cipher string
+    where = [f.where for f in d.fixes]
+    assert where == ["server", "core", "certificate"]  # 1982 in the dump: the next wall
+
+
+def test_wire_only_names_offer_server_suites_and_alert_directions():
+    ctx = Context(stack="axtls", server_suites=DO_2016_SUITES, server_cipher_string="EECDH+AESGCM")
+    d = diagnose(build_timeline(founding_wire()), ctx)
+    assert d.cause == "no_shared_cipher" and d.confidence is Confidence.WIRE
+    claims = [ev.claim for ev in d.evidence]
+    assert claims[0].startswith("The board offered 4 cipher suites: AES128-SHA256 (0x003c)")
+    assert "none in common" in claims[1]
+    assert "fatal handshake_failure (40) alert, server -> client" in claims[2]
+    assert "unexpected_message (10)" in claims[3] and "close_notify (0)" in claims[3]
+    assert d.fixes[0].detail == "SSLCipherSuite EECDH+AESGCM:AES128-SHA256"
+    # notAfter is not known from the wire alone and no dump was seen: no certificate fix.
+    assert [f.where for f in d.fixes] == ["server", "core"]
+
+
+def test_both_sources_agree():
+    tl = build_timeline(founding_wire(), founding_events())
+    d = diagnose(tl, Context(stack="axtls", server_suites=DO_2016_SUITES))
+    assert d.cause == "no_shared_cipher" and d.confidence is Confidence.WIRE_AND_LOG
+
+
+def test_a_suite_in_common_is_not_no_shared_cipher():
+    ctx = Context(stack="axtls", server_suites=(*DO_2016_SUITES, 0x003C))
+    d = diagnose(build_timeline(founding_wire()), ctx)
+    assert d.cause == "unknown"
+    assert d.confidence is Confidence.NONE and "client_hello" in d.evidence[0].claim
+
+
+def test_connected_and_verified_has_no_cause():
+    events = [
+        wire(1.0, "client_hello", Direction.C2S, suites=AXTLS_SUITES),
+        wire(1.01, "server_hello", Direction.S2C, version=0x0303, suite=0x003C),
+        wire(1.05, "app_data", Direction.C2S, length=80),
+        Event(
+            t=1.1,
+            source=Source.SERIAL,
+            kind="connect_result",
+            fields={"connected": True, "verified": True, "final": True},
+        ),
+    ]
+    d = diagnose(build_timeline(events))
+    assert d.cause is None and d.connected
+    assert "AES128-SHA256 (0x003c)" in d.explanation
+    assert judge(Expectation(connected=True), d).outcome is Outcome.PASS
+
+
+def test_verdict_fails_on_another_cause():
+    d = diagnose(build_timeline(founding_events()), Context(stack="axtls"))
+    v = judge(Expectation(connected=False, cause="untrusted_cert"), d)
+    assert v.outcome is Outcome.FAIL and "no_shared_cipher" in v.reason
+    assert judge(Expectation(False, "no_shared_cipher"), d).outcome is Outcome.PASS
+    assert judge(Expectation(True), d).outcome is Outcome.FAIL
+
+
+def test_expired_after_connect_is_cert_time_invalid():
+    lines = [
+        Event(
+            t=1.0,
+            source=Source.SERIAL,
+            kind="log_error",
+            fields={"x509": "expired", "message": "Cert has expired"},
+        ),
+        Event(
+            t=1.1,
+            source=Source.SERIAL,
+            kind="connect_result",
+            fields={"connected": True, "verified": False, "final": True},
+        ),
+    ]
+    d = diagnose(build_timeline(lines), Context(stack="axtls", cert_not_after=4682313037))
+    assert d.cause == "cert_time_invalid" and d.connected
+    assert any(f.where == "certificate" for f in d.fixes)
