@@ -168,8 +168,8 @@ class Scenario:
     sketch: str  # folder name under sketches/
     board: str  # board name, e.g. "twin-esp8266-axtls"
     profile: str  # server profile name
-    cert_plan: str  # certificate plan name
     expectation: Expectation
+    cert_plan: str | None = None  # certificate plan name; None: the profile's
     backend: str = "builtin"
     defines: Mapping[str, str] = field(default_factory=dict)  # extra sketch config macros
 

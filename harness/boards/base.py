@@ -1,0 +1,69 @@
+"""What a board is: the small protocol every board implements, and its data."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class BoardSpec:
+    """A board model as data (boards/catalogue.py lists them)."""
+
+    name: str  # e.g. "twin-esp8266-axtls"
+    kind: str  # implementation registered in boards.BOARD_KINDS, e.g. "twin"
+    stack: str  # TLS stack whose log format it prints: "axtls", "bearssl", "mbedtls"
+    personality: str  # "esp8266-axtls", ...
+    pio_board: str  # PlatformIO board id
+    baud: int = 115200
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    sketch_dir: Path
+    scenario_header: str  # contents of hil_scenario.h, without the build id line
+    extra_headers: dict[str, bytes]  # file name -> contents (e.g. hil_ca_cert.h)
+
+
+@dataclass(frozen=True)
+class Firmware:
+    build_id: str
+    path: Path
+    built: bool  # False when the build was already up to date
+
+
+class Board(abc.ABC):
+    """A place a sketch runs: build, flash, reset, and a serial port to read."""
+
+    spec: BoardSpec
+
+    @property
+    @abc.abstractmethod
+    def serial_port(self) -> str: ...
+
+    @abc.abstractmethod
+    def build(self, request: BuildRequest, *, log_path: Path) -> Firmware: ...
+
+    @abc.abstractmethod
+    def flash(self, firmware: Firmware, *, log_path: Path) -> bool:
+        """Install `firmware`; False when the board already had it."""
+
+    @abc.abstractmethod
+    def reset(self) -> None:
+        """Restart the sketch from setup()."""
+
+    @abc.abstractmethod
+    def halt(self) -> None:
+        """Stop the sketch (the twin's process); a real board keeps running."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release everything; safe to call more than once."""
+
+    def __enter__(self) -> Board:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
