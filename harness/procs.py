@@ -232,7 +232,7 @@ class ManagedProcess:
                 log=self.log_path,
             ) from None
 
-    def signal(self, sig: int) -> None:
+    def send_signal(self, sig: int) -> None:
         if self.alive() and self._proc is not None:
             os.killpg(self._proc.pid, sig)
 

@@ -63,6 +63,7 @@ class SerialMonitor:
         self._partial = ""
         self._partial_t = 0.0
         self._error: BaseException | None = None
+        self.opens = 0  # times the port was opened: >1 after it vanished and came back
         self._raw = None
         self._log = None
 
@@ -92,7 +93,9 @@ class SerialMonitor:
         while True:
             try:
                 # exclusive: a second reader on the same port would steal bytes.
-                return serial.Serial(self.port, self.baud, timeout=0.05, exclusive=True)
+                ser = serial.Serial(self.port, self.baud, timeout=0.05, exclusive=True)
+                self.opens += 1
+                return ser
             except (serial.SerialException, OSError) as exc:
                 last = exc
             if time.monotonic() > deadline or self._stop.is_set():

@@ -32,6 +32,7 @@ need_cmd apache2 apache2
 need_cmd openssl openssl
 need_cmd g++ g++
 need_cmd ip iproute2
+need_cmd socat socat
 need_file /usr/include/bearssl.h libbearssl-dev
 need_file /usr/include/mbedtls/ssl.h libmbedtls-dev
 python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null \

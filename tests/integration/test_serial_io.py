@@ -1,0 +1,118 @@
+"""SerialMonitor on real ptys (pyserial), as the twin's port and as a USB port that
+vanishes and comes back (socat's pty links)."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import tty
+from pathlib import Path
+
+import pytest
+
+from harness import procs
+from harness.errors import DeadlineError
+from harness.logformats.lines import read_serial_log
+from harness.serial_io import SerialMonitor
+
+
+@pytest.fixture
+def pty_pair():
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    yield master, os.ttyname(slave)
+    for fd in (master, slave):
+        os.close(fd)
+
+
+def test_lines_bytes_and_stamps(tmp_path: Path, pty_pair):
+    master, port = pty_pair
+    with SerialMonitor(port, tmp_path) as mon:
+        before = time.time()
+        os.write(master, b"HIL:BOOT build=abc\r\nState:\tsending Client Hello (1)\n")
+        os.write(master, b"boot \xff\xfe rom\npartial")
+        mon.expect(r"boot .* rom", timeout=5)
+    texts = [ln.text for ln in mon.lines]
+    assert texts == [
+        "HIL:BOOT build=abc",
+        "State:\tsending Client Hello (1)",
+        "boot \ufffd\ufffd rom",
+        "partial",  # kept when the monitor closes, never dropped
+    ]
+    assert all(before <= ln.t <= time.time() for ln in mon.lines)
+    raw = (tmp_path / "serial.raw").read_bytes()
+    assert (
+        raw == b"HIL:BOOT build=abc\r\nState:\tsending Client Hello (1)\nboot \xff\xfe rom\npartial"
+    )
+    logged = read_serial_log((tmp_path / "serial.log").read_text())
+    assert [ln.text for ln in logged] == texts
+
+
+def test_expect_timeout_shows_tail_and_log(tmp_path: Path, pty_pair):
+    master, port = pty_pair
+    with SerialMonitor(port, tmp_path) as mon:
+        os.write(master, b"Connecting to 127.0.0.1\nConnection failed\n")
+        mon.expect("Connection failed", timeout=5)
+        started = time.monotonic()
+        with pytest.raises(DeadlineError) as err:
+            mon.expect(re.compile(r"HIL:DONE"), timeout=0.3)
+        assert time.monotonic() - started < 2
+    text = str(err.value)
+    assert "'HIL:DONE'" in text and "Connection failed" in text
+    assert str(tmp_path / "serial.log") in text
+
+
+def test_no_byte_lost_in_a_burst(tmp_path: Path, pty_pair):
+    master, port = pty_pair
+    payload = b"".join(b"line %06d %s\n" % (i, b"x" * 60) for i in range(20000))
+    with SerialMonitor(port, tmp_path, baud=921600) as mon:
+        view = memoryview(payload)
+        while view:
+            n = os.write(master, view[:4096])
+            view = view[n:]
+        mon.expect(r"^line 019999 ", timeout=30)
+    assert (tmp_path / "serial.raw").read_bytes() == payload
+    assert len(mon.lines) == 20000
+
+
+def test_port_vanishing_and_returning_is_survived(tmp_path: Path):
+    link, peer = tmp_path / "ttyUSB0", tmp_path / "board"
+    cmd = [
+        procs.which("socat", package="socat"),
+        f"PTY,link={link},raw,echo=0",
+        f"PTY,link={peer},raw,echo=0",
+    ]
+
+    def plug() -> procs.ManagedProcess:
+        proc = procs.ManagedProcess("socat", cmd, log_path=tmp_path / "socat.log")
+        proc.start()
+        deadline = time.monotonic() + 5
+        while not (link.exists() and peer.exists()):
+            assert time.monotonic() < deadline, "socat made no pty links"
+            time.sleep(0.01)
+        return proc
+
+    first = plug()
+    try:
+        with SerialMonitor(str(link), tmp_path, reopen_timeout=10) as mon:
+            with peer.open("wb", buffering=0) as f:
+                f.write(b"before reset\n")
+            mon.expect("before reset", timeout=5)
+            first.stop()  # the USB device goes away ...
+            time.sleep(0.3)
+            second = plug()  # ... and enumerates again under the same name
+            try:
+                # Like a USB-serial driver, a pty drops what arrived before it was opened.
+                deadline = time.monotonic() + 10
+                while mon.opens < 2:
+                    assert time.monotonic() < deadline, "the monitor never reopened the port"
+                    time.sleep(0.01)
+                with peer.open("wb", buffering=0) as f:
+                    f.write(b"after reset\n")
+                mon.expect("after reset", timeout=10)
+            finally:
+                second.stop()
+    finally:
+        first.stop()
+    assert [ln.text for ln in mon.lines] == ["before reset", "after reset"]
