@@ -1,0 +1,83 @@
+"""TLS server backends (layer 3): what serves a server profile.
+
+`BACKENDS` maps a backend name to its class; every class takes
+`(profile, certs, bind, port, run_dir)` and has `start()`, `stop()`, `.port`,
+`.address`, `.server_log`, and is a context manager. `start_server` is the one
+way the runner picks a backend: by name from this registry, never by if/elif.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from harness.errors import ConfigError
+from harness.servers.builtin import BuiltinServer
+from harness.servers.profiles import ServerProfile
+
+if TYPE_CHECKING:
+    from harness.certs import CertBundle
+
+
+class TlsServer(Protocol):
+    """What every backend offers (the builtin one is the model)."""
+
+    name: str
+    server_log: Path
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def address(self) -> tuple[str, int]: ...
+
+    def start(self) -> TlsServer: ...
+
+    def stop(self) -> None: ...
+
+
+BACKENDS: dict[str, type[TlsServer]] = {}
+
+
+def register_backend(cls: type[TlsServer]) -> type[TlsServer]:
+    """Add a backend class under its `name`; a second class with the same name is refused."""
+    if cls.name in BACKENDS:
+        raise ConfigError(
+            f"server backend {cls.name!r} registered twice",
+            seen=f"{BACKENDS[cls.name].__qualname__} and {cls.__qualname__}",
+            fix="give the new backend its own name",
+        )
+    BACKENDS[cls.name] = cls
+    return cls
+
+
+register_backend(BuiltinServer)
+
+
+def start_server(
+    profile: ServerProfile,
+    backend_name: str,
+    certs: CertBundle,
+    bind: str,
+    port: int,
+    run_dir: Path,
+    *,
+    allow_external: bool = False,
+) -> TlsServer:
+    """Start `profile` on the backend `backend_name`; returns once it accepts connections."""
+    if backend_name not in BACKENDS:
+        raise ConfigError(
+            f"unknown server backend {backend_name!r}",
+            seen=f"implemented: {', '.join(sorted(BACKENDS))}",
+            fix=f"use one of: {', '.join(sorted(BACKENDS))}",
+        )
+    if backend_name not in profile.backends:
+        raise ConfigError(
+            f"server profile {profile.name!r} does not list backend {backend_name!r}",
+            seen=f"backends = {list(profile.backends)} in {profile.path}",
+            fix=f"use one of {', '.join(profile.backends)}, or add it to the profile's backends",
+        )
+    server = BACKENDS[backend_name](  # type: ignore[call-arg]
+        profile, certs, bind, port, run_dir, allow_external=allow_external
+    )
+    return server.start()

@@ -1,0 +1,254 @@
+"""The `builtin` backend: a profile served by Python's `ssl` (OpenSSL) in a child process.
+
+The server runs as `python -m harness.servers.builtin_main CONFIG.json` under
+`procs.ManagedProcess`, so it owns its process group and is stopped on every
+exit path, and a crash of the server cannot take the test process with it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import select
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness import procs
+from harness.errors import (
+    ConfigError,
+    DeadlineError,
+    NetworkSafetyError,
+    StateError,
+    ToolFailedError,
+)
+from harness.servers.profiles import ServerProfile
+
+if TYPE_CHECKING:
+    from harness.certs import CertBundle
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT = 5.0
+# The child's protocol (harness/servers/builtin_main.py imports these).
+READY = "HIL-BUILTIN-READY"
+EXIT_CANNOT_LISTEN = 3
+_DH_DIR = Path(__file__).resolve().parent
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ServerState(StrEnum):
+    IDLE = "idle"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+def check_bind(bind: str, *, allow_external: bool) -> None:
+    """Refuse a bind address off this machine unless the caller explicitly allowed it."""
+    try:
+        addr = ipaddress.ip_address(bind)
+    except ValueError:
+        raise ConfigError(
+            f"server bind address {bind!r} is not an IP address",
+            fix="give an IPv4 address such as 127.0.0.1",
+        ) from None
+    if addr.version != 4:
+        raise ConfigError(
+            f"server bind address {bind} is IPv6; the builtin backend listens on IPv4",
+            fix="use 127.0.0.1",
+        )
+    if not allow_external and addr not in ipaddress.ip_network("127.0.0.0/8"):
+        raise NetworkSafetyError(
+            f"server bind address {bind} is outside 127.0.0.0/8",
+            seen=bind,
+            fix="use 127.0.0.1, or pass allow_external=True for a real board on a bench LAN",
+        )
+
+
+class BuiltinServer:
+    """Serves `profile` with `certs` on `bind:port` (port 0: a free port, see `.port`)."""
+
+    name = "builtin"
+
+    def __init__(
+        self,
+        profile: ServerProfile,
+        certs: CertBundle,
+        bind: str,
+        port: int,
+        run_dir: Path,
+        *,
+        allow_external: bool = False,
+    ) -> None:
+        check_bind(bind, allow_external=allow_external)
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"server port {port} out of range", fix="use 0..65535 (0: free port)")
+        self.profile = profile
+        self.certs = certs
+        self.bind = bind
+        self._requested_port = port
+        self._port: int | None = None
+        self.run_dir = run_dir
+        self.server_log = run_dir / "server.log"
+        self.keylog = run_dir / "keylog.txt"
+        self.config_path = run_dir / "builtin-server.json"
+        self.process_log = run_dir / "builtin-server.stderr.log"
+        self.state = ServerState.IDLE
+        self.ready_seconds: float | None = None  # exec to ready line, for the record
+        self._proc: procs.ManagedProcess | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<BuiltinServer {self.profile.name} {self.bind}:{self._port or self._requested_port} "
+            f"{self.state}>"
+        )
+
+    @property
+    def port(self) -> int:
+        """The port it listens on; before start() the one asked for (0 = not known yet)."""
+        return self._port if self._port is not None else self._requested_port
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.bind, self.port)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def _config(self) -> dict[str, object]:
+        p = self.profile
+        dh = str(_DH_DIR / f"{p.dh_params}.pem") if p.dh_params else None
+        return {
+            "profile": p.name,
+            "bind": self.bind,
+            "port": self._requested_port,
+            "cert_pem": str(self.certs.cert_pem),
+            "key_pem": str(self.certs.key_pem),
+            "min_protocol": p.min_protocol.value,
+            "max_protocol": p.max_protocol.value,
+            "ciphers": p.ciphers,
+            "honor_cipher_order": p.honor_cipher_order,
+            "dh_params_pem": dh,
+            "session_tickets": p.session_tickets,
+            "headers": [list(h) for h in p.headers],
+            "keylog": str(self.keylog),
+            "server_log": str(self.server_log),
+        }
+
+    def start(self) -> BuiltinServer:
+        """Start the server; returns once it accepts connections (deadline 5 s)."""
+        if self.state is ServerState.RUNNING:
+            raise StateError(
+                f"{self!r}.start() in state 'running': expected one of idle, stopped",
+                fix="stop() it first, or use another BuiltinServer",
+            )
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(json.dumps(self._config(), indent=2) + "\n", encoding="utf-8")
+        self._proc = procs.ManagedProcess(
+            "builtin TLS server",
+            [sys.executable, "-m", "harness.servers.builtin_main", self.config_path],
+            log_path=self.process_log,
+        )
+        # The child must import this very package, also from an uninstalled checkout.
+        pythonpath = os.pathsep.join(
+            p for p in (str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")) if p
+        )
+        started = time.monotonic()
+        popen = self._proc.start(env={"PYTHONPATH": pythonpath}, stdout_pipe=True)
+        self.state = ServerState.RUNNING
+        try:
+            assert popen.stdout is not None  # stdout_pipe=True
+            self._port = self._wait_ready(popen.stdout.fileno(), started + READY_TIMEOUT)
+        except BaseException:
+            self.stop()
+            raise
+        self.ready_seconds = time.monotonic() - started
+        log.info(
+            "builtin server %s on %s:%d ready in %.0f ms (pid %s, run dir %s)",
+            self.profile.name,
+            self.bind,
+            self._port,
+            self.ready_seconds * 1000,
+            self.pid,
+            self.run_dir,
+        )
+        return self
+
+    def _wait_ready(self, fd: int, deadline: float) -> int:
+        buf = b""
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DeadlineError(
+                    f"builtin server for {self.profile.name} on {self.bind}:{self.port} "
+                    f"not ready within {READY_TIMEOUT:.0f} s",
+                    seen=self._log_tail() or "(no output)",
+                    fix="read the log; a slow machine may need a longer deadline",
+                    log=self.process_log,
+                )
+            readable, _, _ = select.select([fd], [], [], left)
+            if not readable:
+                continue
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                self._raise_exited()
+            buf += chunk
+        line = buf.split(b"\n", 1)[0].decode(errors="replace").strip()
+        if not line.startswith(READY + " port="):
+            raise ToolFailedError(
+                f"builtin server said {line!r} instead of its ready line",
+                seen=self._log_tail(),
+                fix="a bug in harness/servers/builtin_main.py; read the log",
+                log=self.process_log,
+            )
+        return int(line.rsplit("=", 1)[1])
+
+    def _raise_exited(self) -> None:
+        assert self._proc is not None
+        try:
+            rc = self._proc.wait(timeout=2.0)
+        except DeadlineError:
+            rc = None
+        tail = self._log_tail()
+        where = f"{self.bind}:{self._requested_port}"
+        if rc == EXIT_CANNOT_LISTEN:
+            raise ToolFailedError(
+                f"builtin server cannot listen on {where}",
+                seen=tail,
+                fix=(
+                    "another process holds that port (see `ss -ltnp`): stop it, "
+                    "or use port 0 to get a free one"
+                ),
+                log=self.process_log,
+            )
+        raise ToolFailedError(
+            f"builtin server for {self.profile.name} on {where} exited (code {rc}) before ready",
+            seen=tail,
+            fix="read the log: the server says why it stopped",
+            log=self.process_log,
+        )
+
+    def _log_tail(self, lines: int = 15) -> str:
+        if not self.process_log.exists():
+            return ""
+        return "\n".join(self.process_log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """Stop the server and reap it; safe in any state, any number of times."""
+        if self._proc is not None:
+            rc = self._proc.stop()
+            log.debug("builtin server %s stopped (exit %s)", self.profile.name, rc)
+        self.state = ServerState.STOPPED
+
+    def __enter__(self) -> BuiltinServer:
+        if self.state is not ServerState.RUNNING:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

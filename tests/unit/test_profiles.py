@@ -1,0 +1,151 @@
+"""harness/servers/profiles.py: the shipped profiles load; bad files say file, key and fix."""
+
+from __future__ import annotations
+
+import ssl
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ConfigError
+from harness.servers.profiles import (
+    PROFILE_DIR,
+    TlsVersion,
+    list_profiles,
+    load_profile,
+    load_profile_file,
+)
+
+FOUNDING_CIPHERS = "EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH"
+FOUNDING_HEADERS = (
+    ("Strict-Transport-Security", "max-age=63072000; includeSubdomains"),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+)
+
+GOOD = """\
+description = "a test profile"
+source = "nowhere"
+min_protocol = "TLSv1.2"
+max_protocol = "TLSv1.2"
+ciphers = "ECDHE+AESGCM"
+honor_cipher_order = true
+dh_params = "ffdhe2048"
+compression = false
+session_tickets = false
+cert_plan = "founding-report"
+backends = ["builtin"]
+
+[headers]
+X-Test = "1"
+"""
+
+
+def test_shipped_profiles_listed() -> None:
+    assert {"do-2016-ssl-params", "do-2016-ssl-params-fixed"} <= set(list_profiles())
+
+
+def test_founding_report_profile() -> None:
+    p = load_profile("do-2016-ssl-params")
+    assert p.name == "do-2016-ssl-params"
+    assert p.ciphers == FOUNDING_CIPHERS
+    assert (p.min_protocol, p.max_protocol) == (TlsVersion.TLS1_0, TlsVersion.TLS1_2)
+    assert p.honor_cipher_order is True
+    assert p.dh_params == "ffdhe2048"
+    assert p.compression is False and p.session_tickets is False
+    assert p.headers == FOUNDING_HEADERS
+    assert p.cert_plan == "founding-report"
+    assert "builtin" in p.backends
+    assert f"SSLCipherSuite {FOUNDING_CIPHERS}\n" in p.apache_lines
+    assert "SSLHonorCipherOrder On" in p.apache_lines
+    assert "TLS 1.3" in p.notes
+    assert p.path == PROFILE_DIR / "do-2016-ssl-params.toml"
+
+
+def test_fixed_profile_differs_only_by_the_fixes() -> None:
+    base = load_profile("do-2016-ssl-params")
+    fixed = load_profile("do-2016-ssl-params-fixed")
+    assert fixed.ciphers == FOUNDING_CIPHERS + ":AES128-SHA256"
+    assert fixed.cert_plan == "founding-report-fixed"
+    same = ("min_protocol", "max_protocol", "honor_cipher_order", "dh_params", "headers")
+    for name in same:
+        assert getattr(fixed, name) == getattr(base, name), name
+
+
+def test_founding_cipher_string_has_no_axtls_suite() -> None:
+    # The heart of the founding report, checked against this machine's OpenSSL.
+    axtls = {"AES128-SHA256", "AES256-SHA256", "AES256-SHA", "AES128-SHA"}
+    for name, expect in (
+        ("do-2016-ssl-params", set()),
+        ("do-2016-ssl-params-fixed", {"AES128-SHA256"}),
+    ):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.set_ciphers(load_profile(name).ciphers)
+        served = {c["name"] for c in ctx.get_ciphers()}
+        assert served & axtls == expect, name
+
+
+def test_every_shipped_file_is_valid_toml_with_known_keys() -> None:
+    for path in sorted(PROFILE_DIR.glob("*.toml")):
+        tomllib.loads(path.read_text())
+        assert load_profile_file(path).name == path.stem
+
+
+def test_good_minimal_profile(tmp_path: Path) -> None:
+    path = tmp_path / "mini.toml"
+    path.write_text(GOOD)
+    p = load_profile_file(path)
+    assert p.name == "mini"
+    assert p.headers == (("X-Test", "1"),)
+    assert p.apache_lines == "" and p.notes == ""
+
+
+def test_unknown_profile_lists_known(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_profile("nope")
+    assert "do-2016-ssl-params" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("replace", "with_", "key", "words"),
+    [
+        ('source = "nowhere"', 'source = "nowhere"\ncolour = "red"', "colour", "unknown key"),
+        ("honor_cipher_order = true", 'honor_cipher_order = "yes"', "honor_cipher_order", "bool"),
+        ("session_tickets = false", "session_tickets = 0", "session_tickets", "bool"),
+        ('ciphers = "ECDHE+AESGCM"', 'ciphers = "NOT-A-CIPHER"', "ciphers", "no cipher"),
+        ('ciphers = "ECDHE+AESGCM"', "ciphers = 5", "ciphers", "str"),
+        ('cert_plan = "founding-report"', 'cert_plan = "nope"', "cert_plan", "unknown"),
+        ('min_protocol = "TLSv1.2"', 'min_protocol = "TLS1.2"', "min_protocol", "unknown TLS"),
+        ('max_protocol = "TLSv1.2"', 'max_protocol = "TLSv1.1"', "max_protocol", "lower"),
+        ('dh_params = "ffdhe2048"', 'dh_params = "dh1024"', "dh_params", "unknown DH"),
+        ("compression = false", "compression = true", "compression", "compression"),
+        ('backends = ["builtin"]', 'backends = ["nginx"]', "backends", "unknown backend"),
+        ('backends = ["builtin"]', "backends = []", "backends", "empty"),
+        ('backends = ["builtin"]', 'backends = "builtin"', "backends", "list"),
+        ('description = "a test profile"\n', "", "description", "missing"),
+        ('X-Test = "1"', "X-Test = 1", "headers.X-Test", "str"),
+        ('X-Test = "1"', '"Bad Header" = "1"', "headers.Bad Header", "not a valid HTTP"),
+    ],
+)
+def test_bad_input_names_file_key_and_fix(
+    tmp_path: Path, replace: str, with_: str, key: str, words: str
+) -> None:
+    assert replace in GOOD
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD.replace(replace, with_, 1))
+    with pytest.raises(ConfigError) as info:
+        load_profile_file(path)
+    err = info.value
+    assert str(path) in err.what
+    assert f"key {key!r}" in err.what
+    assert words in str(err)
+    assert err.fix
+
+
+def test_not_toml_names_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("ciphers = [unclosed\n")
+    with pytest.raises(ConfigError) as info:
+        load_profile_file(path)
+    assert str(path) in str(info.value) and "TOML" in str(info.value)
