@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import re
-import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -42,7 +41,7 @@ from harness.model import (
 from harness.serial_io import SerialMonitor
 from harness.serverlog import parse_server_log
 from harness.servers import start_server
-from harness.servers.profiles import ServerProfile, load_profile
+from harness.servers.profiles import ServerProfile, accepted_suites, load_profile
 from harness.tshark import analyze_capture
 from harness.verdict import judge
 
@@ -236,20 +235,6 @@ def _wait_server_idle(server_log: Path, timeout: float) -> None:
             return
         time.sleep(0.02)
     log.warning("server connections still open after %.1f s; capture may end mid-close", timeout)
-
-
-def accepted_suites(profile: ServerProfile) -> tuple[int, ...]:
-    """The suites (IANA numbers) OpenSSL's expansion of the profile's cipher string allows,
-    for the profile's protocol versions."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.set_ciphers(profile.ciphers)
-    tls13 = profile.max_protocol.rank >= 3
-    out = []
-    for cipher in ctx.get_ciphers():
-        if cipher["protocol"] == "TLSv1.3" and not tls13:
-            continue
-        out.append(cipher["id"] & 0xFFFF)
-    return tuple(out)
 
 
 def _analyse(

@@ -246,3 +246,18 @@ class _Validator:
             if b not in KNOWN_BACKENDS:
                 raise self.fail("backends", f"unknown backend {b!r}", value, fix)
         return tuple(value)
+
+
+def accepted_suites(profile: ServerProfile) -> tuple[int, ...]:
+    """The suites (IANA numbers, server preference order) OpenSSL's expansion of the
+    profile's cipher string allows for its protocol versions: what a diagnosis compares
+    the board's offer with."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ciphers = profile.ciphers
+    if profile.min_protocol.rank < TlsVersion.TLS1_2.rank:
+        ciphers += ":@SECLEVEL=0"  # as the builtin backend serves it
+    ctx.set_ciphers(ciphers)
+    with_tls13 = profile.max_protocol is TlsVersion.TLS1_3
+    return tuple(
+        c["id"] & 0xFFFF for c in ctx.get_ciphers() if with_tls13 or c["protocol"] != "TLSv1.3"
+    )

@@ -149,3 +149,14 @@ def test_not_toml_names_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_profile_file(path)
     assert str(path) in str(info.value) and "TOML" in str(info.value)
+
+
+def test_accepted_suites_of_the_founding_profiles():
+    from harness.servers.profiles import accepted_suites, load_profile
+
+    axtls = {0x003C, 0x003D, 0x0035, 0x002F}
+    strict = accepted_suites(load_profile("do-2016-ssl-params"))
+    assert strict and not set(strict) & axtls
+    assert 0xC030 in strict and 0x1301 not in strict  # no TLS 1.3 in a 2016 Apache
+    fixed = accepted_suites(load_profile("do-2016-ssl-params-fixed"))
+    assert set(fixed) & axtls == {0x003C}
