@@ -1,0 +1,319 @@
+"""harness.capture and harness.tshark against real dumpcap and tshark on lo."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from harness import wire
+from harness.capture import MARKER_PREFIX, Capture, CaptureState, bpf_for_port
+from harness.errors import CaptureError, ConfigError, StateError
+from harness.tshark import analyze_capture, open_filecapture, read_fields
+
+pytestmark = pytest.mark.integration
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "wire"
+
+
+# -- a local TLS server on 127.0.0.1 ---------------------------------------------------
+
+
+class TlsServer:
+    """Python ssl on 127.0.0.1: handshake, read a request, answer, close_notify, FIN."""
+
+    def __init__(self, cert: Path, key: Path, keylog: Path) -> None:
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.ctx.keylog_filename = str(keylog)
+        self.keylog = keylog
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return  # listener closed
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                with self.ctx.wrap_socket(conn, server_side=True) as tls:
+                    if tls.recv(64):
+                        tls.sendall(b"ok")
+                        tls.unwrap()
+            except (ssl.SSLError, OSError):
+                pass
+            finally:
+                conn.close()
+
+    def close(self) -> None:
+        # shutdown() wakes the thread blocked in accept(); close() alone does not.
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def cert_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("cert")
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    (tmp / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return tmp / "cert.pem", tmp / "key.pem"
+
+
+@pytest.fixture
+def server(cert_pair: tuple[Path, Path], tmp_path: Path) -> Iterator[TlsServer]:
+    srv = TlsServer(*cert_pair, tmp_path / "server.keylog")
+    yield srv
+    srv.close()
+
+
+def handshake(port: int) -> None:
+    """One clean TLS connection; returns right after the client's FIN, its last packet."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        tls = ctx.wrap_socket(sock)
+        tls.sendall(b"hi")
+        assert tls.recv(64) == b"ok"
+        plain = tls.unwrap()  # close_notify both ways
+        while plain.recv(64):  # until the server's FIN: then ours is the last packet
+            pass
+        plain.close()
+
+
+def dumpcap_gone(pid: int | None) -> bool:
+    return pid is not None and not Path(f"/proc/{pid}").exists()
+
+
+# -- lossless stop ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 5, 20])
+def test_stop_right_after_the_last_packet_loses_nothing(
+    n: int, server: TlsServer, tmp_path: Path
+) -> None:
+    pcap = tmp_path / "run.pcapng"
+    cap = Capture(pcap, bpf=bpf_for_port(server.port), log_path=tmp_path / "dumpcap.log")
+    cap.start()
+    for _ in range(n):
+        handshake(server.port)
+    result = cap.stop()  # no pause: the client's FIN was the last packet
+
+    assert result.verified
+    assert result.dropped == 0
+    assert dumpcap_gone(cap.pid)
+    analysis = analyze_capture(pcap, server.keylog, server.port, log_path=tmp_path / "tshark.log")
+    assert not analysis.partial
+    assert analysis.warnings == ()
+    counts = {k: len(analysis.of_kind(k)) for k in ("tcp_syn", "tcp_fin", "server_hello")}
+    assert counts == {"tcp_syn": n, "tcp_fin": 2 * n, "server_hello": n}
+    assert {e.stream for e in analysis.events} == set(range(n))
+
+
+def test_stop_twice_and_context_manager(server: TlsServer, tmp_path: Path) -> None:
+    pcap = tmp_path / "run.pcapng"
+    with Capture(pcap, bpf=bpf_for_port(server.port), log_path=tmp_path / "d.log") as cap:
+        assert cap.state is CaptureState.CAPTURING
+        handshake(server.port)
+    first = cap.result
+    assert first is not None and first.verified
+    assert cap.stop() is first
+    assert cap.stop() is first
+    assert cap.state is CaptureState.STOPPED
+    assert dumpcap_gone(cap.pid)
+    assert first.size == pcap.stat().st_size > 0
+    with pytest.raises(StateError, match="start\\(\\) in state 'stopped'"):
+        cap.start()
+
+
+def test_an_error_inside_the_block_still_stops_dumpcap(tmp_path: Path) -> None:
+    cap = Capture(tmp_path / "x.pcapng", bpf=bpf_for_port(9), log_path=tmp_path / "d.log")
+    with pytest.raises(RuntimeError, match="boom"), cap:
+        raise RuntimeError("boom")
+    assert cap.state is CaptureState.STOPPED
+    assert dumpcap_gone(cap.pid)
+
+
+def test_stop_before_start_is_harmless(tmp_path: Path) -> None:
+    cap = Capture(tmp_path / "x.pcapng", bpf="tcp port 9", log_path=tmp_path / "d.log")
+    result = cap.stop()
+    assert result.verified is False and result.returncode is None
+    assert cap.stop() is result
+
+
+def test_start_is_ready_at_once(server: TlsServer, tmp_path: Path) -> None:
+    """The very first packet after start() is in the file (no warm-up sleep)."""
+    pcap = tmp_path / "run.pcapng"
+    with Capture(pcap, bpf=bpf_for_port(server.port), log_path=tmp_path / "d.log") as cap:
+        handshake(server.port)
+    assert cap.result is not None and cap.result.ready_seconds < 5
+    analysis = analyze_capture(pcap, server.keylog, server.port)
+    assert [e.kind for e in analysis.events[:3]] == ["tcp_syn", "tcp_synack", "client_hello"]
+
+
+# -- start failures --------------------------------------------------------------------
+
+
+def test_start_on_a_missing_interface_fails_clearly(tmp_path: Path) -> None:
+    log = tmp_path / "dumpcap.log"
+    cap = Capture(tmp_path / "x.pcapng", interface="nosuch0", bpf="tcp port 9", log_path=log)
+    with pytest.raises(CaptureError) as info:
+        cap.start(timeout=5)
+    text = str(info.value)
+    assert "nosuch0" in text
+    assert "no device" in text.lower()
+    assert "dumpcap -D" in text
+    assert str(log) in text
+    assert cap.state is CaptureState.STOPPED
+    assert dumpcap_gone(cap.pid)
+
+
+def test_start_with_a_bad_filter_fails_clearly(tmp_path: Path) -> None:
+    cap = Capture(tmp_path / "x.pcapng", bpf="tcp port", log_path=tmp_path / "d.log")
+    with pytest.raises(CaptureError, match="capture filter"):
+        cap.start()
+    assert dumpcap_gone(cap.pid)
+
+
+def test_permission_refusal_names_the_three_fixes() -> None:
+    from harness.capture import _fix_for
+
+    seen = 'dumpcap: You do not have permission to capture on device "lo".'
+    fix = _fix_for(seen, "lo")
+    assert "root" in fix and "wireshark group" in fix
+    assert "setcap cap_net_raw,cap_net_admin+eip /usr/bin/dumpcap" in fix
+
+
+def test_bpf_for_port() -> None:
+    assert bpf_for_port(443) == "tcp port 443"
+    for bad in (0, 65536, "443", True):
+        with pytest.raises(ConfigError):
+            bpf_for_port(bad)  # type: ignore[arg-type]
+
+
+# -- reading captures ------------------------------------------------------------------
+
+
+@pytest.fixture
+def real_capture(server: TlsServer, tmp_path: Path) -> Path:
+    pcap = tmp_path / "run.pcapng"
+    with Capture(pcap, bpf=bpf_for_port(server.port), log_path=tmp_path / "d.log"):
+        for _ in range(3):
+            handshake(server.port)
+    return pcap
+
+
+def test_a_truncated_capture_is_read_partially(
+    real_capture: Path, server: TlsServer, tmp_path: Path
+) -> None:
+    data = real_capture.read_bytes()
+    cut = tmp_path / "cut.pcapng"
+    # Cut inside the last TCP packets, just before the stop marker (the start probe
+    # and its filler fill the first ~300 kB).
+    whole = analyze_capture(real_capture, server.keylog, server.port)
+    cut.write_bytes(data[: data.rfind(MARKER_PREFIX) - 200])
+    fields = read_fields(
+        cut,
+        keylog=server.keylog,
+        fields=wire.FIELDS,
+        display_filter="tcp",
+        log_path=tmp_path / "t.log",
+        timeout=60,
+        tls_ports=(server.port,),
+    )
+    assert fields.partial
+    assert any("cut short" in w for w in fields.warnings)
+    assert len(fields.text.splitlines()) > 1
+    partial = analyze_capture(cut, server.keylog, server.port)
+    assert partial.partial
+    assert 0 < len(partial.events) <= len(whole.events)
+    assert partial.events == whole.events[: len(partial.events)]
+
+
+def test_missing_and_foreign_files_are_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nothing.pcapng"
+    with pytest.raises(CaptureError, match=r"nothing\.pcapng does not exist"):
+        analyze_capture(missing, None, 443)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, not a capture\n")
+    with pytest.raises(CaptureError, match=r"notes\.txt is not a pcap or pcapng file"):
+        analyze_capture(text, None, 443)
+    empty = tmp_path / "empty.pcapng"
+    empty.write_bytes(b"")
+    with pytest.raises(CaptureError, match=r"empty\.pcapng is not a pcap"):
+        analyze_capture(empty, None, 443)
+
+
+def test_committed_sample_reads_as_its_committed_text() -> None:
+    name = "tls12_no_shared_cipher"
+    port = int((DATA / f"{name}.port").read_text())
+    analysis = analyze_capture(DATA / f"{name}.pcapng", DATA / f"{name}.keylog", port)
+    expected = wire.decode((DATA / f"{name}.fields.txt").read_text(), port)
+    assert analysis.events == expected.events
+    assert analysis.of_kind("alert")[0].fields["name"] == "handshake_failure"
+
+
+def test_open_filecapture_gives_pyshark_packets() -> None:
+    name = "tls12_ok"
+    port = int((DATA / f"{name}.port").read_text())
+    cap = open_filecapture(
+        DATA / f"{name}.pcapng", DATA / f"{name}.keylog", server_port=port, display_filter="tls"
+    )
+    try:
+        types = [p.tls.get_field_value("handshake_type") for p in cap if hasattr(p, "tls")]
+    finally:
+        cap.close()
+    assert "1" in types and "2" in types
+
+
+def test_no_dumpcap_left_behind_by_this_module() -> None:
+    mine = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if cmdline and cmdline[0].endswith(b"dumpcap") and ppid == os.getpid():
+            mine.append(proc.name)
+    assert mine == []
