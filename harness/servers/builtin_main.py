@@ -33,6 +33,8 @@ from typing import Any
 from harness.servers.builtin import EXIT_CANNOT_LISTEN, READY
 
 HANDSHAKE_TIMEOUT = 10.0  # a client that connects and says nothing (telnet) is let go
+LINGER_READ = 2.0  # Apache's SECONDS_TO_LINGER: one read of a lingering close
+LINGER_TOTAL = 30.0  # Apache's MAX_SECS_TO_LINGER
 REQUEST_LIMIT = 64 * 1024
 
 _VERSIONS = {
@@ -92,6 +94,7 @@ class Conn:
     sni: str | None = None
     hello_seen: bool = False
     key: int | None = None  # id() of its SSLSocket, which OpenSSL callbacks receive
+    tls: ssl.SSLSocket | None = None
     started: float = field(default_factory=time.monotonic)
 
     def ids(self) -> dict[str, Any]:
@@ -201,6 +204,8 @@ class Server:
             traceback.print_exc()
             self.events.write("error", **conn.ids(), message=f"{type(exc).__name__}: {exc}")
         finally:
+            if conn.tls is not None:
+                _lingering_close(conn.tls)
             sock.close()
             with self._lock:
                 self._conns.pop(conn.key or 0, None)
@@ -214,6 +219,7 @@ class Server:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.settimeout(HANDSHAKE_TIMEOUT)
         tls = self.ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        conn.tls = tls
         conn.key = id(tls)
         with self._lock:
             self._conns[conn.key] = conn
@@ -409,6 +415,22 @@ def _close_notify(tls: ssl.SSLSocket) -> None:
         tls.unwrap()
     with contextlib.suppress(OSError):
         socket.socket.shutdown(tls, socket.SHUT_WR)
+
+
+def _lingering_close(tls: ssl.SSLSocket) -> None:
+    """Close as Apache's ap_lingering_close does: stop sending, then read and drop what
+    the peer still sends until it closes. Closing at once would answer the peer's late
+    records (an axTLS client's own alerts after a handshake_failure) with a RST that
+    Apache never sends, and the capture would show it."""
+    with contextlib.suppress(OSError, ValueError):
+        socket.socket.shutdown(tls, socket.SHUT_WR)
+        deadline = time.monotonic() + LINGER_TOTAL
+        while (left := deadline - time.monotonic()) > 0:
+            socket.socket.settimeout(tls, min(LINGER_READ, left))
+            if not socket.socket.recv(tls, 4096):
+                break
+    with contextlib.suppress(OSError):
+        tls.close()
 
 
 def _stop(signum: int, _frame: object) -> None:

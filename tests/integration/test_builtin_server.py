@@ -149,6 +149,32 @@ def test_axtls_suites_get_handshake_failure(serve: ServeFn, bundles) -> None:
     assert kinds.index("server_alert") < kinds.index("server_handshake_failed")
 
 
+def test_lingering_close_takes_the_clients_late_alerts_without_reset(
+    serve: ServeFn, bundles
+) -> None:
+    """Like Apache: after its alert the server stops sending but reads on, so the board's
+    own alerts (unexpected_message, close_notify) arrive instead of drawing a RST."""
+    server = serve("do-2016-ssl-params")
+    ctx = client_context(
+        bundles["founding-report"], ciphers=AXTLS_SUITES, maximum=ssl.TLSVersion.TLSv1_2
+    )
+    raw = socket.create_connection(server.address, timeout=5)
+    with ctx.wrap_socket(raw, do_handshake_on_connect=False) as tls:
+        with pytest.raises(ssl.SSLError):
+            tls.do_handshake()
+        # The TLS session is dead; its TCP connection is still ours to write raw records on.
+        fd_sock = socket.socket(fileno=os.dup(tls.fileno()))
+        with fd_sock:
+            time.sleep(0.05)  # a closed server would have answered the first record by now
+            fd_sock.sendall(bytes([21, 3, 3, 0, 2, 2, 10]))  # fatal unexpected_message
+            time.sleep(0.05)
+            fd_sock.sendall(bytes([21, 3, 3, 0, 2, 1, 0]))  # close_notify: no EPIPE/RST
+            assert fd_sock.recv(100) == b""  # the server's FIN, not a reset
+            fd_sock.shutdown(socket.SHUT_WR)
+    events = wait_for(server, "server_closed")
+    assert one(events, "server_handshake_failed").fields["reason"] == "NO_SHARED_CIPHER"
+
+
 def test_fixed_profile_serves_axtls_suite_and_headers(serve: ServeFn, bundles) -> None:
     server = serve("do-2016-ssl-params-fixed")
     ctx = client_context(
