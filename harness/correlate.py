@@ -1,17 +1,21 @@
 """Events of all sources -> one Timeline, grouped by connection attempt (pure).
 
 Wire events carry the kernel's capture time, serial lines the host time their
-first byte arrived, server events the server's `time.time()`: one clock, so a
-sort is enough. A serial line is stamped at least one byte-time after the board
-printed it; `serial_latency` moves serial stamps back by that known amount.
+first byte arrived, server events the server's `time.time()`: one clock. But a
+serial line arrives later than the board printed it (the UART at its baud rate,
+a USB-serial chip's latency timer, the reader thread's wake-up), so sorting raw
+stamps can put a board's "sending Client Hello" after the ClientHello itself.
+The shift is estimated from causality: a line printed before a packet leaves
+cannot be truly later than that packet. Serial stamps move back by the least
+shift that honours every such pair, and never by less than the known byte time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from harness.model import Attempt, Event, Source, Timeline
+from harness.model import Attempt, Direction, Event, Source, Timeline
 
 # When two events share a stamp, the cause (what the board printed before acting)
 # reads best first.
@@ -20,18 +24,66 @@ _SOURCE_ORDER = {Source.SERIAL: 0, Source.WIRE: 1, Source.SERVER: 2}
 # Log lines this close to a TCP stream's first or last packet belong to its attempt.
 ATTEMPT_MARGIN = 0.5
 
+# Moved this much further than the bound, a shifted line sorts strictly first.
+_EPSILON = 1e-6
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A serial line the board prints just before it sends a packet."""
+
+    serial_kind: str
+    serial_direction: Direction | None
+    handshake_type: int | None  # for log_state lines
+    wire_kind: str
+
+
+ANCHORS = (
+    # The sketch prints "Connecting to ..." and then connect() sends the SYN.
+    Anchor("connect_start", None, None, "tcp_syn"),
+    # axTLS's DISPLAY_STATE runs before the message is written.
+    Anchor("log_state", Direction.C2S, 1, "client_hello"),
+    Anchor("log_state", Direction.C2S, 16, "client_key_exchange"),
+)
+
+
+def _pairs(anchor: Anchor, serial: list[Event], wire: list[Event]) -> list[tuple[Event, Event]]:
+    """The k-th matching line with the k-th matching packet."""
+    lines = [
+        e
+        for e in serial
+        if e.kind == anchor.serial_kind
+        and (anchor.serial_direction is None or e.direction is anchor.serial_direction)
+        and (
+            anchor.handshake_type is None or e.fields.get("handshake_type") == anchor.handshake_type
+        )
+    ]
+    packets = [e for e in wire if e.kind == anchor.wire_kind and e.direction is Direction.C2S]
+    return list(zip(lines, packets, strict=False))
+
+
+def serial_shift(serial: list[Event], wire: list[Event], *, at_least: float = 0.0) -> float:
+    """Seconds to subtract from serial stamps so the timeline honours causality."""
+    shift = at_least
+    for anchor in ANCHORS:
+        for line, packet in _pairs(anchor, serial, wire):
+            shift = max(shift, line.t - packet.t + _EPSILON)
+    return shift
+
 
 def build_timeline(*event_lists: Iterable[Event], serial_latency: float = 0.0) -> Timeline:
-    events: list[Event] = []
-    for batch in event_lists:
-        for event in batch:
-            if serial_latency and event.source is Source.SERIAL:
-                event = replace(event, t=event.t - serial_latency)
-            events.append(event)
+    """All events on one clock, in time order. `serial_latency` is the least known delay of a
+    serial stamp (one byte time at the baud rate); the causal estimate may add to it."""
+    events = [e for batch in event_lists for e in batch]
+    serial = [e for e in events if e.source is Source.SERIAL]
+    wire = [e for e in events if e.source is Source.WIRE]
+    shift = serial_shift(serial, wire, at_least=serial_latency)
+    if shift:
+        events = [replace(e, t=e.t - shift) if e.source is Source.SERIAL else e for e in events]
     # A stable sort keeps each source's own order among equal stamps.
     events.sort(key=lambda e: (e.t, _SOURCE_ORDER[e.source]))
     ordered = tuple(events)
-    return Timeline(events=ordered, attempts=_attempts(ordered))
+    return Timeline(events=ordered, attempts=_attempts(ordered), serial_shift=shift)
 
 
 def _attempts(events: tuple[Event, ...]) -> tuple[Attempt, ...]:

@@ -38,7 +38,7 @@ from harness.model import (
     Scenario,
     Verdict,
 )
-from harness.serial_io import SerialMonitor
+from harness.serial_io import BITS_PER_BYTE, SerialMonitor
 from harness.serverlog import parse_server_log
 from harness.servers import start_server
 from harness.servers.profiles import ServerProfile, accepted_suites, load_profile
@@ -247,7 +247,8 @@ def _analyse(
     durations: dict[str, float],
 ) -> RunRecord:
     """Turn whatever artifacts exist into a timeline, a diagnosis and a verdict."""
-    stack = get_board_spec(scenario.board).stack
+    spec = get_board_spec(scenario.board)
+    stack = spec.stack
     events: list[list[Event]] = []
     notes: list[str] = []
     serial_log = run_dir / "serial.log"
@@ -270,7 +271,7 @@ def _analyse(
                 notes.append("the capture was cut short: wire evidence is partial")
         except HilError as exc:
             notes.append(f"the capture could not be read: {exc.what}")
-    timeline = build_timeline(*events)
+    timeline = build_timeline(*events, serial_latency=BITS_PER_BYTE / spec.baud)
     ctx = Context(
         stack=stack,
         server_suites=accepted_suites(profile) if profile else None,

@@ -112,3 +112,29 @@ def test_expired_after_connect_is_cert_time_invalid():
     d = diagnose(build_timeline(lines), Context(stack="axtls", cert_not_after=4682313037))
     assert d.cause == "cert_time_invalid" and d.connected
     assert any(f.where == "certificate" for f in d.fixes)
+
+
+def test_late_serial_stamps_are_moved_back_to_honour_causality():
+    from harness.model import Direction as D
+
+    def line(t, kind, **fields):
+        direction = fields.pop("direction", None)
+        return Event(t=t, source=Source.SERIAL, kind=kind, direction=direction, fields=fields)
+
+    # The reader stamped every line ~2 ms late: "sending Client Hello" after the packet.
+    serial = [
+        line(10.0030, "connect_start", host="127.0.0.1"),
+        line(10.0031, "log_state", direction=D.C2S, handshake_type=1),
+        line(10.0065, "log_alert", direction=D.S2C, description=40),
+    ]
+    packets = [
+        wire(10.0010, "tcp_syn", D.C2S),
+        wire(10.0020, "client_hello", D.C2S, suites=AXTLS_SUITES),
+        wire(10.0040, "alert", D.S2C, level=2, description=40),
+    ]
+    tl = build_timeline(packets, serial, serial_latency=0.0001)
+    kinds = [e.kind for e in tl.events]
+    assert kinds == ["connect_start", "tcp_syn", "log_state", "client_hello", "alert", "log_alert"]
+    assert abs(tl.serial_shift - 0.0020) < 1e-5  # the SYN bound: 10.0030 - 10.0010
+    # Without serial lines to anchor on, only the known byte time is taken off.
+    assert build_timeline(serial, serial_latency=0.0001).serial_shift == 0.0001
