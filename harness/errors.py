@@ -49,6 +49,10 @@ class ToolFailedError(HilError):
     """An external tool ran and failed."""
 
 
+class PortInUseError(ToolFailedError):
+    """A server could not listen: another process holds the port."""
+
+
 class DeadlineError(HilError):
     """A wait ran past its deadline."""
 

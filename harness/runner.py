@@ -25,7 +25,7 @@ from harness.capture import Capture, bpf_for_port
 from harness.certs import CertBundle, get_plan, make_certs
 from harness.correlate import build_timeline
 from harness.diagnose import Context, diagnose
-from harness.errors import HilError, NetworkSafetyError
+from harness.errors import HilError, NetworkSafetyError, PortInUseError
 from harness.logformats import parse_serial
 from harness.logformats.lines import read_serial_log
 from harness.model import (
@@ -40,7 +40,7 @@ from harness.model import (
 )
 from harness.serial_io import BITS_PER_BYTE, SerialMonitor
 from harness.serverlog import parse_server_log
-from harness.servers import start_server
+from harness.servers import TlsServer, start_server
 from harness.servers.profiles import ServerProfile, accepted_suites, load_profile
 from harness.tshark import analyze_capture
 from harness.verdict import judge
@@ -142,7 +142,7 @@ def _attempt(
     _check_local(config.bind)
     with contextlib.ExitStack() as stack:
         with _step(durations, "server"):
-            server = start_server(profile, scenario.backend, certs, config.bind, 0, run_dir)
+            server = _start_server(scenario, profile, certs, config, run_dir)
             stack.callback(server.stop)
         board: Board = stack.enter_context(
             open_board(scenario.board, cache_dir=config.cache_dir, run_dir=run_dir)
@@ -178,6 +178,36 @@ def _attempt(
             monitor.close()
             server.stop()
         return server.port
+
+
+def _start_server(
+    scenario: Scenario,
+    profile: ServerProfile,
+    certs: CertBundle,
+    config: BenchConfig,
+    run_dir: Path,
+) -> TlsServer:
+    """Start the server on the port this scenario used last time, if it is free.
+
+    The port is compiled into the sketch, so the same port means the same firmware:
+    the build and the flash are skipped. A port someone else holds falls back to a
+    free one (and a build).
+    """
+    remembered = config.cache_dir / "ports" / scenario.name
+    try:
+        preferred = int(remembered.read_text())
+    except (OSError, ValueError):
+        preferred = 0
+    try:
+        server = start_server(profile, scenario.backend, certs, config.bind, preferred, run_dir)
+    except PortInUseError:
+        if not preferred:
+            raise
+        log.info("port %d is taken; %s gets a free one", preferred, scenario.name)
+        server = start_server(profile, scenario.backend, certs, config.bind, 0, run_dir)
+    remembered.parent.mkdir(parents=True, exist_ok=True)
+    remembered.write_text(str(server.port))
+    return server
 
 
 def _check_local(bind: str) -> None:

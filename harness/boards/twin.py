@@ -85,6 +85,13 @@ class TwinBoard(Board):
         include = work / "include"
         with _locked(work / ".lock"):
             build_id = self._build_id(request)
+            program = work / "build" / self.spec.pio_board / "program"
+            stamp = program.with_name("program.build-id")
+            if program.is_file() and stamp.is_file() and stamp.read_text() == build_id:
+                # Every input is in the build id: the binary in the cache is this build.
+                with log_path.open("a") as f:
+                    f.write(f"twin build {build_id}: up to date in {program}, pio not run\n")
+                return self._export(program, include, build_id, built=False)
             include.mkdir(parents=True, exist_ok=True)
             for name, data in request.extra_headers.items():
                 _write_if_changed(include / name, data)
@@ -101,14 +108,17 @@ class TwinBoard(Board):
                 # compile command and rebuild the whole core each time.
                 build_flags=[f"-I{include}"],
             )
-            before = _stamp(project.program)
+            stamp.unlink(missing_ok=True)
             platformio.build(project, log_path=log_path, platforms_dir=work / "platforms")
-            built = _stamp(project.program) != before
-            # The binary leaves the shared cache while the lock is held.
-            out = self.run_dir / "firmware" / "program"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(project.program, out)
-            (out.parent / SCENARIO_HEADER).write_text(header)
+            stamp.write_text(build_id)
+            return self._export(project.program, include, build_id, built=True)
+
+    def _export(self, program: Path, include: Path, build_id: str, *, built: bool) -> Firmware:
+        """Copy the binary out of the shared cache (the caller holds its lock)."""
+        out = self.run_dir / "firmware" / "program"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(program, out)
+        shutil.copy2(include / SCENARIO_HEADER, out.parent)
         return Firmware(build_id=build_id, path=out, built=built)
 
     def _build_id(self, request: BuildRequest) -> str:
@@ -170,10 +180,3 @@ def _write_if_changed(path: Path, data: bytes) -> None:
     # Keep the stamp when nothing changed, so SCons has nothing to recompile.
     if not path.exists() or path.read_bytes() != data:
         path.write_bytes(data)
-
-
-def _stamp(path: Path) -> float | None:
-    try:
-        return path.stat().st_mtime_ns
-    except FileNotFoundError:
-        return None

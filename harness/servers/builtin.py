@@ -23,6 +23,7 @@ from harness.errors import (
     ConfigError,
     DeadlineError,
     NetworkSafetyError,
+    PortInUseError,
     StateError,
     ToolFailedError,
 )
@@ -217,7 +218,7 @@ class BuiltinServer:
         tail = self._log_tail()
         where = f"{self.bind}:{self._requested_port}"
         if rc == EXIT_CANNOT_LISTEN:
-            raise ToolFailedError(
+            raise PortInUseError(
                 f"builtin server cannot listen on {where}",
                 seen=tail,
                 fix=(
