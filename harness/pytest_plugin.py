@@ -53,18 +53,21 @@ def hil_bench(pytestconfig: pytest.Config) -> BenchConfig:
 
 
 @pytest.fixture
-def hil_run(
-    hil_bench: BenchConfig, request: pytest.FixtureRequest, record_property
-) -> Callable[[str], RunRecord]:
+def hil_run(hil_bench: BenchConfig, request: pytest.FixtureRequest) -> Callable[[str], RunRecord]:
     """Run a scenario by name; the record is returned and attached to the test's report."""
 
     def run(name: str) -> RunRecord:
         record = run_scenario(load_scenario(name), hil_bench)
         request.node.stash.setdefault(_RECORDS, []).append(record)
-        record_property("hil_scenario", name)
-        record_property("hil_verdict", record.verdict.outcome.value)
-        record_property("hil_cause", str(record.diagnosis.cause))
-        record_property("hil_run_dir", str(record.run_dir))
+        # user_properties, not record_property: JUnit gets them under every junit_family.
+        request.node.user_properties.extend(
+            [
+                ("hil_scenario", name),
+                ("hil_verdict", record.verdict.outcome.value),
+                ("hil_cause", str(record.diagnosis.cause)),
+                ("hil_run_dir", str(record.run_dir)),
+            ]
+        )
         return record
 
     return run

@@ -102,6 +102,12 @@ def build(
     platforms_dir: Path | None = None,
     timeout: float = BUILD_TIMEOUT,
 ) -> procs.RunResult:
+    if installed_scons() is None:
+        # Without it pio tries the registry, and offline that fails only after a minute.
+        raise ToolMissingError(
+            f"PlatformIO's tool-scons is not installed in {core_dir()}",
+            fix="run `hil setup` (scripts/dev.sh does it), which works offline too",
+        )
     result = procs.run(
         [pio_executable(), "run", "-d", project.project_dir, "-e", project.env_name],
         timeout=timeout,

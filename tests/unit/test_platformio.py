@@ -27,3 +27,28 @@ def test_project_file_is_rewritten_only_on_change(tmp_path):
     assert ini.stat().st_mtime_ns == stamp
     assert "platform = symlink:///p" in ini.read_text()
     assert project.program == tmp_path / "b" / "e" / "program"
+
+
+def test_build_without_tool_scons_is_a_clear_error_at_once(tmp_path, monkeypatch):
+    import time
+
+    import pytest
+
+    from harness.boards.platformio import build
+    from harness.errors import ToolMissingError
+
+    monkeypatch.setenv("PLATFORMIO_CORE_DIR", str(tmp_path / "empty-core"))
+    project = write_project(
+        tmp_path / "proj",
+        env_name="e",
+        src_dir=tmp_path,
+        build_dir=tmp_path / "b",
+        platform="symlink:///p",
+        board="b",
+        build_flags=[],
+    )
+    started = time.monotonic()
+    with pytest.raises(ToolMissingError) as err:
+        build(project, log_path=tmp_path / "build.log")
+    assert time.monotonic() - started < 1
+    assert "tool-scons" in str(err.value) and "hil setup" in str(err.value)
