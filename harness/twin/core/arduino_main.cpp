@@ -1,0 +1,46 @@
+// The board's firmware entry: boot, setup() once, loop() forever.
+#include <unistd.h>
+
+#include "Arduino.h"
+#include "twin_clock.h"
+#include "twin_io.h"
+
+unsigned long millis() { return twin::millis_since_boot(); }
+unsigned long micros() { return (unsigned long)twin::micros_since_boot(); }
+
+void delay(unsigned long ms) {
+    // usleep is interrupted by SIGTERM, whose handler exits at once.
+    while (ms > 0) {
+        unsigned long step = ms > 100 ? 100 : ms;
+        usleep((useconds_t)step * 1000);
+        ms -= step;
+    }
+}
+
+void delayMicroseconds(unsigned int us) { usleep(us); }
+
+void yield() {
+    // A board's yield() lets the SDK run; the host has nothing to run, but a
+    // tight loop should not spin a core at 100%.
+    usleep(200);
+}
+
+void pinMode(uint8_t, uint8_t) {}
+void digitalWrite(uint8_t, uint8_t) {}
+int digitalRead(uint8_t) { return LOW; }
+
+void configTime(int, int, const char* server1, const char*, const char*) {
+    twin::diag("configTime(%s): clock set from the host (no SNTP packet)",
+               server1 ? server1 : "-");
+    twin::set_clock_from_sntp();
+}
+
+int main() {
+    twin::mark_boot();
+    twin::install_signal_handlers();
+    setup();
+    for (;;) {
+        loop();
+        yield();
+    }
+}

@@ -1,0 +1,49 @@
+#include "twin_clock.h"
+
+#include <ctime>
+
+namespace twin {
+
+static struct timespec g_boot = {0, 0};
+static bool g_clock_set = false;
+
+static struct timespec mono_now() {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts;
+}
+
+void mark_boot() { g_boot = mono_now(); }
+
+uint64_t micros_since_boot() {
+    if (g_boot.tv_sec == 0 && g_boot.tv_nsec == 0) mark_boot();
+    struct timespec now = mono_now();
+    int64_t us = (int64_t)(now.tv_sec - g_boot.tv_sec) * 1000000 +
+                 (now.tv_nsec - g_boot.tv_nsec) / 1000;
+    return us < 0 ? 0 : (uint64_t)us;
+}
+
+uint32_t millis_since_boot() { return (uint32_t)(micros_since_boot() / 1000); }
+
+void set_clock_from_sntp() { g_clock_set = true; }
+
+bool clock_was_set() { return g_clock_set; }
+
+int64_t board_time() {
+    if (g_clock_set) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return ts.tv_sec;
+    }
+    return (int64_t)(micros_since_boot() / 1000000);
+}
+
+}  // namespace twin
+
+// The sketch's time(): the C library's is replaced for the whole program, as
+// newlib's time() on the board reads the SDK clock that only SNTP sets.
+extern "C" time_t time(time_t* out) {
+    time_t t = (time_t)twin::board_time();
+    if (out) *out = t;
+    return t;
+}

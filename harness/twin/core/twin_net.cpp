@@ -1,0 +1,128 @@
+#include "twin_net.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "twin_io.h"
+
+namespace twin {
+
+static bool parse_ipv4(const std::string& s, in_addr* out) {
+    return inet_pton(AF_INET, s.c_str(), out) == 1;
+}
+
+static bool in_loopback8(const in_addr& a) { return (ntohl(a.s_addr) >> 24) == 127; }
+
+// HIL_ADDR_MAP: "from=to,from=to". Read on every call: cheap, and always current.
+static std::string mapped(const std::string& addr) {
+    const char* env = std::getenv("HIL_ADDR_MAP");
+    if (env == nullptr) return addr;
+    std::string map(env);
+    size_t pos = 0;
+    while (pos <= map.size()) {
+        size_t comma = map.find(',', pos);
+        if (comma == std::string::npos) comma = map.size();
+        std::string item = map.substr(pos, comma - pos);
+        size_t eq = item.find('=');
+        if (!item.empty() && eq == std::string::npos) {
+            diag("HIL_ADDR_MAP entry '%s' has no '=': ignored", item.c_str());
+        } else if (!item.empty() && item.substr(0, eq) == addr) {
+            return item.substr(eq + 1);
+        }
+        pos = comma + 1;
+    }
+    return addr;
+}
+
+Resolved resolve_guarded(const std::string& sketch_addr) {
+    Resolved r;
+    std::string target = mapped(sketch_addr);
+    if (target == "localhost") target = "127.0.0.1";
+    in_addr a;
+    if (parse_ipv4(target, &a) && in_loopback8(a)) {
+        r.ok = true;
+        r.target = target;
+        if (target != sketch_addr) diag("%s mapped to %s", sketch_addr.c_str(), target.c_str());
+        return r;
+    }
+    r.refused = target;
+    serial_printf("HIL:REFUSED %s: the twin only connects to 127.0.0.0/8 (map it with HIL_ADDR_MAP)\r\n",
+                  target.c_str());
+    diag("REFUSED %s%s%s: the twin only connects to 127.0.0.0/8 (map it with HIL_ADDR_MAP); "
+         "no packet was sent",
+         target.c_str(), target != sketch_addr ? " mapped from " : "",
+         target != sketch_addr ? sketch_addr.c_str() : "");
+    return r;
+}
+
+int tcp_connect(const std::string& ip, uint16_t port, uint32_t timeout_ms) {
+    in_addr a;
+    if (!parse_ipv4(ip, &a) || !in_loopback8(a)) {
+        // resolve_guarded() is the only way here; this is the second lock on the door.
+        diag("internal: tcp_connect to %s refused (not 127.0.0.0/8)", ip.c_str());
+        return -1;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr = a;
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    if (rc < 0 && errno == EINPROGRESS) {
+        pollfd p = {fd, POLLOUT, 0};
+        rc = poll(&p, 1, (int)timeout_ms);
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (rc == 1) getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        rc = (rc == 1 && err == 0) ? 0 : -1;
+        if (rc < 0) errno = err ? err : ETIMEDOUT;
+    }
+    if (rc < 0) {
+        diag("TCP connect to %s:%u failed: %s", ip.c_str(), port, std::strerror(errno));
+        ::close(fd);
+        return -1;
+    }
+    fcntl(fd, F_SETFL, flags);
+    return fd;
+}
+
+bool send_all(int fd, const uint8_t* data, size_t len) {
+    while (len > 0) {
+        ssize_t n = ::send(fd, data, len, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+int wait_readable(int fd, int timeout_ms) {
+    pollfd p = {fd, POLLIN, 0};
+    int rc = poll(&p, 1, timeout_ms);
+    if (rc < 0) return errno == EINTR ? 0 : -1;
+    return rc == 1 ? 1 : 0;
+}
+
+void tcp_close(int fd) {
+    if (fd < 0) return;
+    shutdown(fd, SHUT_WR);
+    ::close(fd);
+}
+
+}  // namespace twin

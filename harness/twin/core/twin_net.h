@@ -1,0 +1,36 @@
+// The twin's only way onto the network: TCP to 127.0.0.0/8, nothing else.
+//
+// A sketch names its server as on the bench (e.g. "192.168.1.210"). The
+// harness maps such addresses with HIL_ADDR_MAP=addr=127.x.y.z,...; whatever
+// is not in 127.0.0.0/8 after mapping is refused before any packet is sent.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace twin {
+
+struct Resolved {
+    bool ok = false;
+    std::string target;  // dotted quad in 127.0.0.0/8 when ok
+    std::string refused;  // the address refused, when !ok
+};
+
+// Map (HIL_ADDR_MAP) and guard a sketch address (IP literal or host name).
+// Prints the HIL:REFUSED line on Serial and stderr when refusing.
+Resolved resolve_guarded(const std::string& sketch_addr);
+
+// TCP connect (blocking, bounded by timeout_ms); -1 on failure. TCP_NODELAY set.
+int tcp_connect(const std::string& ip, uint16_t port, uint32_t timeout_ms);
+
+// Write everything (blocking); false when the peer is gone.
+bool send_all(int fd, const uint8_t* data, size_t len);
+
+// Wait up to timeout_ms for readable data. 1 = readable, 0 = timeout, -1 = error.
+int wait_readable(int fd, int timeout_ms);
+
+// Orderly close: FIN, then release the fd.
+void tcp_close(int fd);
+
+}  // namespace twin

@@ -1,0 +1,673 @@
+"""The host twin `twin-esp8266-axtls`, built by PlatformIO through the `hil-twin` dev
+platform and run against a real Python `ssl` (OpenSSL) server on 127.0.0.1.
+
+What the board prints on its Serial (a pty read with pyserial, as the harness reads
+it) and what it puts on the wire (the server keeps every raw byte the client sent)
+must be what ESP8266 core 2.4.1's axTLS does: see harness/twin/FIDELITY.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import socket
+import ssl
+import struct
+import threading
+import time
+import tty
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import serial
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from harness import procs
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+PLATFORM_DIR = REPO / "harness" / "twin" / "platform"
+SKETCH_DIR = REPO / "sketches" / "founding_report"
+ENV_NAME = "twin-esp8266-axtls"
+PIO = REPO / ".venv" / "bin" / "pio"
+
+FOUNDING_CIPHERS = "EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH"
+AXTLS_SUITES = [0x003C, 0x003D, 0x0035, 0x002F]
+UTC = dt.UTC
+
+BUILD_TIMEOUT = 300.0
+RUN_DEADLINE = 30.0  # seconds from the twin's start to its HIL:DONE line
+SERVER_DEADLINE = 60.0
+
+
+# --- certificates -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerCert:
+    cert_pem: Path
+    key_pem: Path
+    der: bytes
+
+
+def make_cert(where: Path, not_before: dt.datetime, not_after: dt.datetime) -> ServerCert:
+    """The founding report's kind of certificate: RSA-2048, self-signed, CA:TRUE, no SAN."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
+            x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "Japan"),
+            x509.NameAttribute(NameOID.LOCALITY_NAME, "Tokyo"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "BestMe CO."),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "MIS"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1"),
+            x509.NameAttribute(NameOID.EMAIL_ADDRESS, "admin@example.com"),
+        ]
+    )
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(ski, critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    where.mkdir(parents=True, exist_ok=True)
+    cert_pem = where / "server.crt"
+    key_pem = where / "server.key"
+    cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    return ServerCert(cert_pem, key_pem, cert.public_bytes(serialization.Encoding.DER))
+
+
+@pytest.fixture(scope="module")
+def cert_2118(tmp_path_factory: pytest.TempPathFactory) -> ServerCert:
+    """`openssl req -x509 -days 36500` of 2018-06-11: notAfter wraps on a 32-bit time_t."""
+    return make_cert(
+        tmp_path_factory.mktemp("cert2118"),
+        dt.datetime(2018, 6, 11, 10, 30, 37, tzinfo=UTC),
+        dt.datetime(2118, 5, 18, 10, 30, 37, tzinfo=UTC),
+    )
+
+
+@pytest.fixture(scope="module")
+def cert_now(tmp_path_factory: pytest.TempPathFactory) -> ServerCert:
+    """Valid now and ending before 2038-01-19: the one axTLS can verify."""
+    return make_cert(
+        tmp_path_factory.mktemp("certnow"),
+        dt.datetime.now(UTC) - dt.timedelta(days=1),
+        dt.datetime(2037, 12, 31, 0, 0, 0, tzinfo=UTC),
+    )
+
+
+# --- building the sketch for the twin -----------------------------------------------------
+
+
+@dataclass
+class TwinBuilder:
+    """Builds sketches/founding_report for the twin exactly as the harness will:
+    a project dir with only platformio.ini, `pio run -e twin-esp8266-axtls`."""
+
+    root: Path
+    builds: list[float] = field(default_factory=list)
+
+    def build(self, *, host: str, port: int, set_clock: bool, der: bytes, dest: Path) -> Path:
+        gen = self.root / "generated" / "include"
+        gen.mkdir(parents=True, exist_ok=True)
+        (gen / "hil_ca_cert.h").write_text(
+            "#pragma once\n"
+            "static const unsigned char hil_ca_cert_der[] = {"
+            + ", ".join(f"0x{b:02x}" for b in der)
+            + "};\n"
+            f"static const unsigned int hil_ca_cert_der_len = {len(der)};\n"
+        )
+        (gen / "hil_scenario.h").write_text(
+            "#pragma once\n"
+            '#define HIL_BUILD_ID "3f2a9c1d0b7e"\n'
+            '#define HIL_SCENARIO "founding-report"\n'
+            '#define HIL_WIFI_SSID "hil-bench"\n'
+            '#define HIL_WIFI_PASSWORD "hil-bench"\n'
+            f'#define HIL_SERVER_HOST "{host}"\n'
+            f"#define HIL_SERVER_PORT {port}\n"
+            f"#define HIL_SET_CLOCK {1 if set_clock else 0}\n"
+            '#include "hil_ca_cert.h"\n'
+        )
+        project = self.root / "project"
+        project.mkdir(exist_ok=True)
+        build_dir = self.root / "cache" / "build"
+        (project / "platformio.ini").write_text(
+            "[platformio]\n"
+            f"src_dir = {SKETCH_DIR}\n"
+            f"build_dir = {build_dir}\n"
+            f"[env:{ENV_NAME}]\n"
+            f"platform = symlink://{PLATFORM_DIR}\n"
+            f"board = {ENV_NAME}\n"
+            "framework = arduino\n"
+            f"build_flags = -I{gen}\n"
+        )
+        platforms = self.root / "platforms"
+        platforms.mkdir(exist_ok=True)
+        result = procs.run(
+            [str(PIO), "run", "-d", str(project), "-e", ENV_NAME],
+            timeout=BUILD_TIMEOUT,
+            log_path=self.root / "build.log",
+            append_log=True,
+            env={
+                "PLATFORMIO_PLATFORMS_DIR": str(platforms),
+                "PLATFORMIO_SETTING_ENABLE_TELEMETRY": "no",
+                "PLATFORMIO_SETTING_CHECK_PLATFORMIO_INTERVAL": "3650",
+            },
+        )
+        result.check("pio run for the twin", fix="read the build log")
+        self.builds.append(result.duration)
+        program = build_dir / ENV_NAME / "program"
+        assert program.is_file(), f"no program at {program}"
+        # A copy per test: a later build must not replace a binary under a running test.
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(program.read_bytes())
+        dest.chmod(0o755)
+        return dest
+
+
+@pytest.fixture(scope="module")
+def builder(tmp_path_factory: pytest.TempPathFactory) -> TwinBuilder:
+    return TwinBuilder(tmp_path_factory.mktemp("twin"))
+
+
+# --- a one-connection TLS server that keeps the raw client bytes -------------------------
+
+
+class OneShotTlsServer:
+    """Python `ssl` (OpenSSL) over a MemoryBIO on 127.0.0.1:0, one connection.
+
+    The TLS object never owns the socket, so every byte the client sent is kept,
+    including what it sends after the handshake failed (alerts) until its FIN.
+    """
+
+    def __init__(self, cert: ServerCert, ciphers: str) -> None:
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        self.ctx.set_ciphers(ciphers)
+        self.ctx.load_cert_chain(cert.cert_pem, cert.key_pem)
+        self.ctx.sni_callback = self._on_sni
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.client_bytes = bytearray()
+        self.failed_at: int | None = None  # len(client_bytes) when the handshake failed
+        self.error: str | None = None
+        self.cipher: str | None = None
+        self.version: str | None = None
+        self.sni: str | None = None
+        self.request = b""
+        self.got_close_notify = False
+        self.got_eof = False
+        self._thread = threading.Thread(target=self._serve, name="tls-server", daemon=True)
+
+    def _on_sni(self, _obj: object, name: str | None, _ctx: object) -> None:
+        self.sni = name
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.listener.close()
+        self._thread.join(timeout=SERVER_DEADLINE)
+
+    def _recv(self, conn: socket.socket) -> bytes:
+        data = conn.recv(65536)
+        self.client_bytes += data
+        if not data:
+            self.got_eof = True
+        return data
+
+    def _serve(self) -> None:
+        self.listener.settimeout(SERVER_DEADLINE)
+        try:
+            conn, _ = self.listener.accept()
+        except OSError as exc:
+            self.error = f"accept: {exc}"
+            return
+        with conn:
+            conn.settimeout(SERVER_DEADLINE)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+            tls = self.ctx.wrap_bio(incoming, outgoing, server_side=True)
+            try:
+                self._handshake(conn, tls, incoming, outgoing)
+                self._http(conn, tls, incoming, outgoing)
+            except ssl.SSLError as exc:
+                conn.sendall(outgoing.read())  # the server's alert
+                self.error = str(exc)
+                self.failed_at = len(self.client_bytes)
+                while self._recv(conn):  # what the client does next, until its FIN
+                    pass
+            except OSError as exc:
+                self.error = self.error or f"socket: {exc}"
+
+    def _handshake(self, conn, tls, incoming, outgoing) -> None:
+        while True:
+            try:
+                tls.do_handshake()
+                conn.sendall(outgoing.read())
+                self.cipher = tls.cipher()[0]
+                self.version = tls.version()
+                return
+            except ssl.SSLWantReadError:
+                conn.sendall(outgoing.read())
+                data = self._recv(conn)
+                if not data:
+                    raise OSError("client closed during the handshake") from None
+                incoming.write(data)
+
+    def _http(self, conn, tls, incoming, outgoing) -> None:
+        while b"\r\n\r\n" not in self.request:
+            try:
+                self.request += tls.read(65536)
+            except ssl.SSLWantReadError:
+                data = self._recv(conn)
+                if not data:
+                    return
+                incoming.write(data)
+        body = b"ok\n"
+        tls.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            + body
+        )
+        conn.sendall(outgoing.read())
+        while True:  # until the client's close_notify, then its FIN
+            try:
+                if tls.read(65536) == b"":  # a MemoryBIO SSLObject's close_notify
+                    break
+            except ssl.SSLWantReadError:
+                data = self._recv(conn)
+                if not data:
+                    return
+                incoming.write(data)
+            except ssl.SSLZeroReturnError:
+                break
+        self.got_close_notify = True
+        while self._recv(conn):
+            pass
+
+
+@contextmanager
+def tls_server(cert: ServerCert, ciphers: str) -> Iterator[OneShotTlsServer]:
+    server = OneShotTlsServer(cert, ciphers)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --- the wire: the ClientHello as sent --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientHello:
+    record_version: int
+    client_version: int
+    random: bytes
+    session_id: bytes
+    suites: list[int]
+    compressions: bytes
+    extensions: list[tuple[int, bytes]]
+
+    def ext(self, ext_type: int) -> bytes | None:
+        return next((data for t, data in self.extensions if t == ext_type), None)
+
+    @property
+    def sni(self) -> str | None:
+        data = self.ext(0)
+        if data is None:
+            return None
+        (name_len,) = struct.unpack(">H", data[3:5])
+        return data[5 : 5 + name_len].decode()
+
+
+def parse_client_hello(raw: bytes) -> ClientHello:
+    assert raw[0] == 22, f"first record is not a handshake: {raw[:5].hex()}"
+    record_version, rec_len = struct.unpack(">HH", raw[1:5])
+    body = raw[5 : 5 + rec_len]
+    assert body[0] == 1, "first handshake message is not a ClientHello"
+    msg = body[4 : 4 + int.from_bytes(body[1:4], "big")]
+    client_version = struct.unpack(">H", msg[0:2])[0]
+    random = msg[2:34]
+    pos = 34
+    session_id = msg[pos + 1 : pos + 1 + msg[pos]]
+    pos += 1 + msg[pos]
+    (suites_len,) = struct.unpack(">H", msg[pos : pos + 2])
+    suites = [
+        struct.unpack(">H", msg[i : i + 2])[0] for i in range(pos + 2, pos + 2 + suites_len, 2)
+    ]
+    pos += 2 + suites_len
+    compressions = msg[pos + 1 : pos + 1 + msg[pos]]
+    pos += 1 + msg[pos]
+    extensions = []
+    if pos < len(msg):
+        (ext_total,) = struct.unpack(">H", msg[pos : pos + 2])
+        pos += 2
+        end = pos + ext_total
+        while pos < end:
+            ext_type, ext_len = struct.unpack(">HH", msg[pos : pos + 4])
+            extensions.append((ext_type, bytes(msg[pos + 4 : pos + 4 + ext_len])))
+            pos += 4 + ext_len
+    return ClientHello(
+        record_version, client_version, bytes(random), bytes(session_id), suites,
+        bytes(compressions), extensions,
+    )  # fmt: skip
+
+
+# --- running the twin on a pty, as the harness does -------------------------------------
+
+
+@dataclass(frozen=True)
+class TwinRun:
+    text: str
+    lines: list[str]
+    returncode: int | None
+
+    def between(self, first: str, last: str) -> list[str]:
+        """The lines after the one equal to `first`, up to and including `last`."""
+        start = self.lines.index(first)
+        end = self.lines.index(last, start)
+        return self.lines[start + 1 : end + 1]
+
+
+@contextmanager
+def serial_pty() -> Iterator[tuple[int, serial.Serial]]:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    port = serial.Serial(os.ttyname(slave), 115200, timeout=0.1)
+    os.close(slave)
+    try:
+        yield master, port
+    finally:
+        port.close()
+        os.close(master)
+
+
+def read_until_done(port: serial.Serial, deadline: float) -> bytes:
+    buf = bytearray()
+    while time.monotonic() < deadline:
+        try:
+            chunk = port.read(4096)
+        except serial.SerialException:
+            break  # the twin exited and closed its end
+        buf += chunk
+        if re.search(rb"HIL:DONE[^\n]*\n", buf):
+            return bytes(buf)
+    tail = bytes(buf[-600:]).decode(errors="replace")
+    raise AssertionError(f"no HIL:DONE line within {RUN_DEADLINE:.0f} s; serial tail:\n{tail}")
+
+
+def run_twin(
+    program: Path,
+    log_dir: Path,
+    *,
+    env: dict[str, str] | None = None,
+    prefix: list[str] | None = None,
+    while_running: Callable[[procs.ManagedProcess], None] | None = None,
+) -> TwinRun:
+    with serial_pty() as (master, port):
+        twin = procs.ManagedProcess(
+            "twin", [*(prefix or []), str(program)], log_path=log_dir / "twin.log"
+        )
+        try:
+            twin.start(env={"HIL_SERIAL_FD": str(master), **(env or {})}, pass_fds=[master])
+            raw = read_until_done(port, time.monotonic() + RUN_DEADLINE)
+            if while_running is not None:
+                while_running(twin)
+            # A board keeps running after its sketch is done; it must still be alive.
+            assert twin.alive(), "the twin exited after HIL:DONE instead of idling in loop()"
+        finally:
+            rc = twin.stop(grace=3.0)
+    # SIGTERM (what the harness sends for a reset) ends the board at once, cleanly.
+    assert rc == 0, f"the twin did not exit on SIGTERM (exit status {rc})"
+    text = raw.decode(errors="replace")
+    return TwinRun(text, [ln.rstrip("\r") for ln in text.split("\n")], rc)
+
+
+# --- the tests --------------------------------------------------------------------------
+
+FOUNDING_REPORT_LINES = [
+    "State:\tsending Client Hello (1)",
+    "Alert: handshake failure",
+    "Error: SSL error 40",
+    "Alert: unexpected message",
+    "Error: SSL error 40",
+    "Alert: close notify",
+    "Connection failed",
+]
+
+CERT_DUMP_2118 = [
+    "=== CERTIFICATE ISSUED TO ===",
+    "Common Name (CN):\t\t127.0.0.1",
+    "Organization (O):\t\tBestMe CO.",
+    "Organizational Unit (OU):\tMIS",
+    "Location (L):\t\t\tTokyo",
+    "Country (C):\t\t\tJP",
+    "State (ST):\t\t\tJapan",
+    "Basic Constraints:\t\tcritical, CA:TRUE, pathlen:10000",
+    "=== CERTIFICATE ISSUED BY ===",
+    "Common Name (CN):\t\t127.0.0.1",
+    "Organization (O):\t\tBestMe CO.",
+    "Organizational Unit (OU):\tMIS",
+    "Location (L):\t\t\tTokyo",
+    "Country (C):\t\t\tJP",
+    "State (ST):\t\t\tJapan",
+    "Not Before:\t\t\tMon Jun 11 10:30:37 2018",
+    "Not After:\t\t\tSun Apr 11 04:02:21 1982",
+    "RSA bitsize:\t\t\t2048",
+    "Sig Type:\t\t\tSHA256",
+    "CA Cert set",
+]
+
+ALERT_RECORD_UNEXPECTED_MESSAGE = bytes.fromhex("1503030002020a")  # fatal, 10
+ALERT_RECORD_CLOSE_NOTIFY = bytes.fromhex("15030300020100")  # warning, 0
+
+
+def test_founding_report_no_shared_cipher(
+    builder: TwinBuilder, cert_2118: ServerCert, tmp_path: Path
+) -> None:
+    with tls_server(cert_2118, FOUNDING_CIPHERS) as server:
+        program = builder.build(
+            host="127.0.0.1", port=server.port, set_clock=False, der=cert_2118.der,
+            dest=tmp_path / "program",
+        )  # fmt: skip
+        server.start()
+        run = run_twin(program, tmp_path)
+        server.stop()
+
+    # Serial: the report's log, line for line, in its order.
+    assert run.lines[1] == "HIL:BOOT build=3f2a9c1d0b7e"
+    assert run.lines[2] == ".Set CA Cert"  # one dot from the WiFi loop, as in the report
+    assert run.between(".Set CA Cert", "CA Cert set") == CERT_DUMP_2118
+    assert run.between("Connecting to 127.0.0.1", "Connection failed") == FOUNDING_REPORT_LINES
+    assert "HIL:DONE connected=0 verified=0" in run.lines
+
+    # Wire, board -> server: the axTLS ClientHello.
+    hello = parse_client_hello(bytes(server.client_bytes))
+    assert hello.suites == AXTLS_SUITES
+    assert hello.client_version == 0x0303
+    assert hello.record_version == 0x0303
+    assert hello.session_id == b""
+    assert hello.compressions == b"\x00"
+    ext_types = [t for t, _ in hello.extensions]
+    assert 10 not in ext_types and 11 not in ext_types  # no supported_groups, ec_point_formats
+    assert hello.sni == "127.0.0.1"  # connect(const char*) sends the IP literal as SNI
+    assert server.sni == "127.0.0.1"
+    # axTLS puts time() in the first 4 bytes of the client random: seconds since boot
+    # without SNTP, so near 0; the twin's BearSSL zeroes them (FIDELITY.md).
+    assert struct.unpack(">I", hello.random[:4])[0] < RUN_DEADLINE
+
+    # Server -> board: no shared cipher, answered with the fatal handshake_failure.
+    assert server.error is not None and "NO_SHARED_CIPHER" in server.error
+    # Board -> server after that alert: its own fatal unexpected_message, then the
+    # close_notify of ssl_free(), then FIN.
+    assert server.failed_at is not None
+    after = bytes(server.client_bytes[server.failed_at :])
+    assert after == ALERT_RECORD_UNEXPECTED_MESSAGE + ALERT_RECORD_CLOSE_NOTIFY
+    assert server.got_eof
+
+
+def test_aes128_sha256_connects_and_verifies(
+    builder: TwinBuilder, cert_now: ServerCert, tmp_path: Path
+) -> None:
+    with tls_server(cert_now, FOUNDING_CIPHERS + ":AES128-SHA256") as server:
+        program = builder.build(
+            host="127.0.0.1", port=server.port, set_clock=True, der=cert_now.der,
+            dest=tmp_path / "program",
+        )  # fmt: skip
+        server.start()
+        run = run_twin(program, tmp_path)
+        server.stop()
+
+    assert server.error is None
+    assert server.cipher == "AES128-SHA256"  # 0x003c, the board's first choice
+    assert server.version == "TLSv1.2"
+    hello = parse_client_hello(bytes(server.client_bytes))
+    assert hello.suites == AXTLS_SUITES
+    # axTLS would put time() (here the wall clock) in the first 4 bytes of the client
+    # random; BearSSL zeroes them (a known difference, harness/twin/FIDELITY.md).
+    assert hello.random[:4] == bytes(4)
+    assert run.between("Connecting to 127.0.0.1", "Server certificate verified") == [
+        "State:\tsending Client Hello (1)",
+        "State:\treceiving Server Hello (2)",
+        "State:\treceiving Certificate (11)",
+        "State:\treceiving Server Hello Done (14)",
+        "State:\tsending Client Key Exchange (16)",
+        "State:\tsending Finished (16)",
+        "State:\treceiving Finished (16)",
+        "Server certificate verified",
+    ]
+    assert server.request.startswith(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    assert "status: HTTP/1.1 200 OK" in run.lines
+    # stop(): close_notify, then FIN.
+    assert run.between("status: HTTP/1.1 200 OK", "HIL:DONE connected=1 verified=1") == [
+        "Alert: close notify",
+        "HIL:DONE connected=1 verified=1",
+    ]
+    assert server.got_close_notify
+    assert server.got_eof
+
+
+def test_2118_certificate_with_clock_set_has_expired(
+    builder: TwinBuilder, cert_2118: ServerCert, tmp_path: Path
+) -> None:
+    with tls_server(cert_2118, FOUNDING_CIPHERS + ":AES128-SHA256") as server:
+        program = builder.build(
+            host="127.0.0.1", port=server.port, set_clock=True, der=cert_2118.der,
+            dest=tmp_path / "program",
+        )  # fmt: skip
+        server.start()
+        run = run_twin(program, tmp_path)
+        server.stop()
+
+    assert server.cipher == "AES128-SHA256"
+    # notAfter 2118 wrapped to 1982 on the 32-bit time_t: "expired" with SNTP time.
+    assert run.between("State:\treceiving Finished (16)", "HIL:DONE connected=1 verified=0") == [
+        "Error: Cert has expired",
+        "ERROR: certificate verification failed!",
+        "request sent",
+        "status: HTTP/1.1 200 OK",
+        "Alert: close notify",
+        "HIL:DONE connected=1 verified=0",
+    ]
+
+
+def _tcp_active_opens(pid: int) -> int:
+    """Tcp ActiveOpens of the network namespace `pid` lives in: one per SYN it sent."""
+    lines = Path(f"/proc/{pid}/net/snmp").read_text().splitlines()
+    tcp = [ln.split() for ln in lines if ln.startswith("Tcp:")]
+    return int(tcp[1][tcp[0].index("ActiveOpens")])
+
+
+# The twin alone in a fresh network namespace with only `lo`, where 192.168.1.0/24 is
+# routed to `lo`: a connect() there would send a SYN (counted) that can never leave.
+ISOLATED = [
+    "unshare",
+    "--net",
+    "sh",
+    "-c",
+    'ip link set lo up && ip route add 192.168.1.0/24 dev lo && exec "$0"',
+]
+
+
+def test_refuses_address_outside_loopback_before_any_packet(
+    builder: TwinBuilder, cert_2118: ServerCert, tmp_path: Path
+) -> None:
+    program = builder.build(
+        host="192.168.1.210", port=443, set_clock=False, der=cert_2118.der,
+        dest=tmp_path / "program",
+    )  # fmt: skip
+    opens: list[int] = []
+    run = run_twin(
+        program,
+        tmp_path,
+        prefix=ISOLATED,
+        while_running=lambda twin: opens.append(_tcp_active_opens(twin.pid or 0)),
+    )
+    assert run.between("Connecting to 192.168.1.210", "Connection failed") == [
+        "HIL:REFUSED 192.168.1.210: the twin only connects to 127.0.0.0/8 "
+        "(map it with HIL_ADDR_MAP)",
+        "Connection failed",
+    ]
+    assert "HIL:DONE connected=0 verified=0" in run.lines
+    assert opens == [0], "the twin sent a SYN for a refused address"
+    assert "REFUSED 192.168.1.210" in (tmp_path / "twin.log").read_text()
+
+    # Control: the same address mapped onto 127.0.0.1 (nothing listens there on port
+    # 443 in that namespace) is attempted, and the counter sees its SYN.
+    control = tmp_path / "control"
+    control.mkdir()
+    opens.clear()
+    mapped = run_twin(
+        program,
+        control,
+        prefix=ISOLATED,
+        env={"HIL_ADDR_MAP": "192.168.1.210=127.0.0.1"},
+        while_running=lambda twin: opens.append(_tcp_active_opens(twin.pid or 0)),
+    )
+    assert not any(ln.startswith("HIL:REFUSED") for ln in mapped.lines)
+    assert "Connection failed" in mapped.lines
+    assert opens == [1]
+
+
+def test_mapped_target_outside_loopback_is_refused(
+    builder: TwinBuilder, cert_2118: ServerCert, tmp_path: Path
+) -> None:
+    program = builder.build(
+        host="192.168.1.210", port=443, set_clock=False, der=cert_2118.der,
+        dest=tmp_path / "program",
+    )  # fmt: skip
+    run = run_twin(
+        program, tmp_path, prefix=ISOLATED, env={"HIL_ADDR_MAP": "192.168.1.210=10.1.2.3"}
+    )
+    assert (
+        "HIL:REFUSED 10.1.2.3: the twin only connects to 127.0.0.0/8 (map it with HIL_ADDR_MAP)"
+        in run.lines
+    )
+    assert "HIL:DONE connected=0 verified=0" in run.lines
