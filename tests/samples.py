@@ -12,3 +12,20 @@ FOUNDING_LOG = DATA / "esp8266-arduino-4826_founding_report.log"
 def founding_events():
     """The founding report's serial log (esp8266/Arduino #4807/#4826), as events."""
     return parse_serial(read_pasted_log(FOUNDING_LOG.read_text()), "axtls")
+
+
+def child_pids() -> set[int]:
+    """Live children of this process: what a test may leave behind by mistake."""
+    import os
+
+    me = str(os.getpid())
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[0] is the state, fields[1] the parent pid; zombies are already dead.
+        if fields[1] == me and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found

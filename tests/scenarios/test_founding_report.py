@@ -1,0 +1,125 @@
+"""The founding report end to end on the twin: PlatformIO build, pty serial, dumpcap,
+tshark, the builtin server; then the timeline, the diagnosis and the verdict."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from harness.model import Confidence, Direction, Outcome, Source
+from tests.samples import child_pids
+
+AXTLS_OFFER = [0x003C, 0x003D, 0x0035, 0x002F]
+SUPPORTED_GROUPS, EC_POINT_FORMATS, SERVER_NAME = 10, 11, 0
+
+REPORT_LINES = [
+    "State:\tsending Client Hello (1)",
+    "Alert: handshake failure",
+    "Error: SSL error 40",
+    "Alert: unexpected message",
+    "Error: SSL error 40",
+    "Alert: close notify",
+    "Connection failed",
+]
+
+ARTIFACTS = [
+    "serial.log",
+    "serial.raw",
+    "capture.pcapng",
+    "keylog.txt",
+    "server.log",
+    "build.log",
+    "timeline.md",
+    "verdict.json",
+]
+
+
+def _wire(record, kind):
+    return [e for e in record.timeline.events if e.source is Source.WIRE and e.kind == kind]
+
+
+def test_founding_report_fails_with_no_shared_cipher(hil_run):
+    before = child_pids()
+    record = hil_run("founding-report")
+    assert record.verdict.outcome is Outcome.PASS, record.verdict.reason
+    d = record.diagnosis
+    assert d.cause == "no_shared_cipher"
+    assert d.confidence is Confidence.WIRE_AND_LOG
+
+    (hello,) = _wire(record, "client_hello")
+    assert hello.direction is Direction.C2S
+    assert hello.fields["suites"] == AXTLS_OFFER
+    assert hello.fields["sni"] == "127.0.0.1"  # connect(host_string) sends the IP as SNI
+    assert SERVER_NAME in hello.fields["extensions"]
+    assert SUPPORTED_GROUPS not in hello.fields["extensions"]
+    assert EC_POINT_FORMATS not in hello.fields["extensions"]
+    assert not _wire(record, "server_hello")
+    alerts = [
+        (e.direction, e.fields["level"], e.fields["description"]) for e in _wire(record, "alert")
+    ]
+    assert alerts == [(Direction.S2C, 2, 40), (Direction.C2S, 2, 10), (Direction.C2S, 1, 0)]
+
+    serial = [e.text for e in record.timeline.events if e.source is Source.SERIAL]
+    start = serial.index(REPORT_LINES[0])
+    assert serial[start : start + len(REPORT_LINES)] == REPORT_LINES
+    assert any("Sun Apr 11 04:02:21 1982" in line for line in serial)  # the time_t wrap
+
+    server = [e for e in record.timeline.events if e.kind == "server_handshake_failed"]
+    assert server and server[0].fields["reason"] == "NO_SHARED_CIPHER"
+
+    claims = "\n".join(ev.claim for ev in d.evidence)
+    assert "AES128-SHA256 (0x003c)" in claims and "none in common" in claims
+    assert [f.where for f in d.fixes] == ["server", "core", "certificate"]
+    assert d.fixes[0].detail.endswith(":AES128-SHA256")
+
+    for name in ARTIFACTS:
+        assert (record.run_dir / name).stat().st_size > 0, name
+    assert child_pids() == before  # server, dumpcap, tshark, twin, pio: all gone
+
+
+def test_founding_report_fixed_connects_and_verifies(hil_run):
+    record = hil_run("founding-report-fixed")
+    assert record.verdict.outcome is Outcome.PASS, record.verdict.reason
+    assert record.diagnosis.cause is None and record.diagnosis.connected
+    (server_hello,) = _wire(record, "server_hello")
+    assert server_hello.fields["suite"] == 0x003C  # the only suite in common
+    assert _wire(record, "app_data")
+    done = [e for e in record.timeline.events if e.kind == "connect_result" and e.fields["final"]]
+    assert done[-1].fields == {"connected": True, "verified": True, "final": True}
+    ok = [e for e in record.timeline.events if e.kind == "server_handshake_ok"]
+    assert ok and ok[0].fields["cipher_id"] == 0x003C
+
+
+def test_cli_json_record(tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            "founding-report",
+            "--json",
+            "--runs-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["verdict"] == "pass"
+    assert doc["expected"] == {"connected": False, "cause": "no_shared_cipher"}
+    assert doc["observed"] == {"connected": False, "cause": "no_shared_cipher"}
+    assert doc["diagnosis"]["cause"] == "no_shared_cipher"
+    assert doc["run_dir"].startswith(str(tmp_path))
+    hello = next(e for e in doc["timeline"] if e["kind"] == "client_hello")
+    assert hello["source"] == "wire" and hello["direction"] == "client->server"
+    assert hello["fields"]["suites"] == AXTLS_OFFER
+    fatal = next(e for e in doc["timeline"] if e["kind"] == "alert")
+    assert fatal["direction"] == "server->client"
+    assert (fatal["fields"]["level"], fatal["fields"]["description"]) == (2, 40)
+    assert fatal["fields"]["name"] == "handshake_failure"
+    assert set(doc["timeline"][0]) >= {"t", "source", "kind", "direction", "fields"}
