@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import procs
-from harness.errors import ToolFailedError, ToolMissingError
+from harness.errors import DeadlineError, ToolFailedError, ToolMissingError
 
 log = logging.getLogger(__name__)
 
 BUILD_TIMEOUT = 600.0
+REGISTRY_TIMEOUT = 20.0
 
 
 def pio_executable() -> str:
@@ -158,15 +159,20 @@ def ensure_tool_scons(*, log_path: Path) -> str:
     if version and version.split(".")[:2] == wanted.split(".")[:2]:
         return f"tool-scons {version} already installed"
     pio = pio_executable()
-    online = procs.run(
-        [pio, "pkg", "install", "-g", "--tool", f"platformio/tool-scons@{spec}"],
-        timeout=120,
-        log_path=log_path,
-        env=pio_env(),
-        append_log=True,
-    )
-    if online.returncode == 0 and installed_scons():
-        return f"tool-scons {installed_scons()} installed from the PlatformIO registry"
+    try:
+        online = procs.run(
+            [pio, "pkg", "install", "-g", "--tool", f"platformio/tool-scons@{spec}"],
+            # The registry answers in seconds where it is reachable; where it is not,
+            # pio retries for a minute before it gives up.
+            timeout=REGISTRY_TIMEOUT,
+            log_path=log_path,
+            env=pio_env(),
+            append_log=True,
+        )
+        if online.returncode == 0 and installed_scons():
+            return f"tool-scons {installed_scons()} installed from the PlatformIO registry"
+    except DeadlineError:
+        log.info("PlatformIO registry unreachable; installing tool-scons from PyPI's SCons")
     release = scons_release(spec)
     with tempfile.TemporaryDirectory(prefix="hil-scons-") as tmp:
         tmpdir = Path(tmp)
