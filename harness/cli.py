@@ -105,6 +105,26 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- benchmarks ------------------------------------------------------------------------------
+
+
+def _bench_cmd_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
+    p.add_argument("--runs", type=int, default=None, help="runs per figure")
+    p.add_argument("--json", action="store_true", help="one JSON object per figure")
+
+
+@command("bench", "run benchmarks: each figure beside its baseline, measured in one run")
+@options(_bench_cmd_options)
+def cmd_bench(args: argparse.Namespace) -> int:
+    from harness.benchmarks import select
+
+    for module in select(args.names):
+        figure = module.measure(args.runs) if args.runs is not None else module.measure()
+        print(json.dumps(figure.to_json()) if args.json else figure, flush=True)
+    return 0
+
+
 # -- catalogues and set-up -------------------------------------------------------------------
 
 

@@ -1,0 +1,31 @@
+import json
+
+import pytest
+
+from harness.benchmarks import Figure, discover, select
+from harness.cli import main
+from harness.errors import ConfigError
+
+
+def test_figure_json_has_the_designed_keys():
+    fig = Figure("x", 2.0, "s", "base", 0.5, 7)
+    doc = fig.to_json()
+    assert set(doc) == {"name", "value", "unit", "baseline", "baseline_value", "ratio", "runs"}
+    assert doc["ratio"] == 4.0
+
+
+def test_bench_modules_are_discovered():
+    assert {"warm_run", "server_ready"} <= set(discover())
+
+
+def test_unknown_benchmark_is_a_clear_error():
+    with pytest.raises(ConfigError) as err:
+        select(["nope"])
+    assert "warm_run" in str(err.value)
+
+
+def test_hil_bench_runs_one_figure_as_json(capsys):
+    assert main(["bench", "server_ready", "--runs", "1", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["name"].startswith("builtin server") and doc["runs"] == 1
+    assert doc["value"] > 0 and doc["baseline_value"] > 0
