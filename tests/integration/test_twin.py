@@ -8,7 +8,6 @@ must be what ESP8266 core 2.4.1's axTLS does: see harness/twin/FIDELITY.md.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import socket
@@ -19,107 +18,49 @@ import time
 import tty
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import serial
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from harness import procs
+from harness.boards import get_board_spec
+from harness.boards.base import BuildRequest, Firmware
+from harness.boards.twin import TwinBoard
+from harness.certs import CertBundle, get_plan, make_certs
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-PLATFORM_DIR = REPO / "harness" / "twin" / "platform"
 SKETCH_DIR = REPO / "sketches" / "founding_report"
 ENV_NAME = "twin-esp8266-axtls"
-PIO = REPO / ".venv" / "bin" / "pio"
 
 FOUNDING_CIPHERS = "EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH"
 AXTLS_SUITES = [0x003C, 0x003D, 0x0035, 0x002F]
-UTC = dt.UTC
 
-BUILD_TIMEOUT = 300.0
 RUN_DEADLINE = 30.0  # seconds from the twin's start to its HIL:DONE line
 SERVER_DEADLINE = 60.0
 
 
-# --- certificates -------------------------------------------------------------------------
+# --- certificates: the harness's own plans ----------------------------------------------
 
 
-@dataclass(frozen=True)
-class ServerCert:
-    cert_pem: Path
-    key_pem: Path
-    der: bytes
-
-
-def make_cert(where: Path, not_before: dt.datetime, not_after: dt.datetime) -> ServerCert:
-    """The founding report's kind of certificate: RSA-2048, self-signed, CA:TRUE, no SAN."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
-            x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "Japan"),
-            x509.NameAttribute(NameOID.LOCALITY_NAME, "Tokyo"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "BestMe CO."),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "MIS"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1"),
-            x509.NameAttribute(NameOID.EMAIL_ADDRESS, "admin@example.com"),
-        ]
-    )
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(ski, critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    where.mkdir(parents=True, exist_ok=True)
-    cert_pem = where / "server.crt"
-    key_pem = where / "server.key"
-    cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_pem.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    return ServerCert(cert_pem, key_pem, cert.public_bytes(serialization.Encoding.DER))
+def _certs(plan: str, where: Path) -> CertBundle:
+    return make_certs(get_plan(plan), "127.0.0.1", where / "certs", where / "keys")
 
 
 @pytest.fixture(scope="module")
-def cert_2118(tmp_path_factory: pytest.TempPathFactory) -> ServerCert:
-    """`openssl req -x509 -days 36500` of 2018-06-11: notAfter wraps on a 32-bit time_t."""
-    return make_cert(
-        tmp_path_factory.mktemp("cert2118"),
-        dt.datetime(2018, 6, 11, 10, 30, 37, tzinfo=UTC),
-        dt.datetime(2118, 5, 18, 10, 30, 37, tzinfo=UTC),
-    )
+def cert_2118(tmp_path_factory: pytest.TempPathFactory) -> CertBundle:
+    """The founding report's: `openssl req -x509 -days 36500` of 2018-06-11, RSA-2048,
+    self-signed, CA:TRUE, no SAN; notAfter 2118 wraps on a 32-bit time_t."""
+    return _certs("founding-report", tmp_path_factory.mktemp("cert2118"))
 
 
 @pytest.fixture(scope="module")
-def cert_now(tmp_path_factory: pytest.TempPathFactory) -> ServerCert:
-    """Valid now and ending before 2038-01-19: the one axTLS can verify."""
-    return make_cert(
-        tmp_path_factory.mktemp("certnow"),
-        dt.datetime.now(UTC) - dt.timedelta(days=1),
-        dt.datetime(2037, 12, 31, 0, 0, 0, tzinfo=UTC),
-    )
+def cert_now(tmp_path_factory: pytest.TempPathFactory) -> CertBundle:
+    """The same shape, valid now and ending before 2038-01-19: the one axTLS can verify."""
+    return _certs("founding-report-fixed", tmp_path_factory.mktemp("certnow"))
 
 
 # --- building the sketch for the twin -----------------------------------------------------
@@ -127,25 +68,16 @@ def cert_now(tmp_path_factory: pytest.TempPathFactory) -> ServerCert:
 
 @dataclass
 class TwinBuilder:
-    """Builds sketches/founding_report for the twin exactly as the harness will:
-    a project dir with only platformio.ini, `pio run -e twin-esp8266-axtls`."""
+    """Builds sketches/founding_report for the twin with the harness's own adapter
+    (TwinBoard.build: a generated platformio.ini, `pio run`, the build cache)."""
 
     root: Path
-    builds: list[float] = field(default_factory=list)
 
-    def build(self, *, host: str, port: int, set_clock: bool, der: bytes, dest: Path) -> Path:
-        gen = self.root / "generated" / "include"
-        gen.mkdir(parents=True, exist_ok=True)
-        (gen / "hil_ca_cert.h").write_text(
+    def build(
+        self, *, host: str, port: int, set_clock: bool, cert: CertBundle, run_dir: Path
+    ) -> Firmware:
+        header = (
             "#pragma once\n"
-            "static const unsigned char hil_ca_cert_der[] = {"
-            + ", ".join(f"0x{b:02x}" for b in der)
-            + "};\n"
-            f"static const unsigned int hil_ca_cert_der_len = {len(der)};\n"
-        )
-        (gen / "hil_scenario.h").write_text(
-            "#pragma once\n"
-            '#define HIL_BUILD_ID "3f2a9c1d0b7e"\n'
             '#define HIL_SCENARIO "founding-report"\n'
             '#define HIL_WIFI_SSID "hil-bench"\n'
             '#define HIL_WIFI_PASSWORD "hil-bench"\n'
@@ -154,41 +86,12 @@ class TwinBuilder:
             f"#define HIL_SET_CLOCK {1 if set_clock else 0}\n"
             '#include "hil_ca_cert.h"\n'
         )
-        project = self.root / "project"
-        project.mkdir(exist_ok=True)
-        build_dir = self.root / "cache" / "build"
-        (project / "platformio.ini").write_text(
-            "[platformio]\n"
-            f"src_dir = {SKETCH_DIR}\n"
-            f"build_dir = {build_dir}\n"
-            f"[env:{ENV_NAME}]\n"
-            f"platform = symlink://{PLATFORM_DIR}\n"
-            f"board = {ENV_NAME}\n"
-            "framework = arduino\n"
-            f"build_flags = -I{gen}\n"
-        )
-        platforms = self.root / "platforms"
-        platforms.mkdir(exist_ok=True)
-        result = procs.run(
-            [str(PIO), "run", "-d", str(project), "-e", ENV_NAME],
-            timeout=BUILD_TIMEOUT,
-            log_path=self.root / "build.log",
-            append_log=True,
-            env={
-                "PLATFORMIO_PLATFORMS_DIR": str(platforms),
-                "PLATFORMIO_SETTING_ENABLE_TELEMETRY": "no",
-                "PLATFORMIO_SETTING_CHECK_PLATFORMIO_INTERVAL": "3650",
-            },
-        )
-        result.check("pio run for the twin", fix="read the build log")
-        self.builds.append(result.duration)
-        program = build_dir / ENV_NAME / "program"
-        assert program.is_file(), f"no program at {program}"
-        # A copy per test: a later build must not replace a binary under a running test.
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(program.read_bytes())
-        dest.chmod(0o755)
-        return dest
+        request = BuildRequest(SKETCH_DIR, header, {"hil_ca_cert.h": cert.header.read_bytes()})
+        # A run dir per test: a later build must not replace a binary under a running test.
+        with TwinBoard(get_board_spec(ENV_NAME), cache_dir=self.root, run_dir=run_dir) as board:
+            firmware = board.build(request, log_path=self.root / "build.log")
+        assert firmware.path.is_file(), f"no program at {firmware.path}"
+        return firmware
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +109,7 @@ class OneShotTlsServer:
     including what it sends after the handshake failed (alerts) until its FIN.
     """
 
-    def __init__(self, cert: ServerCert, ciphers: str) -> None:
+    def __init__(self, cert: CertBundle, ciphers: str) -> None:
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
         self.ctx.set_ciphers(ciphers)
@@ -314,7 +217,7 @@ class OneShotTlsServer:
 
 
 @contextmanager
-def tls_server(cert: ServerCert, ciphers: str) -> Iterator[OneShotTlsServer]:
+def tls_server(cert: CertBundle, ciphers: str) -> Iterator[OneShotTlsServer]:
     server = OneShotTlsServer(cert, ciphers)
     try:
         yield server
@@ -490,19 +393,19 @@ ALERT_RECORD_CLOSE_NOTIFY = bytes.fromhex("15030300020100")  # warning, 0
 
 
 def test_founding_report_no_shared_cipher(
-    builder: TwinBuilder, cert_2118: ServerCert, tmp_path: Path
+    builder: TwinBuilder, cert_2118: CertBundle, tmp_path: Path
 ) -> None:
     with tls_server(cert_2118, FOUNDING_CIPHERS) as server:
-        program = builder.build(
-            host="127.0.0.1", port=server.port, set_clock=False, der=cert_2118.der,
-            dest=tmp_path / "program",
+        firmware = builder.build(
+            host="127.0.0.1", port=server.port, set_clock=False, cert=cert_2118,
+            run_dir=tmp_path,
         )  # fmt: skip
         server.start()
-        run = run_twin(program, tmp_path)
+        run = run_twin(firmware.path, tmp_path)
         server.stop()
 
     # Serial: the report's log, line for line, in its order.
-    assert run.lines[1] == "HIL:BOOT build=3f2a9c1d0b7e"
+    assert run.lines[1] == f"HIL:BOOT build={firmware.build_id}"
     assert run.lines[2] == ".Set CA Cert"  # one dot from the WiFi loop, as in the report
     assert run.between(".Set CA Cert", "CA Cert set") == CERT_DUMP_2118
     assert run.between("Connecting to 127.0.0.1", "Connection failed") == FOUNDING_REPORT_LINES
@@ -534,15 +437,15 @@ def test_founding_report_no_shared_cipher(
 
 
 def test_aes128_sha256_connects_and_verifies(
-    builder: TwinBuilder, cert_now: ServerCert, tmp_path: Path
+    builder: TwinBuilder, cert_now: CertBundle, tmp_path: Path
 ) -> None:
     with tls_server(cert_now, FOUNDING_CIPHERS + ":AES128-SHA256") as server:
-        program = builder.build(
-            host="127.0.0.1", port=server.port, set_clock=True, der=cert_now.der,
-            dest=tmp_path / "program",
+        firmware = builder.build(
+            host="127.0.0.1", port=server.port, set_clock=True, cert=cert_now,
+            run_dir=tmp_path,
         )  # fmt: skip
         server.start()
-        run = run_twin(program, tmp_path)
+        run = run_twin(firmware.path, tmp_path)
         server.stop()
 
     assert server.error is None
@@ -575,15 +478,15 @@ def test_aes128_sha256_connects_and_verifies(
 
 
 def test_2118_certificate_with_clock_set_has_expired(
-    builder: TwinBuilder, cert_2118: ServerCert, tmp_path: Path
+    builder: TwinBuilder, cert_2118: CertBundle, tmp_path: Path
 ) -> None:
     with tls_server(cert_2118, FOUNDING_CIPHERS + ":AES128-SHA256") as server:
-        program = builder.build(
-            host="127.0.0.1", port=server.port, set_clock=True, der=cert_2118.der,
-            dest=tmp_path / "program",
+        firmware = builder.build(
+            host="127.0.0.1", port=server.port, set_clock=True, cert=cert_2118,
+            run_dir=tmp_path,
         )  # fmt: skip
         server.start()
-        run = run_twin(program, tmp_path)
+        run = run_twin(firmware.path, tmp_path)
         server.stop()
 
     assert server.cipher == "AES128-SHA256"
@@ -617,15 +520,15 @@ ISOLATED = [
 
 
 def test_refuses_address_outside_loopback_before_any_packet(
-    builder: TwinBuilder, cert_2118: ServerCert, tmp_path: Path
+    builder: TwinBuilder, cert_2118: CertBundle, tmp_path: Path
 ) -> None:
-    program = builder.build(
-        host="192.168.1.210", port=443, set_clock=False, der=cert_2118.der,
-        dest=tmp_path / "program",
+    firmware = builder.build(
+        host="192.168.1.210", port=443, set_clock=False, cert=cert_2118,
+        run_dir=tmp_path,
     )  # fmt: skip
     opens: list[int] = []
     run = run_twin(
-        program,
+        firmware.path,
         tmp_path,
         prefix=ISOLATED,
         while_running=lambda twin: opens.append(_tcp_active_opens(twin.pid or 0)),
@@ -645,7 +548,7 @@ def test_refuses_address_outside_loopback_before_any_packet(
     control.mkdir()
     opens.clear()
     mapped = run_twin(
-        program,
+        firmware.path,
         control,
         prefix=ISOLATED,
         env={"HIL_ADDR_MAP": "192.168.1.210=127.0.0.1"},
@@ -657,14 +560,14 @@ def test_refuses_address_outside_loopback_before_any_packet(
 
 
 def test_mapped_target_outside_loopback_is_refused(
-    builder: TwinBuilder, cert_2118: ServerCert, tmp_path: Path
+    builder: TwinBuilder, cert_2118: CertBundle, tmp_path: Path
 ) -> None:
-    program = builder.build(
-        host="192.168.1.210", port=443, set_clock=False, der=cert_2118.der,
-        dest=tmp_path / "program",
+    firmware = builder.build(
+        host="192.168.1.210", port=443, set_clock=False, cert=cert_2118,
+        run_dir=tmp_path,
     )  # fmt: skip
     run = run_twin(
-        program, tmp_path, prefix=ISOLATED, env={"HIL_ADDR_MAP": "192.168.1.210=10.1.2.3"}
+        firmware.path, tmp_path, prefix=ISOLATED, env={"HIL_ADDR_MAP": "192.168.1.210=10.1.2.3"}
     )
     assert (
         "HIL:REFUSED 10.1.2.3: the twin only connects to 127.0.0.0/8 (map it with HIL_ADDR_MAP)"
