@@ -118,6 +118,7 @@ class Diagnosis:
     evidence: tuple[Evidence, ...] = ()
     fixes: tuple[Fix, ...] = ()
     connected: bool = False
+    conflicts: tuple[Evidence, ...] = ()  # what disagrees with the cause: shown, not hidden
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -126,6 +127,7 @@ class Diagnosis:
             "explanation": self.explanation,
             "evidence": [e.to_json() for e in self.evidence],
             "fixes": [f.to_json() for f in self.fixes],
+            "conflicts": [e.to_json() for e in self.conflicts],
         }
 
 

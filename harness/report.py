@@ -69,6 +69,9 @@ def diagnosis_text(d: Diagnosis) -> str:
     if d.evidence:
         out += ["", "Evidence:"]
         out += [f"  - {ev.claim}" for ev in d.evidence]
+    if d.conflicts:
+        out += ["", "Conflicting evidence (shown, not settled):"]
+        out += [f"  - {ev.claim}" for ev in d.conflicts]
     if d.fixes:
         out += ["", "Fixes:"]
         for fix in d.fixes:
