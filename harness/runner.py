@@ -306,7 +306,14 @@ def _analyse(
         stack=stack,
         server_suites=accepted_suites(profile) if profile else None,
         server_cipher_string=profile.ciphers if profile else None,
+        # ssl.TLSVersion values are the wire numbers (0x0303 for TLS 1.2).
+        server_versions=(
+            (profile.min_protocol.ssl_version.value, profile.max_protocol.ssl_version.value)
+            if profile
+            else None
+        ),
         cert_not_after=certs.not_after.timestamp() if certs else None,
+        connect_host=certs.host if certs else None,
     )
     diagnosis = diagnose(timeline, ctx)
     if notes:
