@@ -63,17 +63,30 @@ def test_expect_timeout_shows_tail_and_log(tmp_path: Path, pty_pair):
     assert str(tmp_path / "serial.log") in text
 
 
-def test_no_byte_lost_in_a_burst(tmp_path: Path, pty_pair):
+def test_no_byte_lost_in_10_mb_at_921600_baud(tmp_path: Path, pty_pair):
     master, port = pty_pair
-    payload = b"".join(b"line %06d %s\n" % (i, b"x" * 60) for i in range(20000))
+    # 10 MB of lines, with bytes that are not UTF-8 and a split multi-byte character.
+    line = b"%07d " + b"x" * 50 + b" \xc3\xa9 \xff\n"
+    count = 10_000_000 // len(line % 0) + 1
+    payload = b"".join(line % i for i in range(count))
     with SerialMonitor(port, tmp_path, baud=921600) as mon:
         view = memoryview(payload)
         while view:
-            n = os.write(master, view[:4096])
+            n = os.write(master, view[:4093])  # odd chunks split characters across reads
             view = view[n:]
-        mon.expect(r"^line 019999 ", timeout=30)
+        mon.expect(rf"^{count - 1:07d} ", timeout=60)
+    assert len(payload) >= 10_000_000
     assert (tmp_path / "serial.raw").read_bytes() == payload
-    assert len(mon.lines) == 20000
+    assert len(mon.lines) == count
+    assert mon.lines[7].text == f"{7:07d} {'x' * 50} \u00e9 \ufffd"
+
+
+def test_boot_rom_baud_74880(tmp_path: Path, pty_pair):
+    master, port = pty_pair
+    with SerialMonitor(port, tmp_path, baud=74880) as mon:
+        os.write(master, b"\r\n ets Jan  8 2013,rst cause:2, boot mode:(3,6)\r\n")
+        mon.expect("rst cause:2", timeout=5)
+    assert mon.byte_time == 10 / 74880
 
 
 def test_port_vanishing_and_returning_is_survived(tmp_path: Path):
