@@ -34,7 +34,7 @@ class Anchor:
 
     serial_kind: str
     serial_direction: Direction | None
-    handshake_type: int | None  # for log_state lines
+    message: str | None  # for log_state lines (axTLS labels Finished "(16)" too: match names)
     wire_kind: str
 
 
@@ -42,8 +42,8 @@ ANCHORS = (
     # The sketch prints "Connecting to ..." and then connect() sends the SYN.
     Anchor("connect_start", None, None, "tcp_syn"),
     # axTLS's DISPLAY_STATE runs before the message is written.
-    Anchor("log_state", Direction.C2S, 1, "client_hello"),
-    Anchor("log_state", Direction.C2S, 16, "client_key_exchange"),
+    Anchor("log_state", Direction.C2S, "Client Hello", "client_hello"),
+    Anchor("log_state", Direction.C2S, "Client Key Exchange", "client_key_exchange"),
 )
 
 
@@ -54,9 +54,7 @@ def _pairs(anchor: Anchor, serial: list[Event], wire: list[Event]) -> list[tuple
         for e in serial
         if e.kind == anchor.serial_kind
         and (anchor.serial_direction is None or e.direction is anchor.serial_direction)
-        and (
-            anchor.handshake_type is None or e.fields.get("handshake_type") == anchor.handshake_type
-        )
+        and (anchor.message is None or e.fields.get("message") == anchor.message)
     ]
     packets = [e for e in wire if e.kind == anchor.wire_kind and e.direction is Direction.C2S]
     return list(zip(lines, packets, strict=False))

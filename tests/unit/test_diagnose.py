@@ -124,7 +124,7 @@ def test_late_serial_stamps_are_moved_back_to_honour_causality():
     # The reader stamped every line ~2 ms late: "sending Client Hello" after the packet.
     serial = [
         line(10.0030, "connect_start", host="127.0.0.1"),
-        line(10.0031, "log_state", direction=D.C2S, handshake_type=1),
+        line(10.0031, "log_state", direction=D.C2S, handshake_type=1, message="Client Hello"),
         line(10.0065, "log_alert", direction=D.S2C, description=40),
     ]
     packets = [
