@@ -4,22 +4,33 @@
         record = hil_run("founding-report")
         assert record.diagnosis.cause == "no_shared_cipher"
 
-Each run gets a run directory under `--hil-runs-dir`; a failing test's report
-shows the diagnosis and the timeline, and JUnit XML gets the verdict, the cause
-and the run directory as properties.
+Each option has a fixture of the same name (`hil_runs_dir`, `hil_cache_dir`), so a
+test can override it by parametrization. The building blocks come as factory
+fixtures that stop what they started: `certs`, `tls_server`, `capture`, `serial`,
+`board`, each writing into the test's own run directory (`hil_run_dir`). A
+failing test's report shows the diagnosis and the timeline of every scenario it
+ran, and JUnit XML gets the verdict, the cause and the run directory as properties.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from harness import report
+from harness.boards import open_board
+from harness.boards.base import Board
+from harness.capture import Capture, bpf_for_port
+from harness.certs import CertBundle, get_plan, make_certs
 from harness.model import RunRecord
 from harness.runner import BenchConfig, run_scenario
 from harness.scenarios import load_scenario
+from harness.serial_io import SerialMonitor
+from harness.servers import TlsServer, start_server
+from harness.servers.profiles import load_profile
 
 _RECORDS = pytest.StashKey[list[RunRecord]]()
 
@@ -37,19 +48,37 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _option(config: pytest.Config, name: str) -> str:
+    # An explicit option wins over the ini key; `is None`, so an empty value is kept.
     value = config.getoption(f"--hil-{name.replace('_', '-')}")
     return value if value is not None else config.getini(f"hil_{name}")
 
 
 @pytest.fixture(scope="session")
-def hil_bench(pytestconfig: pytest.Config) -> BenchConfig:
-    """The bench configuration, from options and ini keys."""
+def hil_runs_dir(pytestconfig: pytest.Config) -> Path:
     runs = Path(_option(pytestconfig, "runs_dir"))
-    if not runs.is_absolute():
-        runs = pytestconfig.rootpath / runs
+    return runs if runs.is_absolute() else pytestconfig.rootpath / runs
+
+
+@pytest.fixture(scope="session")
+def hil_cache_dir(pytestconfig: pytest.Config) -> Path | None:
     cache = _option(pytestconfig, "cache_dir")
-    extra = {"cache_dir": Path(cache)} if cache else {}
-    return BenchConfig(runs_dir=runs, **extra)
+    return Path(cache) if cache else None
+
+
+@pytest.fixture(scope="session")
+def hil_bench(hil_runs_dir: Path, hil_cache_dir: Path | None) -> BenchConfig:
+    """The bench configuration, one frozen object for every run of the session."""
+    extra = {"cache_dir": hil_cache_dir} if hil_cache_dir is not None else {}
+    return BenchConfig(runs_dir=hil_runs_dir, **extra)
+
+
+@pytest.fixture
+def hil_run_dir(hil_bench: BenchConfig, request: pytest.FixtureRequest) -> Path:
+    """This test's own directory for the artifacts of the building-block fixtures."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-120:]
+    path = hil_bench.runs_dir / "tests" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.fixture
@@ -71,6 +100,90 @@ def hil_run(hil_bench: BenchConfig, request: pytest.FixtureRequest) -> Callable[
         return record
 
     return run
+
+
+@pytest.fixture
+def certs(hil_bench: BenchConfig, hil_run_dir: Path) -> Callable[..., CertBundle]:
+    """`certs(plan, host="127.0.0.1")`: a certificate plan's files in the run directory."""
+
+    def make(plan: str, host: str = "127.0.0.1") -> CertBundle:
+        return make_certs(
+            get_plan(plan), host, hil_run_dir / "certs" / plan, hil_bench.cache_dir / "keys"
+        )
+
+    return make
+
+
+@pytest.fixture
+def tls_server(
+    hil_bench: BenchConfig, hil_run_dir: Path, certs: Callable[..., CertBundle]
+) -> Iterator[Callable[..., TlsServer]]:
+    """`tls_server(profile, backend="builtin", port=0)`: started, stopped after the test."""
+    started: list[TlsServer] = []
+
+    def serve(profile: str, backend: str = "builtin", port: int = 0) -> TlsServer:
+        loaded = load_profile(profile)
+        bundle = certs(loaded.cert_plan, hil_bench.bind)
+        run_dir = hil_run_dir / f"server-{len(started)}"
+        server = start_server(loaded, backend, bundle, hil_bench.bind, port, run_dir)
+        started.append(server)
+        return server
+
+    yield serve
+    for server in reversed(started):
+        server.stop()
+
+
+@pytest.fixture
+def capture(hil_bench: BenchConfig, hil_run_dir: Path) -> Iterator[Callable[[int], Capture]]:
+    """`capture(port)`: dumpcap on the bench interface for that port; stopped losslessly
+    after the test (or earlier by `.stop()`). `harness.tshark.open_filecapture` gives the
+    pyshark FileCapture of its file for packet assertions of your own."""
+    started: list[Capture] = []
+
+    def start(port: int) -> Capture:
+        cap = Capture(
+            hil_run_dir / f"capture-{len(started)}.pcapng",
+            interface=hil_bench.interface,
+            bpf=bpf_for_port(port),
+            log_path=hil_run_dir / f"dumpcap-{len(started)}.log",
+        )
+        started.append(cap)
+        return cap.start()
+
+    yield start
+    for cap in reversed(started):
+        cap.stop()
+
+
+@pytest.fixture
+def serial(hil_run_dir: Path) -> Iterator[Callable[..., SerialMonitor]]:
+    """`serial(port, baud=115200)`: a SerialMonitor, closed after the test."""
+    opened: list[SerialMonitor] = []
+
+    def open_monitor(port: str, baud: int = 115200) -> SerialMonitor:
+        mon = SerialMonitor(port, hil_run_dir / f"serial-{len(opened)}", baud=baud)
+        opened.append(mon)
+        return mon.open()
+
+    yield open_monitor
+    for mon in reversed(opened):
+        mon.close()
+
+
+@pytest.fixture
+def board(hil_bench: BenchConfig, hil_run_dir: Path) -> Iterator[Callable[[str], Board]]:
+    """`board(name)`: a board to build, flash and reset; released after the test."""
+    opened: list[Board] = []
+
+    def open_one(name: str) -> Board:
+        b = open_board(name, cache_dir=hil_bench.cache_dir, run_dir=hil_run_dir / name)
+        opened.append(b)
+        return b
+
+    yield open_one
+    for b in reversed(opened):
+        b.close()
 
 
 @pytest.hookimpl(wrapper=True)
