@@ -21,35 +21,65 @@ def read_serial_log(text: str) -> list[Line]:
             t = float(stamp)
         except ValueError:
             continue
-        if sep:
+        if sep and t == t and abs(t) != float("inf"):  # NaN and inf are no times
             out.append(Line(t, line))
     return out
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
-# Arduino IDE serial monitor "Show timestamp": `12:34:56.789 -> text`.
-_MONITOR_STAMP = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})\.(\d{3}) -> ?")
+# ANSI colour/cursor sequences, and the same as GitHub shows a pasted ESC (U+241B).
+_ANSI = re.compile(r"(?:\x1b|\u241b)\[[0-9;?]*[ -/]*[@-~]")
+# Serial-monitor time stamps, each `h:mm:ss[.fff]` plus the monitor's separator:
+# Arduino IDE "Show timestamp" `12:34:56.789 -> `, PlatformIO `--filter time`
+# `12:34:56.789 > `, and bracketed tool stamps `[12:34:56.789] ` /
+# `[2023-04-22 10:39:43.556] `. A bare `12:34:56 ` counts only before a log bracket.
+_MONITOR_STAMP = re.compile(
+    r"^(?:\[(?:\d{4}-\d\d-\d\d[ T])?(\d{1,2}):(\d\d):(\d\d)(?:[.,](\d{1,6}))?\]\s?"
+    r"|(\d{1,2}):(\d\d):(\d\d)(?:[.,](\d{1,6}))?(?: ?->|\s>)\s?"
+    r"|(\d{1,2}):(\d\d):(\d\d)(?:[.,](\d{1,6}))? (?=\[))"
+)
 _FENCE = re.compile(r"^\s*(```|~~~)")
+# A reply on GitHub quotes the log it answers: `> line`, `> > line`.
+# `>` must be followed by a blank (or end the line), so `>>>stack>>>` is not a quote.
+_QUOTE = re.compile(r"^(?:>[ \t])+|^(?:> ?)*>$")
 
 # Lines of a paste without stamps are spaced this far apart so they keep their order.
 PASTE_STEP = 0.001
+_HALF_DAY = 12 * 3600
+
+
+def _stamp(m: re.Match[str]) -> float:
+    groups = m.groups()
+    for i in (0, 4, 8):
+        if groups[i] is not None:
+            h, mi, s = (int(g) for g in groups[i : i + 3])
+            frac = groups[i + 3] or "0"
+            return h * 3600 + mi * 60 + s + int(frac) / 10 ** len(frac)
+    return 0.0
 
 
 def read_pasted_log(text: str) -> list[Line]:
-    """Lines of a log as pasted into an issue: CRLF, ANSI colours, markdown fences and
-    serial-monitor timestamps are tolerated; the line order is kept."""
+    """Lines of a log as pasted into an issue: CRLF, ANSI colours, markdown fences,
+    quote markers and serial-monitor timestamps are tolerated; the line order is kept
+    (a line without a stamp comes just after the line before it)."""
     out: list[Line] = []
-    for i, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n")):
-        line = _ANSI.sub("", raw)
+    prev = -PASTE_STEP
+    text = text.removeprefix("\ufeff")
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = _ANSI.sub("", raw) if ("\x1b" in raw or "\u241b" in raw) else raw
+        if line[:1] == ">" and (q := _QUOTE.match(line)):
+            line = line[q.end() :]
         if _FENCE.match(line):
             continue
-        t = i * PASTE_STEP
-        m = _MONITOR_STAMP.match(line)
-        if m:
-            h, mi, s, ms = (int(g) for g in m.groups())
-            t = h * 3600 + mi * 60 + s + ms / 1000
+        t = prev + PASTE_STEP
+        m = _MONITOR_STAMP.match(line) if line[:1].isdigit() or line[:1] == "[" else None
+        if m is not None:
+            stamp = _stamp(m)
+            if stamp < prev - _HALF_DAY:  # past midnight
+                stamp += 24 * 3600
+            t = max(stamp, prev)
             line = line[m.end() :]
         out.append(Line(t, line))
+        prev = t
     while out and not out[-1].text.strip():
         out.pop()
     return out

@@ -1,0 +1,56 @@
+import pytest
+
+from harness.errors import ConfigError
+from harness.logformats import detect_stack, parse_serial
+from harness.logformats.lines import Line, read_pasted_log
+from tests.samples import DATA, FOUNDING_LOG
+
+LOGS = DATA / "logs"
+
+
+@pytest.mark.parametrize(
+    ("path", "stack"),
+    [
+        (FOUNDING_LOG, "axtls"),
+        (LOGS / "esp8266-arduino-7801_bearssl_timeout.log", "bearssl"),
+        (LOGS / "esp8266-arduino-6247_wifi_connect.log", "bearssl"),
+        (LOGS / "arduino-esp32-5480_x509_verify_failed.log", "mbedtls"),
+        (LOGS / "arduinowebsockets-649_x509_verify_failed.log", "mbedtls"),
+        (LOGS / "esp8266-arduino-6232_exception28.log", None),
+    ],
+)
+def test_detect_stack(path, stack):
+    assert detect_stack(read_pasted_log(path.read_text())) == stack
+
+
+def test_auto_parses_with_the_detected_stack():
+    lines = read_pasted_log((LOGS / "esp8266-arduino-7843_bearssl_no_auth.log").read_text())
+    assert parse_serial(lines, "auto") == parse_serial(lines, "bearssl")
+    assert parse_serial(iter(lines), "auto") == parse_serial(lines, "bearssl")
+
+
+def test_unknown_stack_is_a_config_error():
+    with pytest.raises(ConfigError):
+        parse_serial([Line(0.0, "x")], "wolfssl")
+
+
+def test_pasted_log_quotes_stamps_and_escapes():
+    text = (
+        "> 12:00:01.250 -> BSSL:_wait_for_handshake: failed\r\n"
+        "> > 12:00:01.300 > Soft WDT reset\n"
+        ">\n"
+        "[2023-04-22 10:39:43.556] \u241b[0;32mI (1) wifi:hello\u241b[0m\n"
+        ">>>stack>>>\n"
+        "no stamp\n"
+    )
+    lines = read_pasted_log(text)
+    assert [ln.text for ln in lines] == [
+        "BSSL:_wait_for_handshake: failed",
+        "Soft WDT reset",
+        "",
+        "I (1) wifi:hello",
+        ">>>stack>>>",
+        "no stamp",
+    ]
+    assert lines[0].t == 12 * 3600 + 1.25 and lines[1].t == 12 * 3600 + 1.3
+    assert [ln.t for ln in lines] == sorted(ln.t for ln in lines)
