@@ -69,13 +69,31 @@ def serial_shift(serial: list[Event], wire: list[Event], *, at_least: float = 0.
     return shift
 
 
-def build_timeline(*event_lists: Iterable[Event], serial_latency: float = 0.0) -> Timeline:
+def foreign_clock_shift(serial: list[Event], wire: list[Event]) -> float:
+    """For a log stamped on another clock (a paste from an issue next to a capture): the
+    shift that puts the first anchored line just before its packet, or, with no anchor,
+    the log's first line at the capture's first packet."""
+    for anchor in ANCHORS:
+        for line, packet in _pairs(anchor, serial, wire):
+            return line.t - packet.t + _EPSILON
+    if serial and wire:
+        return serial[0].t - wire[0].t
+    return 0.0
+
+
+def build_timeline(
+    *event_lists: Iterable[Event], serial_latency: float = 0.0, same_clock: bool = True
+) -> Timeline:
     """All events on one clock, in time order. `serial_latency` is the least known delay of a
-    serial stamp (one byte time at the baud rate); the causal estimate may add to it."""
+    serial stamp (one byte time at the baud rate); the causal estimate may add to it.
+    `same_clock=False` when the serial stamps are not the capture's wall clock."""
     events = [e for batch in event_lists for e in batch]
     serial = [e for e in events if e.source is Source.SERIAL]
     wire = [e for e in events if e.source is Source.WIRE]
-    shift = serial_shift(serial, wire, at_least=serial_latency)
+    if same_clock:
+        shift = serial_shift(serial, wire, at_least=serial_latency)
+    else:
+        shift = foreign_clock_shift(serial, wire)
     if shift:
         events = [replace(e, t=e.t - shift) if e.source is Source.SERIAL else e for e in events]
     # A stable sort keeps each source's own order among equal stamps.

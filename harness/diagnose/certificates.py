@@ -179,7 +179,11 @@ def hostname_mismatch(tl: Timeline, ctx: Context) -> Finding | None:
 @rule("no_trust_method", priority=30)
 def no_trust_method(tl: Timeline, ctx: Context) -> Finding | None:
     proof = Proof()
-    said = tl.of("log_trust") + log_text(tl, "no authentication method is setup")
+    said = (
+        tl.of("log_trust")
+        + log_errors(tl, no_trust=True)
+        + log_text(tl, "no authentication method is setup")
+    )
     if said:
         proof.log = True
         proof.add("The board was given no way to trust the server", said[0])
@@ -203,7 +207,7 @@ def no_trust_method(tl: Timeline, ctx: Context) -> Finding | None:
 @rule("fingerprint_mismatch", priority=110)
 def fingerprint_mismatch(tl: Timeline, ctx: Context) -> Finding | None:
     proof = Proof()
-    said = log_errors(tl, x509="fingerprint_mismatch") + log_text(
+    said = log_errors(tl, fingerprint_mismatch=True) + log_text(
         tl, "fingerprint mismatch", "fingerprint doesn't match", "certificate doesn't match"
     )
     if said:

@@ -181,8 +181,14 @@ def wire_hellos(tl: Timeline) -> tuple[Event, ...]:
 # -- the verdict on the whole timeline ------------------------------------------------------
 
 
+# Log lines a stack prints once the handshake is through (BearSSL `BSSL:Connected!`,
+# mbedTLS `Certificate verified.`), as parsed into log_state steps.
+_CONNECTED_STEPS = frozenset({"connected", "verified"})
+
+
 def connected(tl: Timeline) -> bool | None:
-    """Did the board connect? The sketch's final word, else the wire; None if unknown."""
+    """Did the board connect? The sketch's final word, else the wire, else the stack's
+    log; None if nothing says."""
     finals = [e for e in tl.of("connect_result") if e.fields.get("final")]
     if finals:
         return bool(finals[-1].fields.get("connected"))
@@ -192,6 +198,10 @@ def connected(tl: Timeline) -> bool | None:
         return False
     if tl.of("client_hello", source=Source.WIRE):
         return False
+    if tl.of("log_cipher") or any(
+        e.fields.get("step") in _CONNECTED_STEPS for e in tl.of("log_state")
+    ):
+        return True
     return None
 
 
@@ -206,8 +216,17 @@ def _confidence(wire: bool, log: bool) -> Confidence:
 
 
 def _source_conflicts(tl: Timeline) -> list[Evidence]:
-    """Where the board's own word and the wire disagree."""
+    """Where the board's own word and the wire disagree, and crashes no cause explains."""
     out = []
+    crashes = tl.of("log_exception", "log_reset")
+    if crashes:
+        out.append(
+            Evidence(
+                f"The board crashed or reset ({crashes[0].text.strip() or crashes[0].kind}): "
+                "read the stack dump; TLS may not be the whole story",
+                crashes[:3],
+            )
+        )
     finals = [e for e in tl.of("connect_result") if e.fields.get("final")]
     data = tl.of("app_data", source=Source.WIRE)
     if finals and Source.WIRE in tl.sources:
@@ -265,7 +284,10 @@ def diagnose(tl: Timeline, ctx: Context | None = None) -> Diagnosis:
         evidence = (Evidence(f"The server chose{how or ' a suite'}", (hello,)),) if hello else ()
         return Diagnosis(
             cause=None,
-            confidence=_confidence(bool(hello), bool(finals)),
+            confidence=_confidence(
+                bool(hello or tl.of("app_data", source=Source.WIRE)),
+                bool(finals or tl.of("log_state", "log_cipher", source=Source.SERIAL)),
+            ),
             explanation=f"The board connected{how}{checked}. Nothing to diagnose.",
             evidence=evidence,
             connected=True,

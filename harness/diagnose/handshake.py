@@ -25,8 +25,6 @@ from harness.suites import suite_name
 HANDSHAKE_FAILURE = 40
 PROTOCOL_VERSION = 70
 UNRECOGNIZED_NAME = 112
-# BearSSL's own errors (bearssl_ssl.h) for a version it cannot speak.
-_BEARSSL_VERSION_ERRORS = (3, 4)
 # A board waits this long for the server before the timeout rule calls it silence.
 SILENCE = 4.0
 
@@ -191,9 +189,7 @@ def protocol_version(tl: Timeline, ctx: Context) -> Finding | None:
             "with a protocol_version (70) alert",
             *(x for x in (hello, alerts[0]) if x is not None),
         )
-    logged = log_alerts(tl, Direction.S2C, PROTOCOL_VERSION) + log_errors(
-        tl, stack="bearssl", code=_BEARSSL_VERSION_ERRORS
-    )
+    logged = log_alerts(tl, Direction.S2C, PROTOCOL_VERSION) + log_errors(tl, protocol_version=True)
     if logged:
         proof.log = True
         proof.add("The board's log reports a protocol version the two sides do not share", *logged)

@@ -6,14 +6,12 @@ from harness.diagnose.engine import Context, Finding, Proof, log_errors, log_tex
 from harness.model import Direction, Fix, Source, Timeline
 
 RECORD_OVERFLOW = 22
-_BEARSSL_TOO_LARGE = 6  # BR_ERR_TOO_LARGE
-_MBEDTLS_BUFFER_TOO_SMALL = -27136
 
 
 @rule("dns_failed", priority=10)
 def dns_failed(tl: Timeline, ctx: Context) -> Finding | None:
     proof = Proof()
-    said = log_errors(tl, dns=True) + log_text(tl, "DNS Failed", "hostByName", "DNS lookup failed")
+    said = log_errors(tl, dns_failed=True) + log_text(tl, "DNS Failed", "DNS lookup failed")
     if said and not tl.of("tcp_syn", source=Source.WIRE):
         proof.log = True
         proof.add("The board could not resolve the server's name", said[0])
@@ -39,6 +37,10 @@ def tcp_connect_failed(tl: Timeline, ctx: Context) -> Finding | None:
             "The twin only connects to 127.0.0.0/8: the sketch asked for another address.",
             [Fix("sketch", "Use the server address from hil_scenario.h (HIL_SERVER_HOST)")],
         )
+    said = log_errors(tl, tcp_connect_failed=True)
+    if said:
+        proof.log = True
+        proof.add("The board's log: the TCP connection failed", said[0])
     syns = tl.of("tcp_syn", source=Source.WIRE)
     if syns and not tl.of("tcp_synack", "client_hello", source=Source.WIRE):
         proof.wire = True
@@ -56,7 +58,8 @@ def tcp_connect_failed(tl: Timeline, ctx: Context) -> Finding | None:
 @rule("out_of_memory", priority=70)
 def out_of_memory(tl: Timeline, ctx: Context) -> Finding | None:
     proof = Proof()
-    said = log_errors(tl, oom=True) + tl.of("log_heap")
+    # A heap reading is not a failure: only a failed allocation (oom) counts.
+    said = log_errors(tl, oom=True) + tuple(e for e in tl.of("log_heap") if e.fields.get("oom"))
     if said:
         proof.log = True
         proof.add("The board ran out of memory during TLS", said[0])
@@ -79,11 +82,7 @@ def out_of_memory(tl: Timeline, ctx: Context) -> Finding | None:
 @rule("record_too_large", priority=90)
 def record_too_large(tl: Timeline, ctx: Context) -> Finding | None:
     proof = Proof()
-    said = (
-        log_errors(tl, stack="bearssl", code=_BEARSSL_TOO_LARGE)
-        + log_errors(tl, code=_MBEDTLS_BUFFER_TOO_SMALL)
-        + log_errors(tl, alert_sent=RECORD_OVERFLOW)
-    )
+    said = log_errors(tl, record_too_large=True) + log_errors(tl, alert_sent=RECORD_OVERFLOW)
     if said:
         proof.log = True
         proof.add("The board's log: a record larger than its buffer", said[0])

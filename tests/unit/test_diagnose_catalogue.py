@@ -6,6 +6,8 @@ import pytest
 
 from harness.correlate import build_timeline
 from harness.diagnose import CAUSES, Context, diagnose, rules
+from harness.logformats import parse_serial
+from harness.logformats.lines import read_pasted_log
 from harness.model import Confidence, Direction, Event, Source
 
 C2S, S2C = Direction.C2S, Direction.S2C
@@ -23,6 +25,12 @@ def log(t, kind, text="", direction=None, **fields):
 
 def err(t, text="", **fields):
     return log(t, "log_error", text, **fields)
+
+
+def parsed(stack, text):
+    """The event the stack's real parser makes of one line."""
+    (event,) = parse_serial(read_pasted_log(text), stack)
+    return event
 
 
 def hello(t=1.0, **fields):
@@ -51,7 +59,7 @@ def test_every_catalogue_cause_has_exactly_one_rule():
         ([hello(), alert(1.01, S2C, 70)], {}, "protocol_version", Confidence.WIRE),
         ([err(1.0, "Alert: invalid version", alert_received=70)], {}, "protocol_version",
          Confidence.LOG),
-        ([err(1.0, stack="bearssl", code=3)], {}, "protocol_version", Confidence.LOG),
+        ([parsed("bearssl", "Last SSL error was: 3")], {}, "protocol_version", Confidence.LOG),
         # sni_required
         ([hello(sni=None), alert(1.01, S2C, 112)], {}, "sni_required", Confidence.WIRE),
         ([log(1.0, "log_alert", "Alert: alert - (unknown 112)", S2C, description=112)], {},
@@ -74,7 +82,10 @@ def test_every_catalogue_cause_has_exactly_one_rule():
         ([hello(), w(1.02, "certificate", S2C), alert(1.03, C2S, 45)], {}, "cert_time_invalid",
          Confidence.WIRE),
         # record_too_large
-        ([err(1.0, stack="bearssl", code=6)], {}, "record_too_large", Confidence.LOG),
+        ([parsed("bearssl", "Last SSL error was: 6")], {}, "record_too_large", Confidence.LOG),
+        ([parsed("mbedtls", "[E][ssl_client.cpp:36] _handle_error(): [data_to_read():361]: "
+                 "(-27136) SSL - A buffer is too small to receive or write a message")], {},
+         "record_too_large", Confidence.LOG),
         ([hello(), w(1.1, "app_data", S2C, length=16384), w(1.2, "tcp_rst", C2S)],
          {"board_rx_buffer": 512}, "record_too_large", Confidence.WIRE),
         # dns_failed
@@ -89,7 +100,10 @@ def test_every_catalogue_cause_has_exactly_one_rule():
         ([log(1.0, "log_other", "BSSL:_run_until: Timeout")], {}, "handshake_timeout",
          Confidence.LOG),
         # out_of_memory
-        ([err(1.0, stack="mbedtls", code=-32512, oom=True)], {}, "out_of_memory", Confidence.LOG),
+        ([parsed("mbedtls", "[E][ssl_client.cpp:36] _handle_error(): [start_ssl_client():199]: "
+                 "(-32512) SSL - Memory allocation failed")], {}, "out_of_memory", Confidence.LOG),
+        ([parsed("bearssl", "SSL error: Chain could not be linked to a trust anchor.")], {},
+         "untrusted_cert", Confidence.LOG),
         # no_trust_method
         ([log(1.0, "log_trust", "BSSL:Connection *will* fail, no authentication method is setup",
               method="none")], {}, "no_trust_method", Confidence.LOG),
