@@ -24,24 +24,36 @@ Why it is built this way (measured with dumpcap 4.0 / libpcap 1.10 on Linux):
 - On an interface that does not carry 127.0.0.1 (not `lo`/`any`) no marker can be
   seen; there the stop waits out the kernel block timeout with a margin and the
   result says `verified=False`.
+- The ring buffer for long sessions (`Ring`) is kept here, in the copy thread, not
+  by dumpcap's `-b filesize:/files:`: dumpcap's ring writes regular files (the
+  ~500 ms flush again) and cannot write to a pipe, so the marker proof would be
+  lost. The copy thread reads the pcapng stream block by block, and at a block
+  boundary past the size limit starts the next file with the section header and
+  interface blocks it saw first (each file is a valid capture on its own), then
+  deletes the oldest beyond the count. Nothing is lost at a switch: the bytes are
+  already in our hands.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import json
 import logging
 import os
+import pwd
 import re
 import secrets
 import signal
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from harness import procs
 from harness.errors import CaptureError, ConfigError, HilError, StateError
@@ -77,6 +89,101 @@ def bpf_for_port(port: int) -> str:
     return f"tcp port {port}"
 
 
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class CaptureTarget:
+    """Where a scenario's traffic can be seen: the interface and the capture filter."""
+
+    interface: str
+    bpf: str
+    why: str  # how the interface was chosen, for the log and error messages
+
+
+def capture_target(server_host: str, server_port: int) -> CaptureTarget:
+    """The interface the board's traffic to `server_host:server_port` crosses, and a filter.
+
+    A loopback address (the twin) is seen on `lo`. An address of this machine (a real
+    board on the bench network talking to the harness's server) is seen on the
+    interface that holds it, not on `lo`, although `ip route get` says `lo` for it.
+    Any other address (a server elsewhere) is seen on the interface routing to it.
+    The unspecified address (a server bound to all) is seen on `any`.
+    """
+    port_filter = bpf_for_port(server_port)
+    try:
+        address = ipaddress.ip_address(server_host)
+    except ValueError:
+        raise ConfigError(
+            f"capture_target({server_host!r}): not an IP address",
+            fix="pass the address the server listens on (the harness resolves no names: "
+            "test traffic stays on this machine)",
+        ) from None
+    if address.is_unspecified:
+        return CaptureTarget("any", port_filter, f"{address} is every address: capture on any")
+    host_filter = f"host {address} and {port_filter}"
+    if address.is_loopback:
+        return CaptureTarget("lo", host_filter, f"{address} is a loopback address")
+    ip = procs.which("ip", package="iproute2")
+    addrs = procs.run([ip, "-j", "addr", "show"], timeout=5).check(
+        "listing this machine's addresses", "check that iproute2 works (ip -j addr show)"
+    )
+    owner = interface_holding(address, _json(addrs.output))
+    if owner is not None:
+        return CaptureTarget(owner, host_filter, f"{address} is this machine's, on {owner}")
+    route = procs.run([ip, "-j", "route", "get", str(address)], timeout=5).check(
+        f"finding the route to {address}", "check the address and this machine's routes"
+    )
+    dev = interface_routing(_json(route.output))
+    if dev is None:
+        raise ConfigError(
+            f"no interface routes to {address}",
+            seen=route.output.strip()[:300],
+            fix="check the server address; `ip route get ADDRESS` must name a device",
+        )
+    return CaptureTarget(dev, host_filter, f"{address} is routed through {dev}")
+
+
+def interface_holding(address: _Address, addrs: Any) -> str | None:
+    """The interface with `address` in `ip -j addr show` output, or None."""
+    for link in addrs if isinstance(addrs, list) else []:
+        for info in link.get("addr_info", []) if isinstance(link, dict) else []:
+            if isinstance(info, dict) and info.get("local") == str(address):
+                return str(link.get("ifname")) if link.get("ifname") else None
+    return None
+
+
+def interface_routing(route: Any) -> str | None:
+    """The device in `ip -j route get` output, or None."""
+    if isinstance(route, list) and route and isinstance(route[0], dict):
+        dev = route[0].get("dev")
+        return str(dev) if dev else None
+    return None
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Ring:
+    """Keep at most `files` files of about `file_bytes` each (a file ends at a packet
+    boundary, so it may pass the size by one packet)."""
+
+    file_bytes: int
+    files: int
+
+    def __post_init__(self) -> None:
+        if self.file_bytes < 1 << 16 or self.files < 2:
+            raise ConfigError(
+                f"Ring({self.file_bytes}, {self.files}): too small",
+                fix="use files of at least 64 KiB and at least 2 files",
+            )
+
+
 class CaptureState(StrEnum):
     IDLE = "idle"
     CAPTURING = "capturing"
@@ -93,12 +200,110 @@ class CaptureResult:
     received: int | None  # dumpcap's own counts, from its exit summary
     dropped: int | None
     returncode: int | None
+    files: tuple[Path, ...] = ()  # with a Ring: the files kept, oldest first
+
+
+_SHB = 0x0A0D0D0A
+_IDB = 0x00000001
+_PACKET_BLOCKS = frozenset({0x00000002, 0x00000003, 0x00000006})  # PB, SPB, EPB
+_BYTE_ORDER_MAGIC = 0x1A2B3C4D
+
+
+class _RingFiles:
+    """A pcapng stream cut into files at block boundaries (see the module doc)."""
+
+    def __init__(self, base: Path, ring: Ring) -> None:
+        self.base = base
+        self.ring = ring
+        self.kept: list[Path] = []
+        self._buf = bytearray()
+        self._order = "<"
+        self._header: list[bytes] = []  # blocks before the first packet, and later IDBs
+        self._seen_packet = False
+        self._out: BinaryIO | None = None
+        self._out_size = 0
+        self._out_packets = 0
+        self._count = 0
+        self._raw = False  # the stream stopped parsing as pcapng: copied as it comes
+
+    def path(self, n: int) -> Path:
+        return self.base.with_name(f"{self.base.stem}_{n:05d}{self.base.suffix}")
+
+    def write(self, chunk: bytes) -> None:
+        if self._raw:
+            self._emit(chunk)
+            return
+        self._buf += chunk
+        buf, offset = self._buf, 0
+        while len(buf) - offset >= 12:
+            btype = struct.unpack_from(self._order + "I", buf, offset)[0]
+            if btype == _SHB:
+                magic = struct.unpack_from("<I", buf, offset + 8)[0]
+                self._order = "<" if magic == _BYTE_ORDER_MAGIC else ">"
+            blen = struct.unpack_from(self._order + "I", buf, offset + 4)[0]
+            if blen < 12 or blen % 4:
+                log.error("capture stream of %s is not pcapng at byte %d", self.base, offset)
+                self._raw = True
+                break
+            if len(buf) - offset < blen:
+                break
+            self._block(btype, bytes(buf[offset : offset + blen]))
+            offset += blen
+        del buf[:offset]
+        if self._raw and buf:
+            self._emit(bytes(buf))
+            buf.clear()
+
+    def _block(self, btype: int, block: bytes) -> None:
+        if btype == _SHB:
+            self._header, self._seen_packet = [block], False
+        elif btype in _PACKET_BLOCKS:
+            self._seen_packet = True
+            if self._out_packets and self._out_size >= self.ring.file_bytes:
+                self._next_file()
+            self._out_packets += 1
+        elif btype == _IDB or not self._seen_packet:
+            self._header.append(block)
+        self._emit(block)
+
+    def _emit(self, data: bytes) -> None:
+        if self._out is None:
+            self._next_file(replay=False)
+        assert self._out is not None
+        self._out.write(data)
+        self._out_size += len(data)
+
+    def _next_file(self, *, replay: bool = True) -> None:
+        if self._out is not None:
+            self._out.close()
+        self._count += 1
+        path = self.path(self._count)
+        self._out = path.open("wb")
+        self._out_size = self._out_packets = 0
+        self.kept.append(path)
+        while len(self.kept) > self.ring.files:
+            self.kept.pop(0).unlink(missing_ok=True)
+        if replay:
+            for block in self._header:
+                self._out.write(block)
+                self._out_size += len(block)
+
+    def flush(self) -> None:
+        if self._out is not None:
+            self._out.flush()
+
+    def close(self) -> None:
+        if self._buf and self._out is not None:
+            self._out.write(bytes(self._buf))  # a torn last block: kept, as dumpcap would
+        self._buf.clear()
+        if self._out is not None:
+            self._out.close()
 
 
 class _Sink(threading.Thread):
     """Copies dumpcap's stdout into the capture file and spots marker nonces passing by."""
 
-    def __init__(self, fd: int, out: BinaryIO, name: str) -> None:
+    def __init__(self, fd: int, out: BinaryIO | _RingFiles, name: str) -> None:
         super().__init__(name=name, daemon=True)
         self._fd = fd  # our own dup: closing the Popen pipe elsewhere cannot pull it away
         self._out = out
@@ -159,6 +364,10 @@ class _Sink(threading.Thread):
 class Capture:
     """dumpcap writing `out_path` (pcapng) from `interface` with capture filter `bpf`.
 
+    With a `ring`, the capture goes to `STEM_00001.pcapng`, `STEM_00002.pcapng`, ...
+    next to `out_path`, the oldest deleted beyond `ring.files`; `result.files` lists
+    those kept.
+
     `start()` returns once a probe datagram has gone through the filter into the
     file; `stop()` returns once a marker sent after the caller's traffic is in the
     file and dumpcap has been reaped. Both safe to repeat; a context manager
@@ -172,17 +381,21 @@ class Capture:
         interface: str = "lo",
         bpf: str,
         log_path: Path,
+        ring: Ring | None = None,
+        user: str | None = None,
     ) -> None:
         self.out_path = Path(out_path)
         self.interface = interface
         self.bpf = bpf
         self.log_path = Path(log_path)
+        self.ring = ring
+        self.user = user  # run dumpcap as this user (it then needs its own capture rights)
         self.state = CaptureState.IDLE
         self.capture_filter = bpf  # as given to dumpcap, once started
         self.result: CaptureResult | None = None
         self._proc: procs.ManagedProcess | None = None
         self._sink: _Sink | None = None
-        self._out: BinaryIO | None = None
+        self._out: BinaryIO | _RingFiles | None = None
         self._marker_sock: socket.socket | None = None
         self._ready_seconds = 0.0
 
@@ -221,9 +434,12 @@ class Capture:
                 cmd += ["-f", self.capture_filter]
             cmd += ["--capture-comment", self._comment(), "-w", "-"]
             self.out_path.parent.mkdir(parents=True, exist_ok=True)
-            self._out = self.out_path.open("wb")
+            if self.ring is not None:
+                self._out = _RingFiles(self.out_path, self.ring)
+            else:
+                self._out = self.out_path.open("wb")
             self._proc = procs.ManagedProcess("dumpcap", cmd, log_path=self.log_path)
-            popen = self._proc.start(stdout_pipe=True)
+            popen = self._proc.start(stdout_pipe=True, preexec_user=self._user_ids())
             assert popen.stdout is not None  # stdout_pipe=True guarantees it
             self._sink = _Sink(os.dup(popen.stdout.fileno()), self._out, f"capture-{popen.pid}")
             self._sink.start()
@@ -243,6 +459,18 @@ class Capture:
             self.out_path,
         )
         return self
+
+    def _user_ids(self) -> tuple[int, int] | None:
+        if self.user is None:
+            return None
+        try:
+            entry = pwd.getpwnam(self.user)
+        except KeyError:
+            raise ConfigError(
+                f"{self!r}: no user {self.user!r} to run dumpcap as",
+                fix="name an existing user, or run dumpcap as the harness's own user",
+            ) from None
+        return entry.pw_uid, entry.pw_gid
 
     def _open_marker_socket(self) -> None:
         # Our own port receives the markers, so no other traffic can look like them.
@@ -290,7 +518,7 @@ class Capture:
             raise CaptureError(
                 f"dumpcap refused to capture on {self.interface!r} (exit {rc})",
                 seen=tail,
-                fix=_fix_for(tail, self.interface),
+                fix=_fix_for(tail, self.interface, self.user),
                 log=self.log_path,
             )
         if probe:
@@ -350,9 +578,12 @@ class Capture:
             rc = self._teardown()
         stop_seconds = time.monotonic() - started
         received, dropped = _counts(self.log_path)
+        files = tuple(self._out.kept) if isinstance(self._out, _RingFiles) else ()
+        path = files[-1] if files else self.out_path
         self.result = CaptureResult(
-            path=self.out_path,
-            size=self.out_path.stat().st_size if self.out_path.exists() else 0,
+            path=path,
+            size=sum(f.stat().st_size for f in files or (path,) if f.exists()),
+            files=files,
             ready_seconds=self._ready_seconds,
             stop_seconds=stop_seconds,
             verified=verified,
@@ -450,8 +681,11 @@ def _log_tail(path: Path, lines: int = 15) -> str:
     return "\n".join(kept[-lines:])
 
 
-def _fix_for(tail: str, interface: str) -> str:
+def _fix_for(tail: str, interface: str, user: str | None = None) -> str:
     low = tail.lower()
+    if "permission" in low or "operation not permitted" in low:
+        who = f" (dumpcap ran as {user!r})" if user else ""
+        return _PRIVILEGE_FIX + who
     if "no device named" in low or "no such device" in low:
         return (
             f"use an interface that exists ('{interface}' does not; `dumpcap -D` lists them, "

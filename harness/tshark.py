@@ -1,22 +1,34 @@
 """Reading captures with tshark (layer 3 adapter): field text out, events via harness.wire.
 
-One tshark run per capture (a start costs ~0.25 s): `read_fields` prints the
-requested fields as tab-separated text, `analyze_capture` hands that text to the
-pure decoder. A capture cut short (dumpcap killed, disk full) is read as far as it
-goes and marked partial; a missing or non-capture file is a CaptureError naming it.
+One tshark run per capture (a start costs ~0.25 s), every field at once:
+`read_fields` returns the fields as tab-separated text, `analyze_capture` feeds the
+rows to the pure decoder while tshark is still printing them, so on a machine with
+two cores decoding costs next to nothing on top of the tshark pass (the
+`wire_analysis` benchmark measures exactly that ratio). tshark's stdout holds rows
+only; its stderr goes to the log, where a capture cut short (dumpcap killed, disk
+full) is recognised: what could be read is returned, marked partial. A missing or
+non-capture file is a CaptureError naming it.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import dataclasses
 import logging
-from collections.abc import Sequence
+import os
+import selectors
+import signal
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness import procs, wire
-from harness.errors import CaptureError
+from harness.errors import CaptureError, DeadlineError
 
 if TYPE_CHECKING:
     import pyshark
@@ -35,7 +47,7 @@ _CAPTURE_MAGICS = frozenset(
 )
 # stderr chatter that says nothing about the capture.
 _NOISE = ('Running as user "root"',)
-_DIAGNOSTIC_PREFIXES = ("tshark:", "** (tshark", "(tshark:")
+_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,36 @@ class FieldsResult:
     text: str  # header line + one tab-separated row per displayed frame
     partial: bool  # the file ended early; `text` holds what could be read
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Pass:
+    partial: bool
+    diagnostics: tuple[str, ...]
+
+
+def tshark_command(
+    pcap: Path,
+    *,
+    keylog: Path | None,
+    fields: Sequence[str],
+    display_filter: str,
+    tls_ports: Sequence[int] = (),
+) -> list[str]:
+    """The one tshark invocation behind `read_fields` and `analyze_capture`."""
+    tshark = procs.which("tshark", package="tshark")
+    cmd = [tshark, "-n", "-r", str(pcap)]
+    if keylog is not None:
+        cmd += ["-o", f"tls.keylog_file:{keylog}"]
+    for port in tls_ports:
+        cmd += ["-d", f"tcp.port=={int(port)},tls"]
+    if display_filter:
+        cmd += ["-Y", display_filter]
+    cmd += ["-T", "fields", "-E", "header=y", "-E", "separator=/t"]
+    cmd += ["-E", "occurrence=a", "-E", "aggregator=,"]
+    for name in fields:
+        cmd += ["-e", name]
+    return cmd
 
 
 def read_fields(
@@ -56,34 +98,171 @@ def read_fields(
     tls_ports: Sequence[int] = (),
 ) -> FieldsResult:
     """Run tshark once over `pcap` and return the fields as text (see module doc)."""
-    pcap = Path(pcap)
     if not fields:
         raise CaptureError(f"read_fields({pcap}): no fields asked for", fix="pass FIELDS")
-    if not pcap.is_file():
-        raise CaptureError(
-            f"capture file {pcap} does not exist",
-            seen="no such file" if not pcap.exists() else "not a regular file",
-            fix="check the run directory; the capture may not have been started",
-            log=log_path,
-        )
-    _check_magic(pcap, log_path)
-    tshark = procs.which("tshark", package="tshark")
-    # -l flushes stdout per packet, so stderr lines (merged into the same pipe by
-    # procs.run) land between rows, never inside one.
-    cmd = [tshark, "-n", "-l", "-r", str(pcap)]
-    if keylog is not None:
-        cmd += ["-o", f"tls.keylog_file:{keylog}"]
-    for port in tls_ports:
-        cmd += ["-d", f"tcp.port=={int(port)},tls"]
-    if display_filter:
-        cmd += ["-Y", display_filter]
-    cmd += ["-T", "fields", "-E", "header=y", "-E", "separator=/t"]
-    cmd += ["-E", "occurrence=a", "-E", "aggregator=,"]
-    for name in fields:
-        cmd += ["-e", name]
-    result = procs.run(cmd, timeout=timeout, log_path=log_path)
-    rows, diagnostics = _split_output(result.output, len(fields))
-    low = "\n".join(diagnostics).lower()
+    lines: list[str] = []
+    done = _run_pass(
+        Path(pcap),
+        tshark_command(
+            pcap, keylog=keylog, fields=fields, display_filter=display_filter, tls_ports=tls_ports
+        ),
+        lines.extend,
+        log_path=log_path,
+        timeout=timeout,
+    )
+    return FieldsResult(
+        text="".join(f"{line}\n" for line in lines if line),
+        partial=done.partial,
+        warnings=done.diagnostics,
+    )
+
+
+def analyze_capture(
+    pcap: Path,
+    keylog: Path | None,
+    server_port: int,
+    *,
+    log_path: Path | None = None,
+    timeout: float = 120.0,
+) -> wire.WireAnalysis:
+    """tshark once over the capture, its rows decoded as they come: the run's wire events."""
+    decoder = wire.Decoder(server_port)
+    done = _run_pass(
+        Path(pcap),
+        tshark_command(
+            pcap,
+            keylog=keylog,
+            fields=wire.FIELDS,
+            display_filter=f"tcp.port == {int(server_port)}",
+            tls_ports=(server_port,),
+        ),
+        decoder.feed,
+        log_path=log_path,
+        timeout=timeout,
+    )
+    decoded = decoder.result(partial=done.partial)
+    return dataclasses.replace(decoded, warnings=done.diagnostics + decoded.warnings)
+
+
+def guess_server_port(pcap: Path, *, log_path: Path | None = None, timeout: float = 60.0) -> int:
+    """The TLS server's port in a capture whose port nobody wrote down (`hil diagnose`).
+
+    The port most connections were opened to (SYN without ACK); a capture that
+    started after the connections did has no SYN, and then the port that answered a
+    ClientHello (tshark spots TLS on any port by its heuristics only for
+    handshakes, which is what is needed here).
+    """
+    fields = read_fields(
+        Path(pcap),
+        keylog=None,
+        fields=(
+            "tcp.srcport",
+            "tcp.dstport",
+            "tcp.flags.syn",
+            "tcp.flags.ack",
+            "tls.handshake.type",
+        ),
+        display_filter="(tcp.flags.syn == 1 && tcp.flags.ack == 0) || tls.handshake.type == 2",
+        log_path=log_path,
+        timeout=timeout,
+    )
+    opened: Counter[int] = Counter()
+    answered: Counter[int] = Counter()
+    for line in fields.text.splitlines()[1:]:
+        cells = line.split("\t")
+        if len(cells) != 5 or not (cells[0].isdigit() and cells[1].isdigit()):
+            continue
+        if cells[2] == "1" and cells[3] == "0":
+            opened[int(cells[1])] += 1
+        elif "2" in cells[4].split(","):
+            answered[int(cells[0])] += 1
+    for counts in (opened, answered):
+        if counts:
+            return counts.most_common(1)[0][0]
+    raise CaptureError(
+        f"no TCP connection start and no ServerHello in {pcap}: the server port is unknown",
+        fix="pass the server's port (hil diagnose --port N)",
+        log=log_path,
+    )
+
+
+def _run_pass(
+    pcap: Path,
+    cmd: Sequence[str],
+    consume: Callable[[list[str]], object],
+    *,
+    log_path: Path | None,
+    timeout: float,
+) -> _Pass:
+    """Run tshark, hand its stdout to `consume` a batch of whole lines at a time."""
+    _check_file(pcap, log_path)
+    with contextlib.ExitStack() as stack:
+        if log_path is None:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hil-tshark-"))
+            stderr_log = Path(tmp) / "tshark.log"
+        else:
+            stderr_log = Path(log_path)
+            stderr_log.parent.mkdir(parents=True, exist_ok=True)
+            stderr_log.unlink(missing_ok=True)  # the log of this pass only
+        proc = procs.ManagedProcess("tshark", cmd, log_path=stderr_log)
+        stack.callback(proc.stop, sig=signal.SIGTERM, grace=2.0)
+        popen = proc.start(stdout_pipe=True)
+        assert popen.stdout is not None  # stdout_pipe=True guarantees it
+        deadline = time.monotonic() + timeout
+        _pump(popen.stdout.fileno(), consume, deadline, cmd, log_path)
+        try:
+            returncode = proc.wait(max(deadline - time.monotonic(), 0.1))
+        except DeadlineError:
+            raise _timeout(cmd, timeout, log_path) from None
+        stderr = stderr_log.read_text(errors="replace")
+    return _judge(pcap, returncode, stderr, log_path)
+
+
+def _pump(
+    fd: int,
+    consume: Callable[[list[str]], object],
+    deadline: float,
+    cmd: Sequence[str],
+    log_path: Path | None,
+) -> None:
+    # Reading in large chunks and splitting here costs far less than a readline per row.
+    text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _timeout(cmd, None, log_path)
+            if not selector.select(left):
+                continue
+            chunk = os.read(fd, _CHUNK)
+            if not chunk:
+                break
+            lines = (pending + text.decode(chunk)).split("\n")
+            pending = lines.pop()
+            consume(lines)
+    rest = pending + text.decode(b"", final=True)
+    if rest:
+        consume([rest])
+
+
+def _timeout(cmd: Sequence[str], timeout: float | None, log_path: Path | None) -> DeadlineError:
+    within = f" within {timeout:.0f} s" if timeout is not None else " before its deadline"
+    return DeadlineError(
+        f"tshark did not finish{within}: {' '.join(cmd)[:200]}",
+        fix="a very large capture needs a longer timeout; otherwise see the log",
+        log=log_path,
+    )
+
+
+def _judge(pcap: Path, returncode: int, stderr: str, log_path: Path | None) -> _Pass:
+    diagnostics = tuple(
+        line
+        for line in stderr.splitlines()
+        if line.strip() and not any(line.startswith(noise) for noise in _NOISE)
+    )
+    low = stderr.lower()
     if any(marker.lower() in low for marker in _NOT_A_CAPTURE):
         raise CaptureError(
             f"{pcap} is not a capture file tshark can read",
@@ -92,19 +271,26 @@ def read_fields(
             log=log_path,
         )
     partial = any(marker in low for marker in _PARTIAL_MARKERS)
-    if result.returncode != 0 and not partial:
+    if returncode != 0 and not partial:
         raise CaptureError(
-            f"tshark could not read {pcap} (exit {result.returncode})",
-            seen="\n".join(diagnostics[-8:]) or result.output[-800:],
+            f"tshark could not read {pcap} (exit {returncode})",
+            seen="\n".join(diagnostics[-8:]),
             fix="check the display filter, the field names and the file; see the log",
             log=log_path,
         )
     if partial:
         log.warning("capture %s was cut short; decoded what was there", pcap)
-    return FieldsResult(text="\n".join(rows) + "\n", partial=partial, warnings=tuple(diagnostics))
+    return _Pass(partial=partial, diagnostics=diagnostics)
 
 
-def _check_magic(pcap: Path, log_path: Path | None) -> None:
+def _check_file(pcap: Path, log_path: Path | None) -> None:
+    if not pcap.is_file():
+        raise CaptureError(
+            f"capture file {pcap} does not exist",
+            seen="no such file" if not pcap.exists() else "not a regular file",
+            fix="check the run directory; the capture may not have been started",
+            log=log_path,
+        )
     # tshark guesses among dozens of formats and "reads" plain text as packets,
     # so anything that is not pcap or pcapng is refused here.
     with pcap.open("rb") as f:
@@ -117,46 +303,6 @@ def _check_magic(pcap: Path, log_path: Path | None) -> None:
             "never started writing",
             log=log_path,
         )
-
-
-def _split_output(output: str, n_fields: int) -> tuple[list[str], list[str]]:
-    """Separate tshark's rows from its stderr lines (procs.run merges the two)."""
-    rows: list[str] = []
-    diagnostics: list[str] = []
-    for line in output.splitlines():
-        if not line.strip():
-            continue
-        if any(line.startswith(noise) for noise in _NOISE):
-            continue
-        if line.startswith(_DIAGNOSTIC_PREFIXES) or line.count("\t") != n_fields - 1:
-            diagnostics.append(line)
-            continue
-        rows.append(line)
-    return rows, diagnostics
-
-
-def analyze_capture(
-    pcap: Path,
-    keylog: Path | None,
-    server_port: int,
-    *,
-    log_path: Path | None = None,
-    timeout: float = 120.0,
-) -> wire.WireAnalysis:
-    """tshark once over the capture, then the pure decoder: the run's wire events."""
-    fields = read_fields(
-        pcap,
-        keylog=keylog,
-        fields=wire.FIELDS,
-        display_filter=f"tcp.port == {int(server_port)}",
-        log_path=log_path,
-        timeout=timeout,
-        tls_ports=(server_port,),
-    )
-    decoded = wire.decode(fields.text, server_port)
-    return dataclasses.replace(
-        decoded, partial=fields.partial, warnings=fields.warnings + decoded.warnings
-    )
 
 
 def open_filecapture(

@@ -18,9 +18,19 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from harness import wire
-from harness.capture import MARKER_PREFIX, Capture, CaptureState, bpf_for_port
+from harness.capture import (
+    MARKER_PREFIX,
+    Capture,
+    CaptureState,
+    Ring,
+    bpf_for_port,
+    capture_target,
+    interface_holding,
+    interface_routing,
+)
 from harness.errors import CaptureError, ConfigError, StateError
-from harness.tshark import analyze_capture, open_filecapture, read_fields
+from harness.model import Direction
+from harness.tshark import analyze_capture, guess_server_port, open_filecapture, read_fields
 
 pytestmark = pytest.mark.integration
 
@@ -125,7 +135,7 @@ def dumpcap_gone(pid: int | None) -> bool:
 # -- lossless stop ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("n", [1, 5, 20])
+@pytest.mark.parametrize("n", [1, 2, 5, 10, 50, 100])
 def test_stop_right_after_the_last_packet_loses_nothing(
     n: int, server: TlsServer, tmp_path: Path
 ) -> None:
@@ -145,6 +155,12 @@ def test_stop_right_after_the_last_packet_loses_nothing(
     counts = {k: len(analysis.of_kind(k)) for k in ("tcp_syn", "tcp_fin", "server_hello")}
     assert counts == {"tcp_syn": n, "tcp_fin": 2 * n, "server_hello": n}
     assert {e.stream for e in analysis.events} == set(range(n))
+    attempts = analysis.attempts()
+    assert len(attempts) == n
+    # The very last packet, the client's FIN of the last connection, is there.
+    last = attempts[-1].events[-1]
+    assert (last.kind, last.direction) == ("tcp_fin", Direction.C2S)
+    assert all(a.app_data for a in attempts)
 
 
 def test_stop_twice_and_context_manager(server: TlsServer, tmp_path: Path) -> None:
@@ -212,6 +228,34 @@ def test_start_with_a_bad_filter_fails_clearly(tmp_path: Path) -> None:
     assert dumpcap_gone(cap.pid)
 
 
+def test_an_unprivileged_dumpcap_is_refused_with_the_fix(tmp_path: Path) -> None:
+    # dumpcap as "nobody": no root, no wireshark group, no file capabilities.
+    log = tmp_path / "dumpcap.log"
+    cap = Capture(tmp_path / "x.pcapng", bpf="tcp port 9", log_path=log, user="nobody")
+    with pytest.raises(CaptureError) as info:
+        cap.start(timeout=5)
+    err = info.value
+    assert "refused to capture on 'lo'" in err.what
+    assert "permission" in err.seen.lower()
+    assert "wireshark group" in err.fix and "setcap cap_net_raw,cap_net_admin+eip" in err.fix
+    assert "ran as 'nobody'" in err.fix
+    assert err.log == log
+    assert cap.state is CaptureState.STOPPED
+    assert dumpcap_gone(cap.pid)
+
+
+def test_an_unknown_user_is_a_config_error(tmp_path: Path) -> None:
+    cap = Capture(
+        tmp_path / "x.pcapng",
+        bpf="tcp port 9",
+        log_path=tmp_path / "d.log",
+        user="no-such-user-hil",
+    )
+    with pytest.raises(ConfigError, match="no-such-user-hil"):
+        cap.start()
+    assert cap.state is CaptureState.STOPPED
+
+
 def test_permission_refusal_names_the_three_fixes() -> None:
     from harness.capture import _fix_for
 
@@ -226,6 +270,117 @@ def test_bpf_for_port() -> None:
     for bad in (0, 65536, "443", True):
         with pytest.raises(ConfigError):
             bpf_for_port(bad)  # type: ignore[arg-type]
+
+
+# -- where to capture ------------------------------------------------------------------
+
+
+def test_capture_target_for_loopback_and_all_addresses() -> None:
+    twin = capture_target("127.0.0.1", 4433)
+    assert (twin.interface, twin.bpf) == ("lo", "host 127.0.0.1 and tcp port 4433")
+    assert capture_target("::1", 443).interface == "lo"
+    everywhere = capture_target("0.0.0.0", 443)
+    assert (everywhere.interface, everywhere.bpf) == ("any", "tcp port 443")
+
+
+def test_capture_target_for_an_address_of_this_machine_is_its_interface() -> None:
+    # A real board reaches the harness's server on the bench network: its packets
+    # arrive on the interface holding the address, though `ip route get` says lo.
+    import json
+    import subprocess
+
+    addrs = json.loads(
+        subprocess.run(["ip", "-j", "addr", "show"], capture_output=True, check=True).stdout
+    )
+    own = [
+        (link["ifname"], info["local"])
+        for link in addrs
+        for info in link.get("addr_info", [])
+        if info.get("family") == "inet" and link["ifname"] != "lo"
+    ]
+    if not own:
+        pytest.skip("this machine has no IPv4 address besides loopback")
+    ifname, address = own[0]
+    target = capture_target(address, 443)
+    assert target.interface == ifname
+    assert target.bpf == f"host {address} and tcp port 443"
+
+
+def test_capture_target_refuses_names_and_bad_ports() -> None:
+    with pytest.raises(ConfigError, match="not an IP address"):
+        capture_target("example.com", 443)
+    with pytest.raises(ConfigError):
+        capture_target("127.0.0.1", 0)
+
+
+def test_interface_choice_from_ip_json() -> None:
+    import ipaddress
+
+    addrs = [
+        {"ifname": "lo", "addr_info": [{"local": "127.0.0.1"}]},
+        {"ifname": "wlan0", "addr_info": [{"local": "192.168.4.2"}, {"local": "fe80::1"}]},
+    ]
+    assert interface_holding(ipaddress.ip_address("192.168.4.2"), addrs) == "wlan0"
+    assert interface_holding(ipaddress.ip_address("192.168.4.3"), addrs) is None
+    assert interface_holding(ipaddress.ip_address("192.168.4.3"), None) is None
+    assert interface_routing([{"dst": "10.1.2.3", "dev": "eth0"}]) == "eth0"
+    assert interface_routing([]) is None and interface_routing({"x": 1}) is None
+
+
+def test_a_capture_on_the_chosen_target_sees_the_handshake(
+    server: TlsServer, tmp_path: Path
+) -> None:
+    target = capture_target("127.0.0.1", server.port)
+    pcap = tmp_path / "run.pcapng"
+    with Capture(pcap, interface=target.interface, bpf=target.bpf, log_path=tmp_path / "d.log"):
+        handshake(server.port)
+    analysis = analyze_capture(pcap, server.keylog, server.port)
+    assert len(analysis.of_kind("client_hello")) == 1
+
+
+# -- ring buffer -----------------------------------------------------------------------
+
+
+def test_ring_keeps_the_newest_files_each_readable_and_loses_nothing_at_the_end(
+    server: TlsServer, tmp_path: Path
+) -> None:
+    pcap = tmp_path / "ring.pcapng"
+    ring = Ring(file_bytes=64 * 1024, files=5)
+    cap = Capture(pcap, bpf=bpf_for_port(server.port), log_path=tmp_path / "d.log", ring=ring)
+    cap.start()
+    for _ in range(40):
+        handshake(server.port)
+    result = cap.stop()
+
+    assert result.verified
+    # The probe, the stop marker (300 kB of filler each) and the handshakes fill far
+    # more than five files of 64 KiB (the stop marker alone spans up to three): the
+    # oldest were deleted.
+    names = sorted(p.name for p in tmp_path.glob("ring_*.pcapng"))
+    assert len(names) == 5 and names == [p.name for p in result.files]
+    assert names[0] != "ring_00001.pcapng"
+    assert result.path == result.files[-1]
+    assert result.size == sum(p.stat().st_size for p in result.files)
+    assert not pcap.exists()
+    with_events = []
+    for part in result.files:
+        with part.open("rb") as f:
+            assert f.read(4) == bytes.fromhex("0a0d0d0a")  # each file starts a section
+        analysis = analyze_capture(part, server.keylog, server.port)
+        assert not analysis.partial and analysis.warnings == ()
+        if analysis.events:
+            with_events.append(analysis)
+    # The last packet before stop(), the client's FIN of the last handshake, was kept.
+    assert with_events, "the handshakes should reach the newest files"
+    last = with_events[-1].events[-1]
+    assert (last.kind, last.direction) == ("tcp_fin", Direction.C2S)
+
+
+def test_ring_rejects_silly_sizes() -> None:
+    with pytest.raises(ConfigError):
+        Ring(file_bytes=1000, files=3)
+    with pytest.raises(ConfigError):
+        Ring(file_bytes=1 << 20, files=1)
 
 
 # -- reading captures ------------------------------------------------------------------
@@ -317,3 +472,34 @@ def test_no_dumpcap_left_behind_by_this_module() -> None:
         if cmdline and cmdline[0].endswith(b"dumpcap") and ppid == os.getpid():
             mine.append(proc.name)
     assert mine == []
+
+
+def test_guess_server_port_from_the_committed_samples(tmp_path: Path) -> None:
+    for name in ("tls12_ok", "tls13_unknown_ca", "tls12_mfln"):
+        port = int((DATA / f"{name}.port").read_text())
+        assert guess_server_port(DATA / f"{name}.pcapng") == port
+    # Without the SYNs (a capture started late), the port that sent a ServerHello.
+    late = tmp_path / "late.pcapng"
+    name = "tls12_ok"
+    port = int((DATA / f"{name}.port").read_text())
+    import subprocess
+
+    subprocess.run(
+        ["tshark", "-r", DATA / f"{name}.pcapng", "-Y", "tcp.flags.syn == 0", "-w", late],
+        check=True,
+        capture_output=True,
+    )
+    assert guess_server_port(late) == port
+
+
+def test_guess_server_port_without_tcp_is_a_clear_error(tmp_path: Path) -> None:
+    only_markers = tmp_path / "markers.pcapng"
+    import subprocess
+
+    subprocess.run(
+        ["tshark", "-r", DATA / "tls12_ok.pcapng", "-Y", "udp", "-w", only_markers],
+        check=True,
+        capture_output=True,
+    )
+    with pytest.raises(CaptureError, match="server port is unknown"):
+        guess_server_port(only_markers)

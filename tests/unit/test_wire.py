@@ -196,6 +196,204 @@ def test_tls13_client_rejecting_the_certificate_sends_unknown_ca() -> None:
     assert kinds(result)[-1] == "tcp_rst"
 
 
+# -- ClientHello and ServerHello in depth ----------------------------------------------
+
+
+def test_client_hello_extensions_in_depth() -> None:
+    hello = sample("tls12_ok").of_kind("client_hello")[0]
+    f = hello.fields
+    assert f["record_length"] > 0 and f["attempt"] == 0
+    assert f["extensions"][0] == 0  # server_name first, as OpenSSL sends it
+    assert {10, 11, 13} <= set(f["extensions"])  # groups, point formats, signature algs
+    assert f["supported_groups"][:2] == [0x001D, 0x0017]  # x25519, secp256r1
+    assert f["ec_point_formats"] == [0, 1, 2]
+    assert 0x0804 in f["signature_algorithms"] and 0x0401 in f["signature_algorithms"]
+    assert f["max_fragment_length"] is None and f["max_fragment_length_code"] is None
+    assert f["supported_versions"] == []  # a TLS 1.2-only client sends none
+
+
+def test_tls13_server_hello_keeps_its_own_extensions_only() -> None:
+    # The same frame holds EncryptedExtensions and the Certificate, whose (empty)
+    # extension blocks must not be mixed into the ServerHello's.
+    server_hello = sample("tls13_ok").of_kind("server_hello")[0]
+    assert server_hello.fields["extensions"] == [43, 51]  # supported_versions, key_share
+
+
+def test_mfln_from_openssl_is_offered_and_echoed() -> None:
+    result = sample("tls12_mfln")
+    assert result.warnings == ()
+    hello = result.of_kind("client_hello")[0]
+    assert hello.fields["max_fragment_length"] == 512
+    assert hello.fields["max_fragment_length_code"] == 1
+    assert 1 in hello.fields["extensions"]
+    assert "mfl=512" in hello.text
+    server_hello = result.of_kind("server_hello")[0]
+    assert server_hello.fields["max_fragment_length"] == 512
+    assert 1 in server_hello.fields["extensions"]
+
+
+def test_mfln_fragments_a_message_over_records_without_inventing_records() -> None:
+    # The 724-byte Certificate message travels in a 512- and a 212-byte record.
+    result = sample("tls12_mfln")
+    server = [e.kind for e in result.events if e.direction is Direction.S2C][1:6]
+    assert server == [
+        "server_hello",
+        "certificate",
+        "server_key_exchange",
+        "server_hello_done",
+        "new_session_ticket",
+    ]
+    assert "encrypted_handshake" not in kinds(result)
+    assert result.of_kind("certificate")[0].fields["record_length"] == 512
+
+
+# -- certificates and key exchange -----------------------------------------------------
+
+
+def test_chain_of_three_with_subjects_dates_and_keys() -> None:
+    result = sample("tls12_chain3")
+    assert result.warnings == ()
+    (cert,) = result.of_kind("certificate")
+    chain = cert.fields["chain"]
+    assert [c["subject"] for c in chain] == [
+        "CN=localhost",
+        "CN=HIL Test Intermediate",
+        "CN=HIL Test Root",
+    ]
+    assert [c["issuer"] for c in chain] == [
+        "CN=HIL Test Intermediate",
+        "CN=HIL Test Root",
+        "CN=HIL Test Root",
+    ]
+    assert [(c["key_type"], c["key_bits"]) for c in chain] == [
+        ("EC", 256),
+        ("RSA", 2048),
+        ("RSA", 3072),
+    ]
+    assert chain[0]["curve"] == "secp256r1"
+    assert [c["self_issued"] for c in chain] == [False, False, True]
+    assert all(c["signature_algorithm"] == "sha256WithRSAEncryption" for c in chain)
+    root = chain[2]
+    # After 2049 a date is GeneralizedTime in DER: still read, and past 2038 (time_t).
+    assert root["not_after"] == "2118-05-18T00:00:00+00:00"
+    assert root["not_after_epoch"] == 4682275200
+    assert root["not_before_epoch"] < chain[0]["not_after_epoch"] < root["not_after_epoch"]
+    assert "3 cert(s) CN=localhost" in cert.text
+
+
+def test_ecdhe_curve_from_server_key_exchange() -> None:
+    (ske,) = sample("tls12_chain3").of_kind("server_key_exchange")
+    assert (ske.fields["curve"], ske.fields["curve_name"]) == (24, "secp384r1")
+    assert ske.fields["dh_bits"] is None
+    assert ske.fields["signature_algorithm"] == 0x0403  # ecdsa_secp256r1_sha256
+    suite = sample("tls12_chain3").of_kind("server_hello")[0].fields["suite"]
+    assert suite == 0xC02B  # ECDHE-ECDSA-AES128-GCM-SHA256
+
+
+def test_dhe_size_from_server_key_exchange() -> None:
+    result = sample("tls12_dhe")
+    (ske,) = result.of_kind("server_key_exchange")
+    assert ske.fields["dh_p_length"] == 256
+    assert ske.fields["dh_bits"] == 2048
+    assert ske.fields["curve"] is None
+    assert "DH 2048 bit" in ske.text
+    assert result.of_kind("server_hello")[0].fields["suite"] == 0x009E
+
+
+def test_tls13_certificate_is_decoded_with_the_keylog_only() -> None:
+    (cert,) = sample("tls13_ok").of_kind("certificate")
+    assert cert.fields["chain"][0]["key_type"] == "RSA"
+    assert cert.fields["chain"][0]["key_bits"] == 2048
+    assert cert.fields["record_length"] > 700  # the sealed record, as on the wire
+    assert sample("tls13_ok", keys=False).of_kind("certificate") == ()
+
+
+def test_a_broken_certificate_is_reported_not_raised() -> None:
+    assert wire.describe_certificate("zz")["error"].startswith("not hex")
+    broken = wire.describe_certificate("3082000130")
+    assert "error" in broken and broken["size"] == 5
+
+
+# -- records, TCP trouble and attempts -------------------------------------------------
+
+
+def test_a_16k_record_is_shown_with_its_size() -> None:
+    result = sample("tls12_big_record")
+    sizes = [e.fields["length"] for e in result.of_kind("app_data") if e.direction is Direction.S2C]
+    assert sizes == [16408]  # 16384 bytes of plaintext + GCM's 8-byte nonce and 16-byte tag
+    (attempt,) = result.attempts()
+    assert attempt.largest_record(Direction.S2C) == 16408
+    assert attempt.largest_record(Direction.C2S) < 512
+
+
+def test_zero_window_and_a_real_retransmission() -> None:
+    result = sample("tls12_zero_window")
+    assert result.warnings == ()
+    zero = result.of_kind("tcp_zero_window")
+    assert zero and all(e.direction is Direction.C2S for e in zero)
+    assert all(e.fields["window"] == 0 for e in zero)
+    retrans = result.of_kind("tcp_retransmission")
+    assert retrans and retrans[0].direction is Direction.S2C
+    assert retrans[0].fields["length"] > 0 and retrans[0].fields["seq"] > 0
+    (attempt,) = result.attempts()
+    assert attempt.retransmissions == len(retrans)
+    # A retransmitted segment gives no second set of TLS events.
+    assert len(result.of_kind("finished")) == 2
+
+
+def test_attempts_group_streams_in_order() -> None:
+    result = sample("tls12_ok")
+    (attempt,) = result.attempts()
+    assert attempt.index == 0 and attempt.stream == 0
+    assert attempt.client.startswith("127.0.0.1:") and attempt.server.endswith(
+        f":{(DATA / 'tls12_ok.port').read_text().strip()}"
+    )
+    assert attempt.client_hello is not None and attempt.server_hello is not None
+    assert attempt.app_data
+    assert len(attempt.chain) == 1
+    assert [a.fields["name"] for a in attempt.alerts] == ["close_notify", "close_notify"]
+    assert attempt.start <= attempt.end
+    failed = sample("tls12_no_shared_cipher").attempts()[0]
+    assert failed.server_hello is None and not failed.app_data and failed.chain == ()
+
+
+def test_attempt_numbers_follow_first_sight_not_tshark_stream_numbers() -> None:
+    text = "\n".join(
+        [
+            HEADER,
+            tcp_row(1, 50001, PORT, tcp_stream="7", tcp_flags_syn="1", tcp_flags_ack="0"),
+            tcp_row(2, 50002, PORT, tcp_stream="2", tcp_flags_syn="1", tcp_flags_ack="0"),
+            tcp_row(3, PORT, 50001, tcp_stream="7", tcp_flags_syn="1"),
+        ]
+    )
+    result = wire.decode(text, PORT)
+    assert [(e.stream, e.fields["attempt"]) for e in result.events] == [(7, 0), (2, 1), (7, 0)]
+    attempts = result.attempts()
+    assert [(a.index, a.stream, len(a.events)) for a in attempts] == [(0, 7, 2), (1, 2, 1)]
+    assert attempts[1].client == "127.0.0.1:50002"
+
+
+def test_decoder_fed_in_pieces_equals_decode() -> None:
+    text = (DATA / "tls12_zero_window.fields.txt").read_text()
+    port = int((DATA / "tls12_zero_window.port").read_text())
+    decoder = wire.Decoder(port)
+    lines = text.splitlines()
+    for i in range(0, len(lines), 7):
+        decoder.feed(lines[i : i + 7])
+    assert decoder.result() == wire.decode(text, port)
+
+
+def test_identical_rows_share_decoding_but_not_frames() -> None:
+    text = (DATA / "tls12_ok.fields.txt").read_text()
+    port = int((DATA / "tls12_ok.port").read_text())
+    body = text.splitlines()[1:]
+    # The same connection twice, as tshark would print two streams of one client.
+    second = [line.replace("\t0\t", "\t1\t", 1) for line in body]
+    result = wire.decode("\n".join([text.splitlines()[0], *body, *second]), port)
+    hellos = result.of_kind("client_hello")
+    assert len(hellos) == 2 and hellos[0].fields["suites"] == hellos[1].fields["suites"]
+
+
 # -- hand-written rows for what Python's ssl does not produce --------------------------
 
 
@@ -251,13 +449,23 @@ def test_tcp_flags_and_data_before_fin() -> None:
         ]
     )
     result = wire.decode(text, PORT)
-    assert kinds(result) == ["tcp_syn", "tcp_synack", "app_data", "tcp_fin", "tcp_rst", "tcp_syn"]
+    # A retransmitted SYN is both a retransmission and a SYN.
+    assert kinds(result) == [
+        "tcp_syn",
+        "tcp_synack",
+        "app_data",
+        "tcp_fin",
+        "tcp_rst",
+        "tcp_retransmission",
+        "tcp_syn",
+    ]
     assert [e.direction for e in result.events[:3]] == [
         Direction.C2S,
         Direction.S2C,
         Direction.S2C,
     ]
     assert result.events[-1].fields["retransmission"] is True
+    assert result.events[-2].fields["syn"] is True
     assert result.events[0].t == pytest.approx(1700000000.000001)
 
 
@@ -281,7 +489,7 @@ def test_bad_rows_are_skipped_and_named() -> None:
             "garbage without tabs",
             good.rsplit("\t", 5)[0],  # truncated row
             tcp_row(2, 50000, PORT, tls_record_content_type="zz"),
-            tcp_row(3, 50000, PORT, frame_time_epoch="not-a-time"),
+            tcp_row(3, 50000, PORT, tcp_flags_fin="1", frame_time_epoch="not-a-time"),
             good,
         ]
     )
@@ -310,8 +518,9 @@ def test_alert_names_follow_the_rfcs() -> None:
 def test_events_serialise_to_json() -> None:
     import json
 
-    for event in sample("tls12_ok").events:
-        json.dumps(event.to_json())
+    for path in DATA.glob("*.port"):
+        for event in sample(path.stem).events:
+            json.dumps(event.to_json())
 
 
 # -- never raises ----------------------------------------------------------------------
@@ -340,3 +549,58 @@ def test_rows_of_plausible_cells_never_raise(rows: list[list[str]]) -> None:
     text = "\n".join([HEADER, *("\t".join(r) for r in rows)])
     result = wire.decode(text, PORT)
     assert all(e.source is Source.WIRE for e in result.events)
+
+
+_REAL_ROWS = [
+    (name, line)
+    for name in ("tls12_ok", "tls13_ok", "tls12_chain3", "tls12_mfln", "tls12_no_shared_cipher")
+    for line in (DATA / f"{name}.fields.txt").read_text().splitlines()[1:]
+]
+_REAL_PORTS = {name: int((DATA / f"{name}.port").read_text()) for name, _ in _REAL_ROWS}
+
+
+@st.composite
+def _mutated_rows(draw: st.DrawFn) -> tuple[str, str]:
+    name, line = draw(st.sampled_from(_REAL_ROWS))
+    cells = line.split("\t")
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, len(cells) - 1))
+        cells[i] = draw(
+            st.one_of(
+                _cell,
+                st.just(cells[i][: len(cells[i]) // 2]),  # cut short, as a torn line
+                st.just(cells[i] + "," + cells[i]),  # doubled list
+                st.text(alphabet="0123456789abcdef,:", max_size=40),  # hex-ish (certificates)
+            )
+        )
+    if draw(st.booleans()):
+        del cells[draw(st.integers(0, len(cells) - 1))]
+    return name, "\t".join(cells)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_mutated_rows(), min_size=1, max_size=8))
+def test_mutated_real_rows_never_raise(rows: list[tuple[str, str]]) -> None:
+    port = _REAL_PORTS[rows[0][0]]
+    text = "\n".join([HEADER, *(line for _, line in rows)])
+    result = wire.decode(text, port)
+    for event in result.events:
+        assert event.source is Source.WIRE
+        json_safe = event.to_json()
+        assert json_safe["kind"] == event.kind
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=200), max_size=20), st.integers(1, 5))
+def test_decoder_fed_arbitrary_pieces_never_raises(pieces: list[str], step: int) -> None:
+    decoder = wire.Decoder(PORT)
+    for i in range(0, len(pieces), step):
+        decoder.feed(pieces[i : i + step])
+    assert isinstance(decoder.result().events, tuple)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="0123456789abcdefABCDEF:", max_size=400))
+def test_describe_certificate_never_raises(hex_text: str) -> None:
+    facts = wire.describe_certificate(hex_text)
+    assert "error" in facts or "subject" in facts
