@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness import report
 from harness.errors import HilError
+
+if TYPE_CHECKING:
+    from harness.certs import CertBundle
 
 Command = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
@@ -75,33 +81,33 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _diagnose_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--serial", type=Path, help="a serial log (serial.log or pasted from an issue)")
-    p.add_argument("--stack", default="axtls", help="TLS stack of the log (axtls)")
+    p.add_argument("--serial", type=Path, help="a serial log (serial.log, or pasted from an issue)")
+    p.add_argument("--pcap", type=Path, help="a capture of the same connection")
+    p.add_argument("--keylog", type=Path, help="the TLS key log, to decode encrypted alerts")
+    p.add_argument("--port", type=int, default=None, help="the server's TCP port in the capture")
+    p.add_argument(
+        "--stack", default="auto", help="TLS stack of the log: auto, axtls, bearssl, mbedtls"
+    )
     p.add_argument("--json", action="store_true")
 
 
-@command("diagnose", "diagnose a serial log pasted from an issue")
+@command("diagnose", "diagnose a serial log and/or a capture, e.g. pasted from an issue")
 @options(_diagnose_options)
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    from harness.correlate import build_timeline
-    from harness.diagnose import Context, diagnose
-    from harness.logformats import parse_serial
-    from harness.logformats.lines import read_pasted_log, read_serial_log
+    from harness.offline import diagnose_files
 
-    if args.serial is None:
-        raise HilError("hil diagnose needs a log", fix="pass --serial FILE")
-    try:
-        text = args.serial.read_text(errors="replace")
-    except OSError as exc:
-        raise HilError(f"cannot read {args.serial}", seen=str(exc), fix="check the path") from None
-    lines = read_serial_log(text) or read_pasted_log(text)
-    timeline = build_timeline(parse_serial(lines, args.stack))
-    diagnosis = diagnose(timeline, Context(stack=args.stack))
+    if args.serial is None and args.pcap is None:
+        raise HilError(
+            "hil diagnose needs something to read", fix="pass --serial FILE, --pcap FILE or both"
+        )
+    result = diagnose_files(
+        serial=args.serial, pcap=args.pcap, keylog=args.keylog, port=args.port, stack=args.stack
+    )
     if args.json:
-        doc = {"stack": args.stack, **diagnosis.to_json()}
-        print(json.dumps(doc, indent=2))
+        print(json.dumps({"stack": result.stack, **result.diagnosis.to_json()}, indent=2))
     else:
-        print(report.diagnosis_text(diagnosis))
+        print(f"Stack: {result.stack or 'not recognised'}")
+        print(report.diagnosis_text(result.diagnosis))
     return 0
 
 
@@ -128,14 +134,124 @@ def cmd_bench(args: argparse.Namespace) -> int:
 # -- catalogues and set-up -------------------------------------------------------------------
 
 
-@command("profiles", "list the server profiles")
+@command("profiles", "list the server profiles: backends, description, source")
 def cmd_profiles(args: argparse.Namespace) -> int:
     from harness.servers.profiles import list_profiles, load_profile
 
     for name in list_profiles():
         p = load_profile(name)
-        print(f"{name:<28} {p.description}")
+        print(f"{name:<28} [{','.join(p.backends)}] {p.description}")
+        print(f"{'':<28} source: {' '.join(p.source.split())}")
     return 0
+
+
+# -- certs and serve -------------------------------------------------------------------------
+
+
+def _certs_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("plan", nargs="?", help="certificate plan (none: list the plans)")
+    p.add_argument("--host", default="127.0.0.1", help="host the certificate is for")
+    p.add_argument("--out", type=Path, default=None, help="directory (default: certs-PLAN)")
+    p.add_argument("--cache-dir", type=Path, default=None, help="keys cache")
+
+
+def _key_cache(cache_dir: Path | None) -> Path:
+    from harness.runner import BenchConfig
+
+    return (cache_dir if cache_dir is not None else BenchConfig().cache_dir) / "keys"
+
+
+def _print_bundle(bundle: CertBundle) -> None:
+    for what, path in bundle.files():
+        print(f"{what + ':':<28} {path}")
+    print(f"{'server SHA-1:':<28} {bundle.fingerprint('sha1')}")
+    print(f"{'server SHA-256:':<28} {bundle.fingerprint('sha256')}")
+    print(f"{'CA subject:':<28} {bundle.ca_subject}")
+    print(f"{'CA SHA-256:':<28} {bundle.fingerprint('ca-sha256')}")
+
+
+@command("certs", "write a certificate plan's files (keys, chain, CA, C headers)")
+@options(_certs_options)
+def cmd_certs(args: argparse.Namespace) -> int:
+    from harness.certs import PLANS, get_plan, make_certs
+
+    if not args.plan:
+        for name, plan in sorted(PLANS.items()):
+            print(f"{name:<24} {plan.description}")
+        return 0
+    out = args.out if args.out is not None else Path(f"certs-{args.plan}")
+    bundle = make_certs(get_plan(args.plan), args.host, out, _key_cache(args.cache_dir))
+    print(f"{'plan:':<28} {bundle.plan} for {bundle.host}")
+    _print_bundle(bundle)
+    return 0
+
+
+def _serve_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("profile", help="server profile (see `hil profiles`)")
+    p.add_argument("--backend", default="builtin", help="builtin or apache")
+    p.add_argument("--bind", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=0, help="port (0: a free one)")
+    p.add_argument("--host", default=None, help="host the certificate is for (default: --bind)")
+    p.add_argument("--allow-external", action="store_true", help="allow a bind off 127.0.0.0/8")
+    _bench_options(p)
+
+
+@command("serve", "serve a profile until Ctrl-C, and print what a sketch needs")
+@options(_serve_options)
+def cmd_serve(args: argparse.Namespace) -> int:
+    from harness.certs import get_plan, make_certs
+    from harness.runner import new_run_dir
+    from harness.servers import start_server
+    from harness.servers.profiles import load_profile
+
+    profile = load_profile(args.profile)
+    run_dir = new_run_dir(_bench(args), f"serve-{profile.name}")
+    host = args.host or args.bind
+    bundle = make_certs(
+        get_plan(profile.cert_plan), host, run_dir / "certs", _key_cache(args.cache_dir)
+    )
+    stop = threading.Event()
+    # Ctrl-C and SIGTERM end the wait the same way; the server is stopped below.
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    server = None
+    try:
+        server = start_server(
+            profile,
+            args.backend,
+            bundle,
+            args.bind,
+            args.port,
+            run_dir,
+            allow_external=args.allow_external,
+        )
+        print(f"{'profile:':<28} {profile.name} on {args.backend}: {profile.description}")
+        print(f"{'address:':<28} {server.address[0]}:{server.port}")
+        print(f"{'server pid:':<28} {getattr(server, 'pid', None)}")
+        _print_bundle(bundle)
+        print(f"{'server log:':<28} {server.server_log}")
+        print("serving; Ctrl-C stops", flush=True)
+        while not stop.wait(0.2):
+            if not _alive(server):
+                raise HilError(
+                    f"the {args.backend} server of {profile.name} stopped by itself",
+                    fix="read the server log",
+                    log=server.server_log,
+                )
+    finally:
+        if server is not None:
+            server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("stopped", flush=True)
+    return 0
+
+
+def _alive(server: object) -> bool:
+    """Whether the backend's process still runs (a backend without `alive()`: yes)."""
+    alive = getattr(server, "alive", None)
+    return bool(alive()) if callable(alive) else True
 
 
 @command("boards", "list the boards")
