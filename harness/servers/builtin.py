@@ -27,7 +27,12 @@ from harness.errors import (
     StateError,
     ToolFailedError,
 )
-from harness.servers.profiles import ServerProfile
+from harness.servers.profiles import (
+    TLS13_DEFAULT,
+    ChainOrder,
+    ClientAuth,
+    ServerProfile,
+)
 
 if TYPE_CHECKING:
     from harness.certs import CertBundle
@@ -70,6 +75,45 @@ def check_bind(bind: str, *, allow_external: bool) -> None:
         )
 
 
+def check_supported(profile: ServerProfile, certs: CertBundle) -> None:
+    """Refuse what Python's `ssl` cannot serve as the profile says: never a silent downgrade."""
+    where = f"server profile {profile.name!r} ({profile.path})"
+    suites = profile.tls13_ciphersuites
+    same_set = set(suites) == set(TLS13_DEFAULT)
+    if suites and not (same_set and (suites == TLS13_DEFAULT or not profile.honor_cipher_order)):
+        raise ConfigError(
+            f"{where}: key 'tls13_ciphersuites': the builtin backend cannot serve "
+            f"{':'.join(suites)}",
+            seen=(
+                "Python's ssl has no SSL_CTX_set_ciphersuites; the builtin backend serves "
+                f"OpenSSL's default {':'.join(TLS13_DEFAULT)}"
+                + (" in that order (honor_cipher_order = true)" if same_set else "")
+            ),
+            fix="serve this profile with the apache backend, or remove tls13_ciphersuites",
+        )
+    if len(profile.curves) > 1:
+        raise ConfigError(
+            f"{where}: key 'curves': the builtin backend cannot serve a list of groups "
+            f"({':'.join(profile.curves)})",
+            seen="Python's ssl sets one ECDHE group (set_ecdh_curve), not a list",
+            fix="serve this profile with the apache backend, give one curve, or remove curves",
+        )
+    needed = {ChainOrder.INCOMPLETE: 1, ChainOrder.REVERSED: 2}.get(profile.chain, 0)
+    have = max(len(certs.issuer_pems) - 1, 0)
+    if have < needed:
+        raise ConfigError(
+            f"{where}: key 'chain': {profile.chain.value!r} needs {needed} intermediate(s), "
+            f"certificate plan {certs.plan!r} has {have}",
+            fix="use the profile's own cert_plan, or one with a deeper chain",
+        )
+    if profile.client_auth is not ClientAuth.NONE and certs.client_ca_pem is None:
+        raise ConfigError(
+            f"{where}: key 'client_auth': {profile.client_auth.value!r} needs a client CA, "
+            f"certificate plan {certs.plan!r} makes none",
+            fix="use a plan with client_cert=True (client-auth)",
+        )
+
+
 class BuiltinServer:
     """Serves `profile` with `certs` on `bind:port` (port 0: a free port, see `.port`)."""
 
@@ -86,6 +130,7 @@ class BuiltinServer:
         allow_external: bool = False,
     ) -> None:
         check_bind(bind, allow_external=allow_external)
+        check_supported(profile, certs)
         if not 0 <= port <= 65535:
             raise ConfigError(f"server port {port} out of range", fix="use 0..65535 (0: free port)")
         self.profile = profile
@@ -129,10 +174,19 @@ class BuiltinServer:
             "bind": self.bind,
             "port": self._requested_port,
             "cert_pem": str(self.certs.cert_pem),
+            "chain_pem": str(self.certs.served_chain(p.chain)),
             "key_pem": str(self.certs.key_pem),
             "min_protocol": p.min_protocol.value,
             "max_protocol": p.max_protocol.value,
             "ciphers": p.ciphers,
+            "cipher_string": p.cipher_string,
+            "curves": list(p.curves),
+            "chain": p.chain.value,
+            "sni": p.sni.value,
+            "sni_names": [self.certs.host],
+            "client_auth": p.client_auth.value,
+            "client_ca_pem": str(self.certs.client_ca_pem) if self.certs.client_ca_pem else None,
+            "response_bytes": p.response_bytes,
             "honor_cipher_order": p.honor_cipher_order,
             "dh_params_pem": dh,
             "session_tickets": p.session_tickets,
@@ -238,6 +292,10 @@ class BuiltinServer:
         if not self.process_log.exists():
             return ""
         return "\n".join(self.process_log.read_text(errors="replace").splitlines()[-lines:])
+
+    def alive(self) -> bool:
+        """Whether the server process still runs (it may die on its own: a crash)."""
+        return self._proc is not None and self._proc.alive()
 
     def stop(self) -> None:
         """Stop the server and reap it; safe in any state, any number of times."""

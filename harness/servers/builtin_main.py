@@ -114,20 +114,29 @@ class Server:
     def _context(self) -> ssl.SSLContext:
         cfg = self.cfg
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cfg["cert_pem"], cfg["key_pem"])
+        ciphers = cfg.get("cipher_string")
+        if ciphers is None:
+            # A config from before `cipher_string`: OpenSSL 3 disables TLS 1.0 and 1.1 at
+            # security level 1 and above; the imitated OpenSSL 1.0.2 had no levels.
+            ciphers = cfg["ciphers"]
+            if _VERSIONS[cfg["min_protocol"]] < ssl.TLSVersion.TLSv1_2:
+                ciphers += ":@SECLEVEL=0"
+        # The security level applies to the certificates too (a 1024-bit key, a SHA-1
+        # intermediate): set it before loading them.
+        ctx.set_ciphers(ciphers)
+        # Leaf first, then what follows it on the wire (full, incomplete or reversed chain).
+        ctx.load_cert_chain(cfg.get("chain_pem") or cfg["cert_pem"], cfg["key_pem"])
         with warnings.catch_warnings():
             # TLS 1.0/1.1 are deprecated in Python; serving them is the point here.
             warnings.simplefilter("ignore", DeprecationWarning)
             ctx.minimum_version = _VERSIONS[cfg["min_protocol"]]
             ctx.maximum_version = _VERSIONS[cfg["max_protocol"]]
-        ciphers = cfg["ciphers"]
-        if _VERSIONS[cfg["min_protocol"]] < ssl.TLSVersion.TLSv1_2:
-            # OpenSSL 3 disables TLS 1.0 and 1.1 at security level 1 and above
-            # (Debian's default is 2). The imitated servers ran OpenSSL 1.0.2, which
-            # had no such levels; level 0 gives their behaviour back. The cipher
-            # string still decides which suites are served.
-            ciphers += ":@SECLEVEL=0"
-        ctx.set_ciphers(ciphers)
+        for curve in cfg.get("curves") or ():  # the parent allows at most one
+            ctx.set_ecdh_curve(curve)
+        client_auth = cfg.get("client_auth", "none")
+        if client_auth != "none":
+            ctx.load_verify_locations(cfg["client_ca_pem"])
+            ctx.verify_mode = ssl.CERT_REQUIRED if client_auth == "required" else ssl.CERT_OPTIONAL
         if cfg["honor_cipher_order"]:
             ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
         else:
@@ -153,10 +162,21 @@ class Server:
         with self._lock:
             return self._conns.get(id(sslsock))
 
-    def _on_sni(self, sslsock: ssl.SSLSocket, server_name: str | None, _: object) -> None:
+    def _on_sni(self, sslsock: ssl.SSLSocket, server_name: str | None, _: object) -> int | None:
         conn = self._conn_of(sslsock)
         if conn is not None:
             conn.sni = server_name
+        names = self.cfg.get("sni_names") or []
+        if self.cfg.get("sni") == "strict" and server_name not in names:
+            # As nginx's `ssl_reject_handshake on`: a fatal unrecognized_name (112).
+            self.events.write(
+                "sni_rejected",
+                **(conn.ids() if conn else {}),
+                sni=server_name,
+                expected=names,
+            )
+            return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+        return None
 
     def _on_message(
         self,
@@ -254,6 +274,7 @@ class Server:
             cipher=name,
             cipher_id=self.suite_names.id_of(name),
             sni=conn.sni,
+            client_cert=_peer_subject(tls),
         )
         try:
             self._http(tls, conn)
@@ -293,7 +314,10 @@ class Server:
 
     def _response(self, status: int, *, head_only: bool) -> bytes:
         reason = {200: "OK", 400: "Bad Request", 405: "Method Not Allowed"}[status]
-        body = _BODY if status == 200 else f"<h1>{status} {reason}</h1>\n".encode()
+        if status == 200:
+            body = _sized_body(self.cfg.get("response_bytes"))
+        else:
+            body = f"<h1>{status} {reason}</h1>\n".encode()
         headers: list[tuple[str, str]] = [
             ("Date", email.utils.formatdate(usegmt=True)),
             ("Server", "Apache"),
@@ -309,6 +333,26 @@ class Server:
         head = f"HTTP/1.1 {status} {reason}\r\n"
         head += "".join(f"{n}: {v}\r\n" for n, v in headers) + "\r\n"
         return head.encode("latin-1") + (b"" if head_only else body)
+
+
+def _sized_body(size: int | None) -> bytes:
+    """The default page, padded with an HTML comment to exactly `size` bytes: one write
+    that OpenSSL sends as full 16 KB records (no MFLN asked, none applied)."""
+    if size is None or size <= len(_BODY):
+        return _BODY if size is None else _BODY[:size]
+    filler = size - len(_BODY) - len(b"<!--  -->\n")
+    if filler < 0:
+        return _BODY + b" " * (size - len(_BODY))
+    return _BODY + b"<!-- " + b"x" * filler + b" -->\n"
+
+
+def _peer_subject(tls: ssl.SSLSocket) -> str | None:
+    """The client certificate's subject, 'O=..., CN=...', when one was verified."""
+    with contextlib.suppress(ValueError, OSError):
+        cert = tls.getpeercert()
+        if cert:
+            return ", ".join(f"{k}={v}" for rdn in cert.get("subject", ()) for k, v in rdn)
+    return None
 
 
 class SuiteTable:
@@ -418,10 +462,15 @@ def _close_notify(tls: ssl.SSLSocket) -> None:
 
 
 def _lingering_close(tls: ssl.SSLSocket) -> None:
-    """Close as Apache's ap_lingering_close does: stop sending, then read and drop what
-    the peer still sends until it closes. Closing at once would answer the peer's late
-    records (an axTLS client's own alerts after a handshake_failure) with a RST that
-    Apache never sends, and the capture would show it."""
+    """Stop sending, then read and drop what the peer still sends until it closes.
+
+    Apache does this (ap_lingering_close) after a served request, but not after a
+    failed handshake: its event MPM closes an aborted connection at once, so a board's
+    late records (axTLS's own unexpected_message and close_notify after the server's
+    alert) draw a RST, and the close_notify reaches the wire only when it wins that
+    race (measured on 2.4.71; see the apache backend). The builtin backend lingers in
+    both cases, a deliberate difference: every record the board sends is on the record.
+    """
     with contextlib.suppress(OSError, ValueError):
         socket.socket.shutdown(tls, socket.SHUT_WR)
         deadline = time.monotonic() + LINGER_TOTAL
@@ -476,6 +525,9 @@ def main(argv: Sequence[str]) -> int:
             profile=cfg.get("profile"),
             pid=os.getpid(),
             openssl=ssl.OPENSSL_VERSION,
+            chain=cfg.get("chain", "full"),
+            sni_policy=cfg.get("sni", "any"),
+            client_auth=cfg.get("client_auth", "none"),
         )
         sys.stdout.write(f"{READY} port={port}\n")
         sys.stdout.flush()

@@ -152,8 +152,9 @@ def test_axtls_suites_get_handshake_failure(serve: ServeFn, bundles) -> None:
 def test_lingering_close_takes_the_clients_late_alerts_without_reset(
     serve: ServeFn, bundles
 ) -> None:
-    """Like Apache: after its alert the server stops sending but reads on, so the board's
-    own alerts (unexpected_message, close_notify) arrive instead of drawing a RST."""
+    """After its alert the server stops sending but reads on, so the board's own alerts
+    (unexpected_message, close_notify) arrive instead of drawing a RST (real Apache
+    resets here: a documented difference of the builtin backend)."""
     server = serve("do-2016-ssl-params")
     ctx = client_context(
         bundles["founding-report"], ciphers=AXTLS_SUITES, maximum=ssl.TLSVersion.TLSv1_2

@@ -160,3 +160,154 @@ def test_accepted_suites_of_the_founding_profiles():
     assert 0xC030 in strict and 0x1301 not in strict  # no TLS 1.3 in a 2016 Apache
     fixed = accepted_suites(load_profile("do-2016-ssl-params-fixed"))
     assert set(fixed) & axtls == {0x003C}
+
+
+# -- the catalogue --------------------------------------------------------------------------
+
+CATALOGUE = {
+    "do-2016-ssl-params",
+    "do-2016-ssl-params-fixed",
+    "ubuntu-1604-default-ssl",
+    "mozilla-old",
+    "mozilla-intermediate-5.7",
+    "mozilla-intermediate",
+    "mozilla-modern",
+    "static-rsa-only",
+    "tls1.0-only",
+    "tls1.1-only",
+    "tls1.2-only",
+    "tls1.3-only",
+    "ecdsa-p256",
+    "ecdsa-p384",
+    "rsa-1024",
+    "rsa-4096",
+    "rsa-8192",
+    "expired",
+    "not-yet-valid",
+    "notafter-2050",
+    "wrong-host",
+    "self-signed",
+    "untrusted-root",
+    "incomplete-chain",
+    "reversed-chain",
+    "sha1-intermediate",
+    "sni-strict",
+    "client-cert-required",
+    "large-records",
+}
+
+
+def test_catalogue_is_complete_and_described() -> None:
+    assert set(list_profiles()) >= CATALOGUE
+    for name in list_profiles():
+        p = load_profile(name)
+        assert p.description and "\n" not in p.description, name
+        assert p.source.strip(), name
+        assert "builtin" in p.backends, name  # the embedded default serves every profile
+
+
+def test_what_the_new_profiles_say() -> None:
+    from harness.servers.profiles import ChainOrder, ClientAuth, SniPolicy
+
+    assert load_profile("incomplete-chain").chain is ChainOrder.INCOMPLETE
+    assert load_profile("reversed-chain").chain is ChainOrder.REVERSED
+    assert load_profile("sni-strict").sni is SniPolicy.STRICT
+    assert load_profile("client-cert-required").client_auth is ClientAuth.REQUIRED
+    assert load_profile("large-records").response_bytes == 16384
+    assert load_profile("mozilla-modern").versions == (TlsVersion.TLS1_3,)
+    assert load_profile("tls1.1-only").versions == (TlsVersion.TLS1_1,)
+    assert load_profile("sha1-intermediate").cipher_string.endswith(":@SECLEVEL=0")
+    assert load_profile("tls1.2-only").cipher_string == "HIGH:!aNULL:!MD5"  # system level
+
+    # 5.7 intermediate has DHE, 6.0 has not.
+    def dhe(name: str) -> list[str]:
+        return [c for c in load_profile(name).ciphers.split(":") if c.startswith("DHE-")]
+
+    assert dhe("mozilla-intermediate-5.7") and not dhe("mozilla-intermediate")
+    assert load_profile("mozilla-intermediate").dh_params is None
+
+
+def test_accepted_suites_by_version_key_type_and_dh() -> None:
+    from harness.servers.profiles import accepted_suites
+
+    old = load_profile("mozilla-old")
+    tls10 = accepted_suites(old, TlsVersion.TLS1_0)
+    assert 0xC013 in tls10 and 0x002F in tls10  # ECDHE-RSA-AES128-SHA, AES128-SHA
+    assert 0xC02F not in tls10  # AES-GCM needs TLS 1.2
+    assert 0xC02B not in accepted_suites(old)  # an ECDSA suite, an RSA certificate
+    assert accepted_suites(old, TlsVersion.TLS1_3) == (0x1302, 0x1303, 0x1301)
+    assert 0x000A not in accepted_suites(old)  # 3DES: not in this OpenSSL at all
+    ecdsa = accepted_suites(load_profile("ecdsa-p256"))
+    assert ecdsa and all((s >> 8) == 0xC0 or (s >> 8) == 0xCC for s in ecdsa)
+    assert 0xC02B in ecdsa and 0xC02F not in ecdsa
+    # HIGH lists DHE suites, but without DH parameters the server cannot choose them.
+    assert 0x009E not in accepted_suites(load_profile("tls1.2-only"))
+    assert 0x009E in accepted_suites(load_profile("ubuntu-1604-default-ssl"))
+    assert accepted_suites(load_profile("tls1.0-only"), TlsVersion.TLS1_2) == ()
+    modern = load_profile("mozilla-modern")
+    assert accepted_suites(modern) == (0x1301, 0x1302, 0x1303)  # its own order
+    static = accepted_suites(load_profile("static-rsa-only"))
+    assert {0x003C, 0x003D, 0x0035, 0x002F} <= set(static)
+
+
+GOOD_CHAIN = GOOD.replace('cert_plan = "founding-report"', 'cert_plan = "ca-rsa-2048"')
+
+
+@pytest.mark.parametrize(
+    ("text", "replace", "with_", "key", "words"),
+    [
+        (GOOD, "backends", 'chain = "sideways"\nbackends', "chain", "unknown chain"),
+        (GOOD, "backends", "chain = 1\nbackends", "chain", "expected str"),
+        (GOOD, "backends", 'chain = "incomplete"\nbackends', "chain", "at least 1"),
+        (GOOD_CHAIN, "backends", 'chain = "reversed"\nbackends', "chain", "at least 2"),
+        (GOOD, "backends", 'sni = "maybe"\nbackends', "sni", "unknown sni"),
+        (GOOD, "backends", 'client_auth = "required"\nbackends', "client_auth", "client cert"),
+        (GOOD, "backends", 'client_auth = "always"\nbackends', "client_auth", "unknown"),
+        (GOOD, "backends", "response_bytes = 10\nbackends", "response_bytes", "out of range"),
+        (GOOD, "backends", "response_bytes = true\nbackends", "response_bytes", "expected int"),
+        (GOOD, "backends", "security_level = 9\nbackends", "security_level", "out of range"),
+        (GOOD, "backends", 'curves = ["P-999"]\nbackends', "curves", "does not know"),
+        (GOOD, "backends", 'curves = "X25519"\nbackends', "curves", "expected list"),
+        (
+            GOOD,
+            "backends",
+            'tls13_ciphersuites = ["TLS_AES_128_GCM_SHA256"]\nbackends',
+            "tls13_ciphersuites",
+            "max_protocol is TLSv1.2",
+        ),
+        (
+            GOOD.replace('max_protocol = "TLSv1.2"', 'max_protocol = "TLSv1.3"'),
+            "backends",
+            'tls13_ciphersuites = ["TLS_FAKE"]\nbackends',
+            "tls13_ciphersuites",
+            "unknown TLS 1.3 suite",
+        ),
+        (
+            GOOD,
+            'ciphers = "ECDHE+AESGCM"',
+            'ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256"',
+            "ciphers",
+            "no suite of this string can be served with the RSA key",
+        ),
+        (
+            GOOD.replace('dh_params = "ffdhe2048"\n', ""),
+            'ciphers = "ECDHE+AESGCM"',
+            'ciphers = "DHE-RSA-AES128-GCM-SHA256"',
+            "ciphers",
+            "set dh_params",
+        ),
+    ],
+)
+def test_new_keys_bad_input_names_file_key_and_fix(
+    tmp_path: Path, text: str, replace: str, with_: str, key: str, words: str
+) -> None:
+    assert replace in text
+    path = tmp_path / "bad.toml"
+    path.write_text(text.replace(replace, with_, 1))
+    with pytest.raises(ConfigError) as info:
+        load_profile_file(path)
+    err = info.value
+    assert str(path) in err.what
+    assert f"key {key!r}" in err.what
+    assert words in str(err)
+    assert err.fix
