@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from harness.errors import ConfigError
+from harness.servers.apache import ApacheServer
 from harness.servers.builtin import BuiltinServer
 from harness.servers.profiles import ServerProfile
 
@@ -52,6 +53,7 @@ def register_backend(cls: type[TlsServer]) -> type[TlsServer]:
 
 
 register_backend(BuiltinServer)
+register_backend(ApacheServer)
 
 
 def start_server(

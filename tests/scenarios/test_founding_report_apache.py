@@ -1,0 +1,61 @@
+"""The founding report end to end against real Apache httpd (the `apache` backend) on the twin."""
+
+from __future__ import annotations
+
+from harness.model import Confidence, Direction, Outcome, Source
+from tests.samples import child_pids
+
+AXTLS_OFFER = [0x003C, 0x003D, 0x0035, 0x002F]
+
+
+def _wire(record, kind):
+    return [e for e in record.timeline.events if e.source is Source.WIRE and e.kind == kind]
+
+
+def test_founding_report_against_apache(hil_run):
+    before = child_pids()
+    record = hil_run("founding-report-apache")
+    assert record.verdict.outcome is Outcome.PASS, record.verdict.reason
+    assert record.scenario.backend == "apache"
+    d = record.diagnosis
+    assert d.cause == "no_shared_cipher"
+    assert d.confidence is Confidence.WIRE_AND_LOG
+
+    (hello,) = _wire(record, "client_hello")
+    assert hello.fields["suites"] == AXTLS_OFFER
+    assert not _wire(record, "server_hello")
+    alerts = [
+        (e.direction, e.fields["level"], e.fields["description"]) for e in _wire(record, "alert")
+    ]
+    # Apache's alert, then the board's own. What follows depends on a race: Apache
+    # closes a connection whose handshake failed at once, without a lingering close
+    # (mod_ssl marks it aborted; the MPM skips lingering for aborted connections), so
+    # the board's late records draw a RST, and its close_notify reaches the wire only
+    # when it was written before that RST came back.
+    assert alerts[:2] == [(Direction.S2C, 2, 40), (Direction.C2S, 2, 10)]
+    assert alerts[2:] in ([], [(Direction.C2S, 1, 0)])
+    rst = _wire(record, "tcp_rst")
+    assert rst and all(e.direction is Direction.S2C for e in rst)
+
+    server = {e.kind: e for e in record.timeline.events if e.source is Source.SERVER}
+    failed = server["server_handshake_failed"]
+    assert failed.fields["reason"] == "NO_SHARED_CIPHER"
+    assert failed.fields["sni"] == "127.0.0.1"  # connect(host_string) sends the IP as SNI
+    assert server["server_listening"].fields["server"].startswith("Apache/2.4")
+    accepted = [e for e in record.timeline.events if e.kind == "server_accepted"]
+    assert len(accepted) == 1  # the board's connection; the readiness probe is left out
+    assert "The server logged: no shared cipher" in [ev.claim for ev in d.evidence]
+    assert [f.where for f in d.fixes] == ["server", "core", "certificate"]
+
+    for name in (
+        "server.log",
+        "apache-error.log",
+        "apache-access.log",
+        "apache.conf",
+        "keylog.txt",
+        "capture.pcapng",
+        "verdict.json",
+    ):
+        assert (record.run_dir / name).exists(), name
+    assert "SSLUseStapling on" in (record.run_dir / "apache.conf").read_text()
+    assert child_pids() == before  # apache, dumpcap, tshark, twin: all gone
