@@ -12,6 +12,7 @@ non-capture file is a CaptureError naming it.
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import contextlib
 import dataclasses
@@ -327,10 +328,24 @@ def open_filecapture(
         )
     prefs = {"tls.keylog_file": str(keylog)} if keylog is not None else None
     decode_as = {f"tcp.port=={int(server_port)}": "tls"} if server_port is not None else None
-    return pyshark.FileCapture(
+
+    class OwnLoopFileCapture(pyshark.FileCapture):
+        """Closing it closes its event loop too."""
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                self.eventloop.close()
+
+    # An event loop of its own: left to itself pyshark installs a process-wide
+    # SafeChildWatcher (a SIGCHLD handler) that outlives the capture and trips over
+    # every child process the harness reaps afterwards.
+    return OwnLoopFileCapture(
         str(pcap),
         display_filter=display_filter,
         override_prefs=prefs,
         decode_as=decode_as,
         keep_packets=True,
+        eventloop=asyncio.new_event_loop(),
     )
