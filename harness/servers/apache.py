@@ -34,10 +34,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness import apachelog, procs
-from harness.errors import ConfigError, DeadlineError, PortInUseError, StateError, ToolFailedError
+from harness.errors import ConfigError, DeadlineError, PortInUseError, ToolFailedError
 from harness.servers.apache_conf import ApachePaths, render_config
-from harness.servers.builtin import ServerState, check_bind
-from harness.servers.builtin_main import _BODY as INDEX_HTML
+from harness.servers.base import DEFAULT_PAGE, ServerBase, ServerState
 from harness.servers.profiles import ServerProfile
 
 if TYPE_CHECKING:
@@ -74,8 +73,8 @@ def _free_port(bind: str) -> int:
         return int(s.getsockname()[1])
 
 
-class ApacheServer:
-    """Serves `profile` with `certs` on `bind:port` through apache2 (port 0: a free port)."""
+class ApacheServer(ServerBase):
+    """Serves a profile through apache2 in the foreground (port 0: a free port)."""
 
     name = "apache"
 
@@ -89,50 +88,18 @@ class ApacheServer:
         *,
         allow_external: bool = False,
     ) -> None:
-        check_bind(bind, allow_external=allow_external)
-        if not 0 <= port <= 65535:
-            raise ConfigError(f"server port {port} out of range", fix="use 0..65535 (0: free port)")
-        self.profile = profile
-        self.certs = certs
-        self.bind = bind
-        self._requested_port = port
-        self._port: int | None = None
-        self.run_dir = run_dir
-        self.server_log = run_dir / "server.log"
-        self.keylog = run_dir / "keylog.txt"
+        super().__init__(profile, certs, bind, port, run_dir, allow_external=allow_external)
         self.config_path = run_dir / "apache.conf"
         self.error_log = run_dir / "apache-error.log"
         self.access_log = run_dir / "apache-access.log"
         self.process_log = run_dir / "apache.stderr.log"
-        self.state = ServerState.IDLE
-        self.ready_seconds: float | None = None  # exec to first possible handshake
         self.apache2 = "apache2"  # resolved on start(); a test may point it elsewhere
-        self._proc: procs.ManagedProcess | None = None
         self._work: Path | None = None
         self._paths: ApachePaths | None = None
         self._probe_peers: set[tuple[str, int]] = set()
         self._mirror_stop = threading.Event()
         self._mirror: threading.Thread | None = None
         self._mirror_lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return (
-            f"<ApacheServer {self.profile.name} {self.bind}:{self._port or self._requested_port} "
-            f"{self.state}>"
-        )
-
-    @property
-    def port(self) -> int:
-        """The port it listens on; before start() the one asked for (0 = not known yet)."""
-        return self._port if self._port is not None else self._requested_port
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return (self.bind, self.port)
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
 
     # ---- start ------------------------------------------------------------------
 
@@ -142,11 +109,7 @@ class ApacheServer:
         Port 0: a free port is picked first (Apache cannot report one); when another
         process takes it before Apache binds, the next free port is tried.
         """
-        if self.state is ServerState.RUNNING:
-            raise StateError(
-                f"{self!r}.start() in state 'running': expected one of idle, stopped",
-                fix="stop() it first, or use another ApacheServer",
-            )
+        self._check_startable()
         apache2 = procs.which(self.apache2, package=PACKAGE)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._probe_peers = set()
@@ -234,7 +197,7 @@ class ApacheServer:
         paths = ApachePaths.under(work, with_dh=self.profile.dh_params is not None)
         (work / "logs").mkdir()  # relative paths in original lines (SSLStaplingCache logs/...)
         paths.document_root.mkdir()
-        (paths.document_root / "index.html").write_bytes(INDEX_HTML)
+        (paths.document_root / "index.html").write_bytes(DEFAULT_PAGE)
         shutil.copyfile(self.certs.cert_pem, paths.cert_pem)
         if paths.dh_pem is not None:
             shutil.copyfile(_DH_DIR / f"{self.profile.dh_params}.pem", paths.dh_pem)
@@ -413,14 +376,6 @@ class ApacheServer:
         finally:
             self._remove_work_dir()
             self.state = ServerState.STOPPED
-
-    def __enter__(self) -> ApacheServer:
-        if self.state is not ServerState.RUNNING:
-            self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _copy_if_grown(src: Path, dst: Path) -> bool:

@@ -7,14 +7,12 @@ exit path, and a crash of the server cannot take the test process with it.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
 import select
 import sys
 import time
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,11 +20,10 @@ from harness import procs
 from harness.errors import (
     ConfigError,
     DeadlineError,
-    NetworkSafetyError,
     PortInUseError,
-    StateError,
     ToolFailedError,
 )
+from harness.servers.base import ServerBase, ServerState
 from harness.servers.profiles import (
     TLS13_DEFAULT,
     ChainOrder,
@@ -45,34 +42,6 @@ READY = "HIL-BUILTIN-READY"
 EXIT_CANNOT_LISTEN = 3
 _DH_DIR = Path(__file__).resolve().parent
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-
-
-class ServerState(StrEnum):
-    IDLE = "idle"
-    RUNNING = "running"
-    STOPPED = "stopped"
-
-
-def check_bind(bind: str, *, allow_external: bool) -> None:
-    """Refuse a bind address off this machine unless the caller explicitly allowed it."""
-    try:
-        addr = ipaddress.ip_address(bind)
-    except ValueError:
-        raise ConfigError(
-            f"server bind address {bind!r} is not an IP address",
-            fix="give an IPv4 address such as 127.0.0.1",
-        ) from None
-    if addr.version != 4:
-        raise ConfigError(
-            f"server bind address {bind} is IPv6; the builtin backend listens on IPv4",
-            fix="use 127.0.0.1",
-        )
-    if not allow_external and addr not in ipaddress.ip_network("127.0.0.0/8"):
-        raise NetworkSafetyError(
-            f"server bind address {bind} is outside 127.0.0.0/8",
-            seen=bind,
-            fix="use 127.0.0.1, or pass allow_external=True for a real board on a bench LAN",
-        )
 
 
 def check_supported(profile: ServerProfile, certs: CertBundle) -> None:
@@ -114,8 +83,8 @@ def check_supported(profile: ServerProfile, certs: CertBundle) -> None:
         )
 
 
-class BuiltinServer:
-    """Serves `profile` with `certs` on `bind:port` (port 0: a free port, see `.port`)."""
+class BuiltinServer(ServerBase):
+    """Serves a profile with Python's `ssl` (OpenSSL) in a child process."""
 
     name = "builtin"
 
@@ -129,42 +98,10 @@ class BuiltinServer:
         *,
         allow_external: bool = False,
     ) -> None:
-        check_bind(bind, allow_external=allow_external)
+        super().__init__(profile, certs, bind, port, run_dir, allow_external=allow_external)
         check_supported(profile, certs)
-        if not 0 <= port <= 65535:
-            raise ConfigError(f"server port {port} out of range", fix="use 0..65535 (0: free port)")
-        self.profile = profile
-        self.certs = certs
-        self.bind = bind
-        self._requested_port = port
-        self._port: int | None = None
-        self.run_dir = run_dir
-        self.server_log = run_dir / "server.log"
-        self.keylog = run_dir / "keylog.txt"
         self.config_path = run_dir / "builtin-server.json"
         self.process_log = run_dir / "builtin-server.stderr.log"
-        self.state = ServerState.IDLE
-        self.ready_seconds: float | None = None  # exec to ready line, for the record
-        self._proc: procs.ManagedProcess | None = None
-
-    def __repr__(self) -> str:
-        return (
-            f"<BuiltinServer {self.profile.name} {self.bind}:{self._port or self._requested_port} "
-            f"{self.state}>"
-        )
-
-    @property
-    def port(self) -> int:
-        """The port it listens on; before start() the one asked for (0 = not known yet)."""
-        return self._port if self._port is not None else self._requested_port
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return (self.bind, self.port)
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
 
     def _config(self) -> dict[str, object]:
         p = self.profile
@@ -197,11 +134,7 @@ class BuiltinServer:
 
     def start(self) -> BuiltinServer:
         """Start the server; returns once it accepts connections (deadline 5 s)."""
-        if self.state is ServerState.RUNNING:
-            raise StateError(
-                f"{self!r}.start() in state 'running': expected one of idle, stopped",
-                fix="stop() it first, or use another BuiltinServer",
-            )
+        self._check_startable()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(json.dumps(self._config(), indent=2) + "\n", encoding="utf-8")
         self._proc = procs.ManagedProcess(
@@ -303,11 +236,3 @@ class BuiltinServer:
             rc = self._proc.stop()
             log.debug("builtin server %s stopped (exit %s)", self.profile.name, rc)
         self.state = ServerState.STOPPED
-
-    def __enter__(self) -> BuiltinServer:
-        if self.state is not ServerState.RUNNING:
-            self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

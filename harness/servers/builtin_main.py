@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.servers.base import DEFAULT_PAGE as _BODY
 from harness.servers.builtin import EXIT_CANNOT_LISTEN, READY
 
 HANDSHAKE_TIMEOUT = 10.0  # a client that connects and says nothing (telnet) is let go
@@ -47,27 +48,6 @@ _VERSIONS = {
 _CT_ALERT = 21
 _CT_HANDSHAKE = 22
 _HS_CLIENT_HELLO = 1
-
-# A condensed "Apache2 Ubuntu Default Page": what the founding report's server answered.
-_BODY = b"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
- "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
-<html xmlns="http://www.w3.org/1999/xhtml">
-<head>
-<meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
-<title>Apache2 Ubuntu Default Page: It works</title>
-</head>
-<body>
-<div class="main_page">
-<div class="page_header floating_element">
-<span class="floating_element">Apache2 Ubuntu Default Page</span>
-</div>
-<div class="section_header"><div id="about"></div>It works!</div>
-<p>This is the default welcome page used to test the correct operation of the
-Apache2 server after installation on Ubuntu systems.</p>
-</div>
-</body>
-</html>
-"""
 
 
 class EventLog:

@@ -21,7 +21,7 @@ from harness.model import Event
 from harness.serverlog import parse_server_log
 from harness.servers import BACKENDS, apache, start_server
 from harness.servers.apache import ApacheServer
-from harness.servers.builtin_main import _BODY
+from harness.servers.base import DEFAULT_PAGE
 from harness.servers.profiles import load_profile
 from tests.integration.test_builtin_server import (
     AXTLS_SUITES,
@@ -149,7 +149,7 @@ def test_fixed_profile_serves_axtls_suite_headers_and_page(serve: ServeFn, bundl
         assert headers[name] == value
     assert headers["server"].startswith("Apache/2.4")
     assert headers["content-type"] == "text/html"
-    assert body == _BODY  # the builtin backend's page, byte for byte
+    assert body == DEFAULT_PAGE  # the builtin backend's page, byte for byte
 
     events = wait_for(server, "server_closed")
     ok = one(events, "server_handshake_ok")
@@ -160,7 +160,7 @@ def test_fixed_profile_serves_axtls_suite_headers_and_page(serve: ServeFn, bundl
     assert request.fields["cipher"] == "AES128-SHA256"
     response = one(events, "server_response")
     assert response.fields["status"] == 200
-    assert response.fields["body_bytes"] == len(_BODY)
+    assert response.fields["body_bytes"] == len(DEFAULT_PAGE)
 
 
 def test_normal_client_gets_ecdhe_and_sni_is_logged(serve: ServeFn, bundles) -> None:
