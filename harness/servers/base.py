@@ -14,31 +14,11 @@ from typing import TYPE_CHECKING, ClassVar, Self
 
 from harness import procs
 from harness.errors import ConfigError, NetworkSafetyError, StateError
+from harness.servers.builtin_main import DEFAULT_PAGE  # noqa: F401  (the backends' page)
 from harness.servers.profiles import ServerProfile
 
 if TYPE_CHECKING:
     from harness.certs import CertBundle
-
-# A condensed "Apache2 Ubuntu Default Page": what the founding report's server answered.
-DEFAULT_PAGE = b"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
- "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
-<html xmlns="http://www.w3.org/1999/xhtml">
-<head>
-<meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
-<title>Apache2 Ubuntu Default Page: It works</title>
-</head>
-<body>
-<div class="main_page">
-<div class="page_header floating_element">
-<span class="floating_element">Apache2 Ubuntu Default Page</span>
-</div>
-<div class="section_header"><div id="about"></div>It works!</div>
-<p>This is the default welcome page used to test the correct operation of the
-Apache2 server after installation on Ubuntu systems.</p>
-</div>
-</body>
-</html>
-"""
 
 
 class ServerState(StrEnum):

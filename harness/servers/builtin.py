@@ -1,6 +1,6 @@
 """The `builtin` backend: a profile served by Python's `ssl` (OpenSSL) in a child process.
 
-The server runs as `python -m harness.servers.builtin_main CONFIG.json` under
+The server runs as `python -S -E .../builtin_main.py CONFIG.json` under
 `procs.ManagedProcess`, so it owns its process group and is stopped on every
 exit path, and a crash of the server cannot take the test process with it.
 """
@@ -24,6 +24,7 @@ from harness.errors import (
     ToolFailedError,
 )
 from harness.servers.base import ServerBase, ServerState
+from harness.servers.builtin_main import EXIT_CANNOT_LISTEN, READY
 from harness.servers.profiles import (
     TLS13_DEFAULT,
     ChainOrder,
@@ -37,11 +38,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 5.0
-# The child's protocol (harness/servers/builtin_main.py imports these).
-READY = "HIL-BUILTIN-READY"
-EXIT_CANNOT_LISTEN = 3
+CHILD = Path(__file__).resolve().with_name("builtin_main.py")
 _DH_DIR = Path(__file__).resolve().parent
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def check_supported(profile: ServerProfile, certs: CertBundle) -> None:
@@ -139,15 +137,12 @@ class BuiltinServer(ServerBase):
         self.config_path.write_text(json.dumps(self._config(), indent=2) + "\n", encoding="utf-8")
         self._proc = procs.ManagedProcess(
             "builtin TLS server",
-            [sys.executable, "-m", "harness.servers.builtin_main", self.config_path],
+            # By path, without site-packages: the child needs only the standard library.
+            [sys.executable, "-S", "-E", CHILD, self.config_path],
             log_path=self.process_log,
         )
-        # The child must import this very package, also from an uninstalled checkout.
-        pythonpath = os.pathsep.join(
-            p for p in (str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")) if p
-        )
         started = time.monotonic()
-        popen = self._proc.start(env={"PYTHONPATH": pythonpath}, stdout_pipe=True)
+        popen = self._proc.start(stdout_pipe=True)
         self.state = ServerState.RUNNING
         try:
             assert popen.stdout is not None  # stdout_pipe=True

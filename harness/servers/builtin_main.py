@@ -1,4 +1,4 @@
-"""The builtin backend's server process: `python -m harness.servers.builtin_main CONFIG.json`.
+"""The builtin backend's server process: `python -S -E .../builtin_main.py CONFIG.json`.
 
 Started and stopped by `harness.servers.builtin.BuiltinServer`; not a public
 entry point. It imports nothing heavy (no `cryptography`) so it starts fast: the
@@ -30,8 +30,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.servers.base import DEFAULT_PAGE as _BODY
-from harness.servers.builtin import EXIT_CANNOT_LISTEN, READY
+# It imports nothing of the harness (and runs without site-packages), so it starts
+# in a bare interpreter's time; the parent imports these from here.
+READY = "HIL-BUILTIN-READY"
+EXIT_CANNOT_LISTEN = 3
+
+# A condensed "Apache2 Ubuntu Default Page": what the founding report's server answered.
+DEFAULT_PAGE = b"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
+ "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml">
+<head>
+<meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
+<title>Apache2 Ubuntu Default Page: It works</title>
+</head>
+<body>
+<div class="main_page">
+<div class="page_header floating_element">
+<span class="floating_element">Apache2 Ubuntu Default Page</span>
+</div>
+<div class="section_header"><div id="about"></div>It works!</div>
+<p>This is the default welcome page used to test the correct operation of the
+Apache2 server after installation on Ubuntu systems.</p>
+</div>
+</body>
+</html>
+"""
 
 HANDSHAKE_TIMEOUT = 10.0  # a client that connects and says nothing (telnet) is let go
 LINGER_READ = 2.0  # Apache's SECONDS_TO_LINGER: one read of a lingering close
@@ -318,12 +341,12 @@ class Server:
 def _sized_body(size: int | None) -> bytes:
     """The default page, padded with an HTML comment to exactly `size` bytes: one write
     that OpenSSL sends as full 16 KB records (no MFLN asked, none applied)."""
-    if size is None or size <= len(_BODY):
-        return _BODY if size is None else _BODY[:size]
-    filler = size - len(_BODY) - len(b"<!--  -->\n")
+    if size is None or size <= len(DEFAULT_PAGE):
+        return DEFAULT_PAGE if size is None else DEFAULT_PAGE[:size]
+    filler = size - len(DEFAULT_PAGE) - len(b"<!--  -->\n")
     if filler < 0:
-        return _BODY + b" " * (size - len(_BODY))
-    return _BODY + b"<!-- " + b"x" * filler + b" -->\n"
+        return DEFAULT_PAGE + b" " * (size - len(DEFAULT_PAGE))
+    return DEFAULT_PAGE + b"<!-- " + b"x" * filler + b" -->\n"
 
 
 def _peer_subject(tls: ssl.SSLSocket) -> str | None:
@@ -468,7 +491,7 @@ def _stop(signum: int, _frame: object) -> None:
 
 def main(argv: Sequence[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m harness.servers.builtin_main CONFIG.json", file=sys.stderr)
+        print("usage: builtin_main.py CONFIG.json", file=sys.stderr)
         return 2
     cfg = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
     events = EventLog(Path(cfg["server_log"]))
