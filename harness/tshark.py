@@ -22,6 +22,7 @@ import selectors
 import signal
 import tempfile
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -329,23 +330,25 @@ def open_filecapture(
     prefs = {"tls.keylog_file": str(keylog)} if keylog is not None else None
     decode_as = {f"tcp.port=={int(server_port)}": "tls"} if server_port is not None else None
 
-    class OwnLoopFileCapture(pyshark.FileCapture):
-        """Closing it closes its event loop too."""
+    class TidyFileCapture(pyshark.FileCapture):
+        """Closing it also undoes pyshark's process-wide child watcher."""
 
         def close(self) -> None:
             try:
                 super().close()
             finally:
-                self.eventloop.close()
+                # pyshark installs a SafeChildWatcher (a SIGCHLD handler on its loop) for
+                # the whole process; left behind, it trips over every child the harness
+                # reaps afterwards. Closing it removes the handler.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    asyncio.get_child_watcher().close()
+                    asyncio.set_child_watcher(None)
 
-    # An event loop of its own: left to itself pyshark installs a process-wide
-    # SafeChildWatcher (a SIGCHLD handler) that outlives the capture and trips over
-    # every child process the harness reaps afterwards.
-    return OwnLoopFileCapture(
+    return TidyFileCapture(
         str(pcap),
         display_filter=display_filter,
         override_prefs=prefs,
         decode_as=decode_as,
         keep_packets=True,
-        eventloop=asyncio.new_event_loop(),
     )
