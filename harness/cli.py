@@ -205,7 +205,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from harness.servers.profiles import load_profile
 
     profile = load_profile(args.profile)
-    run_dir = new_run_dir(_bench(args), f"serve-{profile.name}")
+    run_dir = new_run_dir(_bench(args).runs_dir, f"serve-{profile.name}")
     host = args.host or args.bind
     bundle = make_certs(
         get_plan(profile.cert_plan), host, run_dir / "certs", _key_cache(args.cache_dir)

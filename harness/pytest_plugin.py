@@ -26,7 +26,7 @@ from harness.boards.base import Board
 from harness.capture import Capture, bpf_for_port
 from harness.certs import CertBundle, get_plan, make_certs
 from harness.model import RunRecord
-from harness.runner import BenchConfig, run_scenario
+from harness.runner import BenchConfig, new_run_dir, run_scenario
 from harness.scenarios import load_scenario
 from harness.serial_io import SerialMonitor
 from harness.servers import TlsServer, start_server
@@ -76,9 +76,9 @@ def hil_bench(hil_runs_dir: Path, hil_cache_dir: Path | None) -> BenchConfig:
 def hil_run_dir(hil_bench: BenchConfig, request: pytest.FixtureRequest) -> Path:
     """This test's own directory for the artifacts of the building-block fixtures."""
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-120:]
-    path = hil_bench.runs_dir / "tests" / name
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    # A new directory for every run of the test: an earlier run's artifacts stay as
+    # they were, never appended to or overwritten.
+    return new_run_dir(hil_bench.runs_dir / "tests", name)
 
 
 @pytest.fixture

@@ -68,9 +68,10 @@ class BenchConfig:
     settle_timeout: float = 2.0  # HIL:DONE -> the server saw every connection close
 
 
-def new_run_dir(config: BenchConfig, scenario: str) -> Path:
+def new_run_dir(parent: Path, name: str) -> Path:
+    """A directory of its own under `parent`, `<UTC stamp>-<name>`, never reused."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    base = config.runs_dir / f"{stamp}-{scenario}"
+    base = parent / f"{stamp}-{name}"
     path, n = base, 1
     while True:
         try:
@@ -96,7 +97,7 @@ def run_scenario(
     scenario: Scenario, config: BenchConfig, *, run_dir: Path | None = None
 ) -> RunRecord:
     """Run `scenario` once; a harness error gives an `error` verdict, never a lost run."""
-    run_dir = run_dir or new_run_dir(config, scenario.name)
+    run_dir = run_dir or new_run_dir(config.runs_dir, scenario.name)
     durations: dict[str, float] = {}
     started = time.monotonic()
     error: HilError | None = None
