@@ -23,7 +23,7 @@ import pytest
 from harness import report
 from harness.boards import open_board
 from harness.boards.base import Board
-from harness.capture import Capture, bpf_for_port
+from harness.capture import Capture, capture_target
 from harness.certs import CertBundle, get_plan, make_certs
 from harness.model import RunRecord
 from harness.runner import BenchConfig, new_run_dir, run_scenario
@@ -136,16 +136,18 @@ def tls_server(
 
 @pytest.fixture
 def capture(hil_bench: BenchConfig, hil_run_dir: Path) -> Iterator[Callable[[int], Capture]]:
-    """`capture(port)`: dumpcap on the bench interface for that port; stopped losslessly
-    after the test (or earlier by `.stop()`). `harness.tshark.open_filecapture` gives the
-    pyshark FileCapture of its file for packet assertions of your own."""
+    """`capture(port)`: dumpcap where traffic to the bench address and port crosses,
+    stopped losslessly after the test (or earlier by `.stop()`).
+    `harness.tshark.open_filecapture` gives the pyshark FileCapture of its file for
+    packet assertions of your own."""
     started: list[Capture] = []
 
     def start(port: int) -> Capture:
+        target = capture_target(hil_bench.bind, port)
         cap = Capture(
             hil_run_dir / f"capture-{len(started)}.pcapng",
-            interface=hil_bench.interface,
-            bpf=bpf_for_port(port),
+            interface=target.interface,
+            bpf=target.bpf,
             log_path=hil_run_dir / f"dumpcap-{len(started)}.log",
         )
         started.append(cap)

@@ -21,7 +21,7 @@ from pathlib import Path
 from harness import report
 from harness.boards import get_board_spec, open_board
 from harness.boards.base import Board, BuildRequest, Firmware
-from harness.capture import Capture, bpf_for_port
+from harness.capture import Capture, capture_target
 from harness.certs import CertBundle, get_plan, make_certs
 from harness.correlate import build_timeline
 from harness.diagnose import Context, diagnose
@@ -62,7 +62,6 @@ class BenchConfig:
     cache_dir: Path = field(default_factory=_default_cache)
     sketches_dir: Path = REPO_DIR / "sketches"
     bind: str = "127.0.0.1"
-    interface: str = "lo"
     boot_timeout: float = 20.0  # reset -> HIL:BOOT
     attempt_timeout: float = 30.0  # HIL:BOOT -> HIL:DONE
     settle_timeout: float = 2.0  # HIL:DONE -> the server saw every connection close
@@ -153,10 +152,12 @@ def _attempt(
         with _step(durations, "flash"):
             board.flash(firmware, log_path=run_dir / "build.log")
         with _step(durations, "capture_start"):
+            target = capture_target(config.bind, server.port)
+            log.info("capturing on %s (%s), filter %r", target.interface, target.why, target.bpf)
             capture = Capture(
                 run_dir / "capture.pcapng",
-                interface=config.interface,
-                bpf=bpf_for_port(server.port),
+                interface=target.interface,
+                bpf=target.bpf,
                 log_path=run_dir / "dumpcap.log",
             )
             capture.start()
