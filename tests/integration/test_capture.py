@@ -286,24 +286,38 @@ def test_capture_target_for_loopback_and_all_addresses() -> None:
 def test_capture_target_for_an_address_of_this_machine_is_its_interface() -> None:
     # A real board reaches the harness's server on the bench network: its packets
     # arrive on the interface holding the address, though `ip route get` says lo.
-    import json
+    # Shown in a network namespace of the test's own, holding a veth pair (this kernel
+    # has no dummy links) with a benchmarking address (RFC 2544); nothing is sent.
+    import os
     import subprocess
+    import sys
 
-    addrs = json.loads(
-        subprocess.run(["ip", "-j", "addr", "show"], capture_output=True, check=True).stdout
-    )
-    own = [
-        (link["ifname"], info["local"])
-        for link in addrs
-        for info in link.get("addr_info", [])
-        if info.get("family") == "inet" and link["ifname"] != "lo"
-    ]
-    if not own:
-        pytest.skip("this machine has no IPv4 address besides loopback")
-    ifname, address = own[0]
-    target = capture_target(address, 443)
-    assert target.interface == ifname
-    assert target.bpf == f"host {address} and tcp port 443"
+    ns = f"hil-capture-{os.getpid()}"
+    ip = ["ip", "-n", ns]
+    subprocess.run(["ip", "netns", "add", ns], check=True, timeout=10)
+    try:
+        for cmd in (
+            [*ip, "link", "set", "lo", "up"],
+            [*ip, "link", "add", "bench0", "type", "veth", "peer", "name", "bench1"],
+            [*ip, "addr", "add", "198.18.0.10/24", "dev", "bench0"],
+            [*ip, "link", "set", "bench0", "up"],
+        ):
+            subprocess.run(cmd, check=True, timeout=10)
+        probe = (
+            "from harness.capture import capture_target\n"
+            "t = capture_target('198.18.0.10', 443)\n"
+            "print(t.interface, '|', t.bpf)"
+        )
+        out = subprocess.run(
+            ["ip", "netns", "exec", ns, sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=True, timeout=10)
+    assert out == "bench0 | host 198.18.0.10 and tcp port 443"
 
 
 def test_capture_target_refuses_names_and_bad_ports() -> None:
