@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
@@ -359,7 +359,7 @@ def test_chain_files_order_and_the_anchor(deep) -> None:
         deep.served_chain("sideways")
     # The sketch trusts the root: PEM, DER, the DER header and the PEM string header.
     assert load_pem(deep.ca_pem) == root
-    assert deep.ca_der.read_bytes() == root.public_bytes(certs.serialization.Encoding.DER)
+    assert deep.ca_der.read_bytes() == root.public_bytes(serialization.Encoding.DER)
     data, length = read_c_header(deep.header.read_text(), "hil_ca_cert_der")
     assert data == deep.ca_der.read_bytes() and length == len(data)
     assert read_c_string(deep.ca_header_pem.read_text(), "hil_ca_cert_pem") == (
@@ -425,7 +425,7 @@ def test_standard_root_is_the_same_for_every_plan_of_a_day(tmp_path: Path, key_c
     )
     untrusted = load_pem(roots["untrusted-root"].issuer_pems[0])
     assert untrusted.subject.rfc4514_string() == "CN=esp-tls-hil Untrusted Root CA,O=esp-tls-hil"
-    assert untrusted.public_bytes(certs.serialization.Encoding.DER) != anchors["ca-rsa-2048"]
+    assert untrusted.public_bytes(serialization.Encoding.DER) != anchors["ca-rsa-2048"]
 
 
 # -- keys and signatures --------------------------------------------------------------------
@@ -569,7 +569,7 @@ def test_client_certificate(tmp_path: Path, key_cache: Path) -> None:
     eku = client.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(eku) == [ExtendedKeyUsageOID.CLIENT_AUTH]
     assert bundle.client_cert_der.read_bytes() == client.public_bytes(
-        certs.serialization.Encoding.DER
+        serialization.Encoding.DER
     )
     text = bundle.client_header.read_text()
     assert read_c_header(text, "hil_client_cert_der")[0] == bundle.client_cert_der.read_bytes()
@@ -595,13 +595,13 @@ def test_keys_cached_by_type_size_and_label(tmp_path: Path) -> None:
 
 def test_concurrent_workers_make_a_key_once(tmp_path: Path, monkeypatch) -> None:
     made: list[int] = []
-    real = certs.rsa.generate_private_key
+    real = certs.keys.rsa.generate_private_key
 
     def counting(*args, **kwargs):
         made.append(kwargs["key_size"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(certs.rsa, "generate_private_key", counting)
+    monkeypatch.setattr(certs.keys.rsa, "generate_private_key", counting)
     start = threading.Barrier(6)
     keys: list[bytes] = []
 
