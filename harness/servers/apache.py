@@ -1,6 +1,8 @@
 """The `apache` backend: a profile served by a real Apache httpd (apache2) in the foreground.
 
 The config comes from `apache_conf.render_config`; `apache2 -t` checks it first.
+`check_supported` refuses, before anything starts, what Apache cannot serve as the
+profile says (a strict SNI policy, a response bigger than one of its records).
 Apache runs under `procs.ManagedProcess` (its own process group, stopped on every
 exit path). Started as root it runs entirely as an unprivileged user (www-data),
 through `setpriv`, so nothing of it keeps root's rights.
@@ -35,9 +37,20 @@ from typing import TYPE_CHECKING
 
 from harness import apachelog, procs
 from harness.errors import ConfigError, DeadlineError, PortInUseError, ToolFailedError
-from harness.servers.apache_conf import ApachePaths, render_config
-from harness.servers.base import DEFAULT_PAGE, ServerBase, ServerState
-from harness.servers.profiles import ServerProfile
+from harness.servers.apache_conf import (
+    HEAD_ALLOWANCE,
+    MAX_RECORD_BYTES,
+    ApachePaths,
+    render_config,
+)
+from harness.servers.base import (
+    ServerBase,
+    ServerState,
+    check_certs_fit,
+    page_body,
+    profile_where,
+)
+from harness.servers.profiles import ClientAuth, ServerProfile, SniPolicy
 
 if TYPE_CHECKING:
     from harness.certs import CertBundle
@@ -73,6 +86,44 @@ def _free_port(bind: str) -> int:
         return int(s.getsockname()[1])
 
 
+def check_supported(profile: ServerProfile, certs: CertBundle) -> None:
+    """Refuse what Apache httpd cannot serve as the profile says: never a silent downgrade.
+
+    Every other key is served as written: the chain in its order (SSLCertificateFile
+    holds the leaf and what follows it), versions and security level, TLS 1.3 suites,
+    curves, DH parameters, client certificates, a response size that fits one record.
+    """
+    where = profile_where(profile)
+    if profile.response_bytes is not None:
+        head = HEAD_ALLOWANCE + sum(len(n) + len(v) + 4 for n, v in profile.headers)
+        if profile.response_bytes + head > MAX_RECORD_BYTES:
+            raise ConfigError(
+                f"{where}: key 'response_bytes': the apache backend cannot send "
+                f"{profile.response_bytes} bytes the way the builtin backend does",
+                seen=(
+                    f"Apache sends at most {MAX_RECORD_BYTES} bytes per TLS record: mod_ssl "
+                    f"coalesces the head and the start of the body into {MAX_RECORD_BYTES} "
+                    "bytes, and a static file follows in 8000-byte reads; the builtin backend "
+                    "writes the whole response at once, in records of up to 16384 bytes"
+                ),
+                fix=(
+                    "serve this profile with the builtin backend, or make response_bytes at most "
+                    f"{MAX_RECORD_BYTES - head} (one record on both backends)"
+                ),
+            )
+    if profile.sni is SniPolicy.STRICT:
+        raise ConfigError(
+            f"{where}: key 'sni': the apache backend cannot serve 'strict'",
+            seen=(
+                "Apache 2.4 never sends unrecognized_name: a handshake without SNI gets the "
+                "default virtual host (with SSLStrictSNIVHostCheck on, a 403 after the "
+                "handshake, AH02033), one with an unknown name gets it too (AH02044)"
+            ),
+            fix="serve this profile with the builtin backend",
+        )
+    check_certs_fit(profile, certs)
+
+
 class ApacheServer(ServerBase):
     """Serves a profile through apache2 in the foreground (port 0: a free port)."""
 
@@ -89,6 +140,7 @@ class ApacheServer(ServerBase):
         allow_external: bool = False,
     ) -> None:
         super().__init__(profile, certs, bind, port, run_dir, allow_external=allow_external)
+        check_supported(profile, certs)
         self.config_path = run_dir / "apache.conf"
         self.error_log = run_dir / "apache-error.log"
         self.access_log = run_dir / "apache-access.log"
@@ -194,11 +246,20 @@ class ApacheServer(ServerBase):
         """Apache's own folder, which the user it runs as can read and write."""
         self._remove_work_dir()
         work = Path(tempfile.mkdtemp(prefix=f"hil-apache-{port}-"))
-        paths = ApachePaths.under(work, with_dh=self.profile.dh_params is not None)
+        asks = self.profile.client_auth is not ClientAuth.NONE
+        client_ca = self.certs.client_ca_pem if asks else None
+        paths = ApachePaths.under(
+            work,
+            with_dh=self.profile.dh_params is not None,
+            with_client_ca=client_ca is not None,
+        )
         (work / "logs").mkdir()  # relative paths in original lines (SSLStaplingCache logs/...)
         paths.document_root.mkdir()
-        (paths.document_root / "index.html").write_bytes(DEFAULT_PAGE)
-        shutil.copyfile(self.certs.cert_pem, paths.cert_pem)
+        # The builtin backend's body, byte for byte (response_bytes: padded to that size).
+        (paths.document_root / "index.html").write_bytes(page_body(self.profile.response_bytes))
+        shutil.copyfile(self.certs.served_chain(self.profile.chain), paths.cert_pem)
+        if client_ca is not None and paths.client_ca_pem is not None:
+            shutil.copyfile(client_ca, paths.client_ca_pem)
         if paths.dh_pem is not None:
             shutil.copyfile(_DH_DIR / f"{self.profile.dh_params}.pem", paths.dh_pem)
         fd = os.open(paths.key_pem, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.servers.profiles import ServerProfile, TlsVersion
+from harness.errors import ConfigError
+from harness.servers.profiles import ClientAuth, ServerProfile, TlsVersion
 
 MODULES_DIR = Path("/usr/lib/apache2/modules")
 
@@ -56,21 +57,33 @@ _APACHE_VERSION_NAMES = {
 }
 
 
+_VERIFY_CLIENT = {ClientAuth.REQUIRED: "require", ClientAuth.OPTIONAL: "optional"}
+
+# mod_ssl's coalescing filter sends the response head and the start of the body as
+# one record of at most AP_IOBUFSIZE bytes, and a static file follows in 8000-byte
+# reads: Apache never sends a record with more than this many plaintext bytes.
+MAX_RECORD_BYTES = 8192
+# More than Apache's own head (Date, Server, Last-Modified, ETag, Accept-Ranges,
+# Content-Length, Content-Type: about 270 bytes), before the profile's headers.
+HEAD_ALLOWANCE = 512
+
+
 @dataclass(frozen=True)
 class ApachePaths:
     """Where the files of one Apache instance live; all readable by the user it runs as."""
 
     server_root: Path
-    cert_pem: Path
+    cert_pem: Path  # the leaf, then what the profile's `chain` sends after it
     key_pem: Path
     dh_pem: Path | None  # the profile's DH group as a PEM, None for a profile without DHE
     document_root: Path
     pid_file: Path
     error_log: Path
     access_log: Path
+    client_ca_pem: Path | None = None  # whom client certificates must chain to, if asked for
 
     @classmethod
-    def under(cls, root: Path, *, with_dh: bool) -> ApachePaths:
+    def under(cls, root: Path, *, with_dh: bool, with_client_ca: bool = False) -> ApachePaths:
         """The layout the apache backend uses: everything directly under `root`."""
         return cls(
             server_root=root,
@@ -81,6 +94,7 @@ class ApachePaths:
             pid_file=root / "httpd.pid",
             error_log=root / "error.log",
             access_log=root / "access.log",
+            client_ca_pem=root / "client-ca.pem" if with_client_ca else None,
         )
 
 
@@ -106,25 +120,50 @@ def ssl_protocol(profile: ServerProfile) -> str:
 
 
 def ssl_cipher_suite(profile: ServerProfile) -> str:
+    """`SSLCipherSuite` for TLS 1.2 and below: the profile's string at its security level.
+
+    Without DH parameters the profile serves no DHE (as nginx without ssl_dhparam, and
+    the builtin backend); Apache 2.4 on OpenSSL 3 would instead pick a group itself
+    (SSL_CTX_set_dh_auto) and serve every DHE suite of the string, so they are removed.
+    """
     ciphers = profile.ciphers
-    if profile.min_protocol.rank < TlsVersion.TLS1_2.rank:
-        # As the builtin backend does: OpenSSL 3 refuses TLS 1.0/1.1 at security level
-        # 1 and above (Debian's default is 2); the imitated servers ran OpenSSL 1.0.2,
-        # which had no levels. The cipher string still decides the suites.
-        ciphers += ":@SECLEVEL=0"
+    if profile.dh_params is None:
+        ciphers += ":!kDHE"
+    level = profile.effective_security_level
+    if level is not None:
+        # Set before the certificates load (mod_ssl does the cipher list first), so a
+        # 1024-bit key or a SHA-1 intermediate loads at level 0, as in the builtin backend.
+        ciphers += f":@SECLEVEL={level}"
     return f"SSLCipherSuite {ciphers}"
 
 
 def profile_directives(profile: ServerProfile, paths: ApachePaths) -> list[str]:
-    """The TLS and header directives that serve `profile`, in ssl-params.conf's order."""
-    lines = [
-        ssl_cipher_suite(profile),
+    """The TLS and header directives that serve `profile`, in ssl-params.conf's order
+    (the settings it has no line for follow)."""
+    lines = [ssl_cipher_suite(profile)]
+    if profile.tls13_ciphersuites:
+        lines.append(f"SSLCipherSuite TLSv1.3 {':'.join(profile.tls13_ciphersuites)}")
+    lines += [
         ssl_protocol(profile),
         f"SSLHonorCipherOrder {_flag(profile.honor_cipher_order)}",
         *(f"Header always set {name} {_quote(value)}" for name, value in profile.headers),
         f"SSLCompression {_flag(profile.compression)}",
         f"SSLSessionTickets {_flag(profile.session_tickets)}",
     ]
+    if profile.curves:
+        lines.append(f"SSLOpenSSLConfCmd Curves {':'.join(profile.curves)}")
+    if profile.client_auth is not ClientAuth.NONE:
+        if paths.client_ca_pem is None:
+            raise ConfigError(
+                f"server profile {profile.name!r}: key 'client_auth': "
+                f"{profile.client_auth.value!r} needs a client CA file, none given",
+                fix="make the paths with ApachePaths.under(..., with_client_ca=True)",
+            )
+        # The CA file also names the acceptable CAs in the CertificateRequest.
+        lines += [
+            f"SSLVerifyClient {_VERIFY_CLIENT[profile.client_auth]}",
+            f"SSLCACertificateFile {_quote(paths.client_ca_pem)}",
+        ]
     if paths.dh_pem is not None:
         lines.append(f"SSLOpenSSLConfCmd DHParameters {_quote(paths.dh_pem)}")
     return lines
@@ -141,6 +180,10 @@ def _key(line: str) -> str | None:
     if not words or words[0].startswith("#"):
         return None
     name = words[0].lower()
+    if name == "sslciphersuite" and len(words) >= 3:
+        # `SSLCipherSuite [SSL|TLSv1.3] SPEC`: two settings, one per protocol family.
+        protocol = words[1].lower()
+        return name if protocol == "ssl" else f"{name} {protocol}"
     if name == "header":
         rest = [w.lower() for w in words[1:]]
         if rest[:1] in (["always"], ["onsuccess"]):
@@ -173,16 +216,31 @@ def _why_replaced(key: str, profile: ServerProfile) -> str:
             f"server (OpenSSL 1.0.2) never had; the profile serves "
             f"{profile.min_protocol.value}-{profile.max_protocol.value}"
         ),
-        "sslciphersuite": (
-            "OpenSSL 3's default security level refuses TLS 1.0/1.1; @SECLEVEL=0 gives "
-            "OpenSSL 1.0.2's behaviour back with the same suites"
-        ),
+        "sslciphersuite": _why_cipher_string(profile),
         "sslopensslconfcmd dhparameters": (
             "that file came from `openssl dhparam 2048` on the imitated server and does not "
             "exist here; the RFC 7919 ffdhe2048 group shipped with the harness serves instead"
         ),
     }
     return reasons.get(key, "the profile says otherwise")
+
+
+def _why_cipher_string(profile: ServerProfile) -> str:
+    why = []
+    level = profile.effective_security_level
+    if level == 0 and profile.security_level is None:
+        why.append(
+            "OpenSSL 3's default security level refuses TLS 1.0/1.1; @SECLEVEL=0 gives "
+            "OpenSSL 1.0.2's behaviour back with the same suites"
+        )
+    elif level is not None:
+        why.append(f"the profile serves at OpenSSL security level {level}")
+    if profile.dh_params is None:
+        why.append(
+            "!kDHE: the profile has no DH parameters, and Apache on OpenSSL 3 would make "
+            "its own and serve DHE"
+        )
+    return "; ".join(why) or "the profile says otherwise"
 
 
 # Original lines that stay live but do not do here what they did there.

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, ClassVar, Self
 
 from harness import procs
 from harness.errors import ConfigError, NetworkSafetyError, StateError
-from harness.servers.builtin_main import DEFAULT_PAGE  # noqa: F401  (the backends' page)
-from harness.servers.profiles import ServerProfile
+
+# The page both backends serve (the builtin child defines it: it imports nothing of ours).
+from harness.servers.builtin_main import DEFAULT_PAGE, page_body  # noqa: F401
+from harness.servers.profiles import ChainOrder, ClientAuth, ServerProfile
 
 if TYPE_CHECKING:
     from harness.certs import CertBundle
@@ -46,6 +48,31 @@ def check_bind(bind: str, *, allow_external: bool) -> None:
             f"server bind address {bind} is outside 127.0.0.0/8",
             seen=bind,
             fix="use 127.0.0.1, or pass allow_external=True for a real board on a bench LAN",
+        )
+
+
+def profile_where(profile: ServerProfile) -> str:
+    """How an error names a profile: its name and the file it came from."""
+    return f"server profile {profile.name!r} ({profile.path})"
+
+
+def check_certs_fit(profile: ServerProfile, certs: CertBundle) -> None:
+    """Refuse certificates that cannot serve the profile as written, on any backend:
+    too few intermediates for its chain order, no client CA for its client_auth."""
+    where = profile_where(profile)
+    needed = {ChainOrder.INCOMPLETE: 1, ChainOrder.REVERSED: 2}.get(profile.chain, 0)
+    have = max(len(certs.issuer_pems) - 1, 0)
+    if have < needed:
+        raise ConfigError(
+            f"{where}: key 'chain': {profile.chain.value!r} needs {needed} intermediate(s), "
+            f"certificate plan {certs.plan!r} has {have}",
+            fix="use the profile's own cert_plan, or one with a deeper chain",
+        )
+    if profile.client_auth is not ClientAuth.NONE and certs.client_ca_pem is None:
+        raise ConfigError(
+            f"{where}: key 'client_auth': {profile.client_auth.value!r} needs a client CA, "
+            f"certificate plan {certs.plan!r} makes none",
+            fix="use a plan with client_cert=True (client-auth)",
         )
 
 

@@ -23,14 +23,9 @@ from harness.errors import (
     PortInUseError,
     ToolFailedError,
 )
-from harness.servers.base import ServerBase, ServerState
+from harness.servers.base import ServerBase, ServerState, check_certs_fit, profile_where
 from harness.servers.builtin_main import EXIT_CANNOT_LISTEN, READY
-from harness.servers.profiles import (
-    TLS13_DEFAULT,
-    ChainOrder,
-    ClientAuth,
-    ServerProfile,
-)
+from harness.servers.profiles import TLS13_DEFAULT, ServerProfile
 
 if TYPE_CHECKING:
     from harness.certs import CertBundle
@@ -44,7 +39,7 @@ _DH_DIR = Path(__file__).resolve().parent
 
 def check_supported(profile: ServerProfile, certs: CertBundle) -> None:
     """Refuse what Python's `ssl` cannot serve as the profile says: never a silent downgrade."""
-    where = f"server profile {profile.name!r} ({profile.path})"
+    where = profile_where(profile)
     suites = profile.tls13_ciphersuites
     same_set = set(suites) == set(TLS13_DEFAULT)
     if suites and not (same_set and (suites == TLS13_DEFAULT or not profile.honor_cipher_order)):
@@ -65,20 +60,7 @@ def check_supported(profile: ServerProfile, certs: CertBundle) -> None:
             seen="Python's ssl sets one ECDHE group (set_ecdh_curve), not a list",
             fix="serve this profile with the apache backend, give one curve, or remove curves",
         )
-    needed = {ChainOrder.INCOMPLETE: 1, ChainOrder.REVERSED: 2}.get(profile.chain, 0)
-    have = max(len(certs.issuer_pems) - 1, 0)
-    if have < needed:
-        raise ConfigError(
-            f"{where}: key 'chain': {profile.chain.value!r} needs {needed} intermediate(s), "
-            f"certificate plan {certs.plan!r} has {have}",
-            fix="use the profile's own cert_plan, or one with a deeper chain",
-        )
-    if profile.client_auth is not ClientAuth.NONE and certs.client_ca_pem is None:
-        raise ConfigError(
-            f"{where}: key 'client_auth': {profile.client_auth.value!r} needs a client CA, "
-            f"certificate plan {certs.plan!r} makes none",
-            fix="use a plan with client_cert=True (client-auth)",
-        )
+    check_certs_fit(profile, certs)
 
 
 class BuiltinServer(ServerBase):

@@ -318,7 +318,7 @@ class Server:
     def _response(self, status: int, *, head_only: bool) -> bytes:
         reason = {200: "OK", 400: "Bad Request", 405: "Method Not Allowed"}[status]
         if status == 200:
-            body = _sized_body(self.cfg.get("response_bytes"))
+            body = page_body(self.cfg.get("response_bytes"))
         else:
             body = f"<h1>{status} {reason}</h1>\n".encode()
         headers: list[tuple[str, str]] = [
@@ -338,9 +338,11 @@ class Server:
         return head.encode("latin-1") + (b"" if head_only else body)
 
 
-def _sized_body(size: int | None) -> bytes:
-    """The default page, padded with an HTML comment to exactly `size` bytes: one write
-    that OpenSSL sends as full 16 KB records (no MFLN asked, none applied)."""
+def page_body(size: int | None) -> bytes:
+    """The body of a 200 answer: the default page, padded with an HTML comment to exactly
+    `size` bytes (a profile's `response_bytes`). Both backends serve these bytes; the
+    builtin one in one write that OpenSSL sends as full 16 KB records (no MFLN asked,
+    none applied)."""
     if size is None or size <= len(DEFAULT_PAGE):
         return DEFAULT_PAGE if size is None else DEFAULT_PAGE[:size]
     filler = size - len(DEFAULT_PAGE) - len(b"<!--  -->\n")

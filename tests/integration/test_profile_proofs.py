@@ -13,8 +13,10 @@ For each (profile, backend) pair one server is started and these are shown with
 - the HTTP answer (and for `response_bytes`, full-size records).
 
 A backend registered in `harness.servers.BACKENDS` is covered as soon as a profile
-lists it. Handshakes run in threads: the server handles each connection in its own
-thread (builtin) or process (apache), and OpenSSL releases the GIL.
+lists it. Where the backends differ on purpose, the difference is asserted here too
+(`CA_NAMES_SENT`); what a backend refuses is shown at the end. Handshakes run in
+threads: the server handles each connection in its own thread (builtin, and apache's
+event MPM), and OpenSSL releases the GIL.
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ VERIFY_FAILS = {
     "sha1-intermediate": "CA signature digest algorithm too weak",
     "rsa-1024": "EE certificate key too weak",
 }
+
+# Whether a backend's CertificateRequest names the acceptable client CAs: Python's ssl
+# cannot set that list; Apache sends its SSLCACertificateFile's subjects.
+CA_NAMES_SENT = {"builtin": False, "apache": True}
 
 _SSL_VERSIONS = {
     TlsVersion.TLS1_0: ssl.TLSVersion.TLSv1,
@@ -385,6 +391,9 @@ def test_client_certificate_demand(case: Case) -> None:
     assert ("CertificateRequest" in result.output) == (demand is not ClientAuth.NONE), (
         result.output[-800:]
     )
+    if demand is not ClientAuth.NONE:
+        names = "Acceptable client certificate CA names"
+        assert (names in result.output) == CA_NAMES_SENT[case.backend], result.output[-800:]
     without = py_connect(case.address, versions=case.profile.versions, request=True)
     if demand is ClientAuth.REQUIRED:
         # TLS 1.3: the client's handshake ends before the server checks; the refusal
@@ -492,3 +501,62 @@ def test_builtin_serves_one_curve_and_the_default_tls13_set(
     finally:
         server.stop()
     assert "Server Temp Key: ECDH, secp384r1" in result.output, result.output[-600:]
+
+
+# -- what the apache backend refuses, and serves where builtin cannot --------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "key", "words"),
+    [
+        ("sni-strict", {}, "sni", "unrecognized_name"),
+        ("large-records", {}, "response_bytes", "8192 bytes per TLS record"),
+        ("tls1.3-only", {"chain": ChainOrder.REVERSED}, "chain", "needs 2 intermediate"),
+        ("tls1.3-only", {"client_auth": ClientAuth.OPTIONAL}, "client_auth", "client CA"),
+    ],
+)
+def test_apache_refuses_what_it_cannot_serve(
+    tmp_path, bundle_of: Callable[[str], CertBundle], name: str, change: dict, key: str, words: str
+) -> None:
+    profile = dataclasses.replace(load_profile(name), backends=("apache",), **change)
+    bundle = bundle_of("founding-report-fixed")  # self-signed: no intermediates, no client CA
+    with pytest.raises(ConfigError) as info:
+        start_server(profile, "apache", bundle, "127.0.0.1", 0, tmp_path)
+    assert f"key {key!r}" in info.value.what and words in str(info.value)
+    assert info.value.fix
+    assert not (tmp_path / "apache.conf").exists()  # refused before starting
+
+
+def test_apache_serves_tls13_suites_in_its_order_and_a_list_of_curves(
+    tmp_path, bundle_of: Callable[[str], CertBundle]
+) -> None:
+    profile = dataclasses.replace(
+        load_profile("tls1.3-only"),
+        tls13_ciphersuites=("TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"),
+        honor_cipher_order=True,
+        curves=("secp384r1", "X25519"),
+    )
+    bundle = bundle_of("founding-report-fixed")
+    server = start_server(profile, "apache", bundle, "127.0.0.1", 0, tmp_path)
+    try:
+        case = Case(profile, "apache", bundle, server)
+        runs = {
+            # The client prefers AES-256 (OpenSSL's default order); the server's order wins.
+            "default": ("-servername", HOST),
+            "aes256": ("-ciphersuites", "TLS_AES_256_GCM_SHA384"),
+            "secp384r1": ("-groups", "secp384r1"),
+            "x25519": ("-groups", "X25519"),
+            "p256": ("-groups", "prime256v1"),
+        }
+        results = dict(
+            zip(
+                runs, parallel((lambda a=a: s_client(case, *a)) for a in runs.values()), strict=True
+            )
+        )
+    finally:
+        server.stop()
+    assert s_client_ok(results["default"]) == "TLS_AES_128_GCM_SHA256"
+    assert s_client_ok(results["aes256"]) is None
+    assert "Server Temp Key: ECDH, secp384r1" in results["secp384r1"].output
+    assert "Server Temp Key: X25519" in results["x25519"].output
+    assert s_client_ok(results["p256"]) is None

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
+
+from harness.errors import ConfigError
 from harness.servers.apache_conf import (
     ACCESS_LOG_FORMAT,
     MODULES,
@@ -14,7 +17,7 @@ from harness.servers.apache_conf import (
     render_config,
     ssl_protocol,
 )
-from harness.servers.profiles import TlsVersion, load_profile
+from harness.servers.profiles import ClientAuth, TlsVersion, load_profile
 
 ROOT = Path("/srv/hil-apache")
 PATHS = ApachePaths.under(ROOT, with_dh=True)
@@ -119,7 +122,8 @@ def test_profile_without_original_lines() -> None:
     paths = ApachePaths.under(ROOT, with_dh=False)
     lines = live(render_config(profile, paths, bind="127.0.0.2", port=443))
     assert "SSLProtocol -all +TLSv1.2 +TLSv1.3" in lines
-    assert "SSLCipherSuite EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH" in lines
+    # No DH parameters: no DHE, as the builtin backend (Apache would make its own).
+    assert "SSLCipherSuite EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH:!kDHE" in lines
     assert "SSLHonorCipherOrder off" in lines
     assert "SSLSessionTickets on" in lines
     assert "SSLCompression off" in lines
@@ -154,3 +158,54 @@ def test_original_line_that_differs_from_the_profile_is_replaced() -> None:
     assert out[3:] == ["# a comment", "", "SSLInsecureRenegotiation off"]
     assert "SSLProtocol -all +TLSv1 +TLSv1.1 +TLSv1.2" in missing
     assert not any(line.startswith("SSLHonorCipherOrder") for line in missing)
+
+
+def test_newer_profile_keys() -> None:
+    """TLS 1.3 suites, curves, client certificates and the security level."""
+    profile = dataclasses.replace(
+        load_profile("client-cert-required"),
+        tls13_ciphersuites=("TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"),
+        curves=("X25519", "secp384r1"),
+        security_level=1,
+    )
+    paths = ApachePaths.under(ROOT, with_dh=False, with_client_ca=True)
+    lines = profile_directives(profile, paths)
+    assert lines[:3] == [
+        "SSLCipherSuite HIGH:!aNULL:!MD5:!kDHE:@SECLEVEL=1",
+        "SSLCipherSuite TLSv1.3 TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256",
+        "SSLProtocol -all +TLSv1.2 +TLSv1.3",
+    ]
+    assert "SSLOpenSSLConfCmd Curves X25519:secp384r1" in lines
+    assert lines[-2:] == [
+        "SSLVerifyClient require",
+        'SSLCACertificateFile "/srv/hil-apache/client-ca.pem"',
+    ]
+    optional = dataclasses.replace(profile, client_auth=ClientAuth.OPTIONAL)
+    assert "SSLVerifyClient optional" in profile_directives(optional, paths)
+    plain = profile_directives(load_profile("tls1.2-only"), PATHS)
+    assert not any("TLSv1.3" in line or "Verify" in line or "Curves" in line for line in plain)
+
+
+def test_client_auth_without_a_ca_file_is_refused() -> None:
+    profile = load_profile("client-cert-required")
+    with pytest.raises(ConfigError, match="key 'client_auth'"):
+        profile_directives(profile, ApachePaths.under(ROOT, with_dh=False))
+
+
+def test_tls13_cipher_line_pairs_with_its_own_original() -> None:
+    profile = dataclasses.replace(
+        load_profile("mozilla-modern"),
+        apache_lines="SSLCipherSuite TLSv1.3 TLS_AES_256_GCM_SHA384\nSSLCipherSuite HIGH\n",
+    )
+    paths = ApachePaths.under(ROOT, with_dh=False)
+    out, missing = original_lines(profile, profile_directives(profile, paths))
+    assert out[2] == (
+        "SSLCipherSuite TLSv1.3 "
+        "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+    )
+    assert (
+        out[3] == "# not applied here: !kDHE: the profile has no DH parameters, and Apache "
+        "on OpenSSL 3 would make its own and serve DHE"
+    )
+    assert out[5] == "SSLCipherSuite ECDHE-ECDSA-AES128-GCM-SHA256:!kDHE"
+    assert not any(line.startswith("SSLCipherSuite") for line in missing)
