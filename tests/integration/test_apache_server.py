@@ -9,100 +9,35 @@ import socket
 import ssl
 import stat
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from harness import procs
-from harness.certs import CertBundle, get_plan, make_certs
 from harness.errors import ConfigError, PortInUseError, StateError, ToolMissingError
-from harness.model import Event
 from harness.serverlog import parse_server_log
-from harness.servers import BACKENDS, apache, start_server
+from harness.servers import BACKENDS, apache
 from harness.servers.apache import ApacheServer
-from harness.servers.base import DEFAULT_PAGE
+from harness.servers.base import DEFAULT_PAGE, page_body
 from harness.servers.profiles import load_profile
-from tests.integration.test_builtin_server import (
+from tests.integration.serving import (
     AXTLS_SUITES,
     FOUNDING_HEADERS,
+    ServeFn,
+    assert_gone,
     client_context,
     get,
+    group_members,
     one,
+    s_client,
+    wait_for,
 )
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CertBundle]:
-    base = tmp_path_factory.mktemp("certs")
-    return {
-        plan: make_certs(get_plan(plan), "127.0.0.1", base / plan, base / "cache")
-        for plan in ("founding-report", "founding-report-fixed")
-    }
-
-
-ServeFn = Callable[[str], ApacheServer]
-
-
 @pytest.fixture
-def serve(tmp_path: Path, bundles: dict[str, CertBundle]) -> Iterator[ServeFn]:
-    started: list[ApacheServer] = []
-
-    def _serve(profile_name: str) -> ApacheServer:
-        profile = load_profile(profile_name)
-        run_dir = tmp_path / f"run-{len(started)}"
-        server = start_server(
-            profile, "apache", bundles[profile.cert_plan], "127.0.0.1", 0, run_dir
-        )
-        assert isinstance(server, ApacheServer)
-        started.append(server)
-        return server
-
-    yield _serve
-    for server in started:
-        server.stop()
-        assert_gone(server.pid)
-
-
-def group_members(pgid: int) -> list[int]:
-    members = []
-    for path in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = path.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(path.parent.name))
-    return members
-
-
-def assert_gone(pid: int | None) -> None:
-    assert pid is not None
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
-    assert group_members(pid) == []  # no child of apache left in its process group
-
-
-def wait_for(server: ApacheServer, kind: str, timeout: float = 3.0) -> list[Event]:
-    """The server's events (server.log, mirrored while Apache runs) once `kind` is there."""
-    deadline = time.monotonic() + timeout
-    while True:
-        text = server.server_log.read_text() if server.server_log.exists() else ""
-        events = parse_server_log(text)
-        if any(e.kind == kind for e in events):
-            return events
-        if time.monotonic() > deadline:
-            pytest.fail(f"no {kind} in {server.server_log} within {timeout} s: {text[-2000:]}")
-        time.sleep(0.02)
-
-
-def s_client(port: int, *args: str, log: Path) -> procs.RunResult:
-    openssl = procs.which("openssl", package="openssl")
-    return procs.run(
-        [openssl, "s_client", "-connect", f"127.0.0.1:{port}", *args], timeout=10, log_path=log
-    )
+def backend() -> str:
+    return "apache"
 
 
 def test_registered() -> None:
@@ -222,6 +157,31 @@ def test_openssl_s_client(serve: ServeFn, tmp_path: Path) -> None:
     )  # SSLUseStapling on, but nothing to staple for a self-signed certificate
 
 
+def test_response_bytes_that_fit_one_record_are_served_as_builtin_does(
+    tmp_path: Path, bundles
+) -> None:
+    """The page padded to `response_bytes`, byte for byte the builtin backend's body,
+    in one record with the head (as the builtin backend's single write)."""
+    profile = dataclasses.replace(load_profile("do-2016-ssl-params-fixed"), response_bytes=4096)
+    records: list[int] = []
+
+    def on_message(_c, direction, _v, content_type, _m, data) -> None:
+        if direction == "read" and content_type == 256 and data[:1] == b"\x17":
+            records.append(int.from_bytes(data[3:5], "big"))
+
+    ctx = client_context(bundles["founding-report-fixed"], maximum=ssl.TLSVersion.TLSv1_2)
+    ctx._msg_callback = on_message  # CPython's hook onto SSL_CTX_set_msg_callback
+    with (
+        ApacheServer(profile, bundles["founding-report-fixed"], "127.0.0.1", 0, tmp_path) as server,
+        ctx.wrap_socket(socket.create_connection(server.address, timeout=5)) as tls,
+    ):
+        status, headers, body = get(tls)
+    assert status == "HTTP/1.1 200 OK"
+    assert headers["content-length"] == "4096"
+    assert body == page_body(4096) and len(body) == 4096
+    assert len(records) == 1, records
+
+
 def test_keylog_and_run_directory(serve: ServeFn, bundles) -> None:
     server = serve("do-2016-ssl-params")
     ctx = client_context(bundles["founding-report"], maximum=ssl.TLSVersion.TLSv1_2)
@@ -244,7 +204,7 @@ def test_keylog_and_run_directory(serve: ServeFn, bundles) -> None:
 
 def test_runs_unprivileged_with_its_own_private_key(serve: ServeFn) -> None:
     server = serve("do-2016-ssl-params")
-    assert server.pid is not None
+    assert isinstance(server, ApacheServer) and server.pid is not None
     # Ready means listening; the child that serves may still be starting.
     deadline = time.monotonic() + 3
     while len(members := group_members(server.pid)) < 2 and time.monotonic() < deadline:

@@ -7,118 +7,34 @@ import os
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from harness import procs
-from harness.certs import CertBundle, get_plan, make_certs
 from harness.errors import ConfigError, NetworkSafetyError, StateError, ToolFailedError
-from harness.model import Event
 from harness.serverlog import parse_server_log
 from harness.servers import BACKENDS, start_server
 from harness.servers.builtin import BuiltinServer
 from harness.servers.profiles import ServerProfile, load_profile
+from tests.integration.serving import (
+    AXTLS_IDS,
+    AXTLS_SUITES,
+    FOUNDING_HEADERS,
+    ServeFn,
+    assert_gone,
+    client_context,
+    get,
+    one,
+    s_client,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
-AXTLS_SUITES = "AES128-SHA256:AES256-SHA256:AES256-SHA:AES128-SHA"
-AXTLS_IDS = [0x003C, 0x003D, 0x0035, 0x002F]
-FOUNDING_HEADERS = {
-    "strict-transport-security": "max-age=63072000; includeSubdomains",
-    "x-frame-options": "DENY",
-    "x-content-type-options": "nosniff",
-}
-
-
-@pytest.fixture(scope="module")
-def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CertBundle]:
-    base = tmp_path_factory.mktemp("certs")
-    return {
-        plan: make_certs(get_plan(plan), "127.0.0.1", base / plan, base / "cache")
-        for plan in ("founding-report", "founding-report-fixed")
-    }
-
-
-ServeFn = Callable[[str], BuiltinServer]
-
 
 @pytest.fixture
-def serve(tmp_path: Path, bundles: dict[str, CertBundle]) -> Iterator[ServeFn]:
-    started: list[BuiltinServer] = []
-
-    def _serve(profile_name: str) -> BuiltinServer:
-        profile = load_profile(profile_name)
-        run_dir = tmp_path / f"run-{len(started)}"
-        server = start_server(
-            profile, "builtin", bundles[profile.cert_plan], "127.0.0.1", 0, run_dir
-        )
-        started.append(server)
-        return server
-
-    yield _serve
-    for server in started:
-        server.stop()
-        assert_gone(server.pid)
-
-
-def assert_gone(pid: int | None) -> None:
-    assert pid is not None
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
-    with pytest.raises(ProcessLookupError):
-        os.killpg(pid, 0)  # nothing left of its process group either
-
-
-def client_context(
-    bundle: CertBundle,
-    *,
-    ciphers: str | None = None,
-    minimum: ssl.TLSVersion | None = None,
-    maximum: ssl.TLSVersion | None = None,
-) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(bundle.cert_pem)
-    # The founding certificate has no SAN and an IP for CN: the chain is checked, the name not.
-    ctx.check_hostname = False
-    if ciphers:
-        ctx.set_ciphers(ciphers)
-    if minimum:
-        ctx.minimum_version = minimum
-    if maximum:
-        ctx.maximum_version = maximum
-    return ctx
-
-
-def wait_for(server: BuiltinServer, kind: str, timeout: float = 3.0) -> list[Event]:
-    """The server's events once one of `kind` is there (the server logs right after the wire)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        events = parse_server_log(server.server_log.read_text())
-        if any(e.kind == kind for e in events):
-            return events
-        if time.monotonic() > deadline:
-            kinds = [e.kind for e in events]
-            pytest.fail(f"no {kind} in {server.server_log} within {timeout} s: {kinds}")
-        time.sleep(0.02)
-
-
-def one(events: list[Event], kind: str) -> Event:
-    found = [e for e in events if e.kind == kind]
-    assert len(found) == 1, (kind, [e.kind for e in events])
-    return found[0]
-
-
-def get(tls: ssl.SSLSocket) -> tuple[str, dict[str, str], bytes]:
-    tls.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-    data = b""
-    while chunk := tls.recv(65536):
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    status, *lines = head.decode("latin-1").split("\r\n")
-    headers = {k.strip().lower(): v.strip() for k, v in (h.split(":", 1) for h in lines)}
-    return status, headers, body
+def backend() -> str:
+    return "builtin"
 
 
 def test_axtls_suites_get_handshake_failure(serve: ServeFn, bundles) -> None:
@@ -272,20 +188,7 @@ def test_sni_and_keylog(serve: ServeFn, bundles) -> None:
 
 def test_openssl_s_client_sees_alert_40(serve: ServeFn, tmp_path: Path) -> None:
     server = serve("do-2016-ssl-params")
-    openssl = procs.which("openssl", package="openssl")
-    result = procs.run(
-        [
-            openssl,
-            "s_client",
-            "-connect",
-            f"127.0.0.1:{server.port}",
-            "-tls1_2",
-            "-cipher",
-            AXTLS_SUITES,
-        ],
-        timeout=10,
-        log_path=tmp_path / "s_client.log",
-    )
+    result = s_client(server.port, "-tls1_2", "-cipher", AXTLS_SUITES, log=tmp_path / "bad.log")
     assert result.returncode != 0
     assert "alert handshake failure" in result.output
     assert "SSL alert number 40" in result.output
@@ -293,18 +196,7 @@ def test_openssl_s_client_sees_alert_40(serve: ServeFn, tmp_path: Path) -> None:
     assert failed.fields["reason"] == "NO_SHARED_CIPHER"
 
     fixed = serve("do-2016-ssl-params-fixed")
-    ok = procs.run(
-        [
-            openssl,
-            "s_client",
-            "-connect",
-            f"127.0.0.1:{fixed.port}",
-            "-tls1_2",
-            "-cipher",
-            AXTLS_SUITES,
-        ],
-        timeout=10,
-    )
+    ok = s_client(fixed.port, "-tls1_2", "-cipher", AXTLS_SUITES)
     assert ok.returncode == 0, ok.output
     assert "Cipher is AES128-SHA256" in ok.output
 

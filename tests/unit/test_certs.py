@@ -568,9 +568,7 @@ def test_client_certificate(tmp_path: Path, key_cache: Path) -> None:
     client.verify_directly_issued_by(ca)
     eku = client.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(eku) == [ExtendedKeyUsageOID.CLIENT_AUTH]
-    assert bundle.client_cert_der.read_bytes() == client.public_bytes(
-        serialization.Encoding.DER
-    )
+    assert bundle.client_cert_der.read_bytes() == client.public_bytes(serialization.Encoding.DER)
     text = bundle.client_header.read_text()
     assert read_c_header(text, "hil_client_cert_der")[0] == bundle.client_cert_der.read_bytes()
     assert read_c_header(text, "hil_client_key_der")[0] == bundle.client_key_der.read_bytes()
