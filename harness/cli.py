@@ -228,12 +228,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         print(f"{'profile:':<28} {profile.name} on {args.backend}: {profile.description}")
         print(f"{'address:':<28} {server.address[0]}:{server.port}")
-        print(f"{'server pid:':<28} {getattr(server, 'pid', None)}")
+        print(f"{'server pid:':<28} {server.pid}")
         _print_bundle(bundle)
         print(f"{'server log:':<28} {server.server_log}")
         print("serving; Ctrl-C stops", flush=True)
         while not stop.wait(0.2):
-            if not _alive(server):
+            if not server.alive():
                 raise HilError(
                     f"the {args.backend} server of {profile.name} stopped by itself",
                     fix="read the server log",
@@ -246,12 +246,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     print("stopped", flush=True)
     return 0
-
-
-def _alive(server: object) -> bool:
-    """Whether the backend's process still runs (a backend without `alive()`: yes)."""
-    alive = getattr(server, "alive", None)
-    return bool(alive()) if callable(alive) else True
 
 
 @command("boards", "list the boards")

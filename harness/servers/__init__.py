@@ -1,18 +1,19 @@
 """TLS server backends (layer 3): what serves a server profile.
 
-`BACKENDS` maps a backend name to its class; every class takes
-`(profile, certs, bind, port, run_dir)` and has `start()`, `stop()`, `.port`,
-`.address`, `.server_log`, and is a context manager. `start_server` is the one
+`BACKENDS` maps a backend name to its class, a ServerBase: `(profile, certs, bind,
+port, run_dir)`, `start()`, `stop()`, `alive()`, `.port`, `.address`, `.server_log`,
+a context manager. `start_server` is the one
 way the runner picks a backend: by name from this registry, never by if/elif.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from harness.errors import ConfigError
 from harness.servers.apache import ApacheServer
+from harness.servers.base import ServerBase
 from harness.servers.builtin import BuiltinServer
 from harness.servers.profiles import ServerProfile
 
@@ -20,21 +21,8 @@ if TYPE_CHECKING:
     from harness.certs import CertBundle
 
 
-class TlsServer(Protocol):
-    """What every backend offers (the builtin one is the model)."""
-
-    name: str
-    server_log: Path
-
-    @property
-    def port(self) -> int: ...
-
-    @property
-    def address(self) -> tuple[str, int]: ...
-
-    def start(self) -> TlsServer: ...
-
-    def stop(self) -> None: ...
+# What every backend is: the runner and the fixtures speak to this, never to a class.
+TlsServer = ServerBase
 
 
 BACKENDS: dict[str, type[TlsServer]] = {}

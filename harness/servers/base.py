@@ -125,6 +125,10 @@ class ServerBase(abc.ABC):
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    def alive(self) -> bool:
+        """Whether the server process still runs (it may die on its own: a crash)."""
+        return self._proc is not None and self._proc.alive()
+
     def _check_startable(self) -> None:
         if self.state is ServerState.RUNNING:
             raise StateError(

@@ -203,10 +203,6 @@ class BuiltinServer(ServerBase):
             return ""
         return "\n".join(self.process_log.read_text(errors="replace").splitlines()[-lines:])
 
-    def alive(self) -> bool:
-        """Whether the server process still runs (it may die on its own: a crash)."""
-        return self._proc is not None and self._proc.alive()
-
     def stop(self) -> None:
         """Stop the server and reap it; safe in any state, any number of times."""
         if self._proc is not None:
