@@ -30,12 +30,14 @@ _EPSILON = 1e-6
 
 @dataclass(frozen=True)
 class Anchor:
-    """A serial line the board prints just before it sends a packet."""
+    """A serial line tied to a packet: printed just before it leaves, or just after it
+    arrived (or, for the board's own alerts, after it was sent)."""
 
     serial_kind: str
     serial_direction: Direction | None
     message: str | None  # for log_state lines (axTLS labels Finished "(16)" too: match names)
     wire_kind: str
+    wire_direction: Direction = Direction.C2S
 
 
 ANCHORS = (
@@ -44,6 +46,14 @@ ANCHORS = (
     # axTLS's DISPLAY_STATE runs before the message is written.
     Anchor("log_state", Direction.C2S, "Client Hello", "client_hello"),
     Anchor("log_state", Direction.C2S, "Client Key Exchange", "client_key_exchange"),
+)
+
+# Lines printed after their packet: a received message or alert is printed once
+# parsed, and axTLS prints its own alert after send_packet().
+AFTER_ANCHORS = (
+    Anchor("log_state", Direction.S2C, "Server Hello", "server_hello", Direction.S2C),
+    Anchor("log_alert", Direction.S2C, None, "alert", Direction.S2C),
+    Anchor("log_alert", Direction.C2S, None, "alert", Direction.C2S),
 )
 
 
@@ -56,7 +66,9 @@ def _pairs(anchor: Anchor, serial: list[Event], wire: list[Event]) -> list[tuple
         and (anchor.serial_direction is None or e.direction is anchor.serial_direction)
         and (anchor.message is None or e.fields.get("message") == anchor.message)
     ]
-    packets = [e for e in wire if e.kind == anchor.wire_kind and e.direction is Direction.C2S]
+    packets = [
+        e for e in wire if e.kind == anchor.wire_kind and e.direction is anchor.wire_direction
+    ]
     return list(zip(lines, packets, strict=False))
 
 
@@ -67,6 +79,25 @@ def serial_shift(serial: list[Event], wire: list[Event], *, at_least: float = 0.
         for line, packet in _pairs(anchor, serial, wire):
             shift = max(shift, line.t - packet.t + _EPSILON)
     return shift
+
+
+def _after_receipts(serial: list[Event], wire: list[Event]) -> list[Event]:
+    """The shift is one number, but a serial link's latency varies from read to read:
+    after it, a line may still sit before the packet it reports. Such a line moves to
+    just after its packet, and the lines after it keep their order behind it."""
+    floor: dict[int, float] = {}
+    for anchor in AFTER_ANCHORS:
+        for line, packet in _pairs(anchor, serial, wire):
+            floor[id(line)] = max(floor.get(id(line), packet.t), packet.t) + _EPSILON
+    out: list[Event] = []
+    last = float("-inf")
+    for line in serial:
+        t = max(line.t, floor.get(id(line), line.t))
+        if t < last:
+            t = last  # never before a line the board printed earlier
+        out.append(line if t == line.t else replace(line, t=t))
+        last = t
+    return out
 
 
 def foreign_clock_shift(serial: list[Event], wire: list[Event]) -> float:
@@ -95,7 +126,9 @@ def build_timeline(
     else:
         shift = foreign_clock_shift(serial, wire)
     if shift:
-        events = [replace(e, t=e.t - shift) if e.source is Source.SERIAL else e for e in events]
+        serial = [replace(e, t=e.t - shift) for e in serial]
+    serial = _after_receipts(serial, wire)
+    events = [e for e in events if e.source is not Source.SERIAL] + serial
     # A stable sort keeps each source's own order among equal stamps.
     events.sort(key=lambda e: (e.t, _SOURCE_ORDER[e.source]))
     ordered = tuple(events)

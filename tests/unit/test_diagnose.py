@@ -138,3 +138,28 @@ def test_late_serial_stamps_are_moved_back_to_honour_causality():
     assert abs(tl.serial_shift - 0.0020) < 1e-5  # the SYN bound: 10.0030 - 10.0010
     # Without serial lines to anchor on, only the known byte time is taken off.
     assert build_timeline(serial, serial_latency=0.0001).serial_shift == 0.0001
+
+
+def test_a_received_alert_is_never_printed_before_it_arrived():
+    from harness.model import Direction as D
+
+    def line(t, kind, **fields):
+        direction = fields.pop("direction", None)
+        return Event(t=t, source=Source.SERIAL, kind=kind, direction=direction, fields=fields)
+
+    # The first batch of lines was read 2 ms late, the second only 0.1 ms late: the one
+    # shift that fixes the first puts the second before the alert it reports.
+    serial = [
+        line(10.0030, "connect_start", host="127.0.0.1"),
+        line(10.0051, "log_alert", direction=D.S2C, description=40),
+        line(10.0051, "log_error", code=-40),
+    ]
+    packets = [
+        wire(10.0010, "tcp_syn", D.C2S),
+        wire(10.0040, "alert", D.S2C, level=2, description=40),
+    ]
+    tl = build_timeline(packets, serial)
+    kinds = [e.kind for e in tl.events]
+    assert kinds == ["connect_start", "tcp_syn", "alert", "log_alert", "log_error"]
+    times = [e.t for e in tl.events]
+    assert times == sorted(times)
