@@ -104,6 +104,7 @@ def run_scenario(
     profile: ServerProfile | None = None
     certs: CertBundle | None = None
     try:
+        _check_local(config.bind)
         profile = load_profile(scenario.profile)
         certs = _issue_certs(scenario, profile, config, run_dir, durations)
         port = _attempt(scenario, profile, certs, config, run_dir, durations)
@@ -139,7 +140,6 @@ def _attempt(
     durations: dict[str, float],
 ) -> int:
     """Server, build, flash, capture, reset, watch; returns the server's port."""
-    _check_local(config.bind)
     with contextlib.ExitStack() as stack:
         with _step(durations, "server"):
             server = _start_server(scenario, profile, certs, config, run_dir)
@@ -288,7 +288,13 @@ def _analyse(
         events.append(parse_serial(read_serial_log(serial_log.read_text()), stack))
     server_log = run_dir / "server.log"
     if server_log.exists():
-        events.append(parse_server_log(server_log.read_text()))
+        server_events = parse_server_log(server_log.read_text())
+        events.append(server_events)
+        if not port:
+            # The run stopped before _attempt returned: the server said where it listened.
+            port = next(
+                (e.fields["port"] for e in server_events if e.kind == "server_listening"), 0
+            )
     pcap = run_dir / "capture.pcapng"
     if pcap.exists() and port:
         try:

@@ -35,3 +35,15 @@ def test_a_bench_address_off_this_machine_is_refused_before_anything_starts(tmp_
     assert "outside 127.0.0.0/8" in record.verdict.reason
     assert not (record.run_dir / "server.log").exists()
     assert child_pids() == before
+
+
+def test_a_run_cut_short_after_the_capture_started_still_reads_the_capture(tmp_path):
+    before = child_pids()
+    # Booted, but gone quiet before its result: the wire is still analysed.
+    config = dataclasses.replace(BenchConfig(runs_dir=tmp_path), attempt_timeout=0.0)
+    record = run_scenario(load_scenario("founding-report"), config)
+    assert record.verdict.outcome is Outcome.ERROR
+    assert "HIL:DONE" in record.verdict.reason
+    assert (record.run_dir / "tshark.log").exists()  # the capture was decoded
+    assert record.timeline.first("server_listening") is not None
+    assert child_pids() == before
