@@ -345,11 +345,15 @@ class ApacheServer(ServerBase):
         tail = self._log_tail()
         if "Address already in use" in tail:
             raise self._port_in_use(self.port, tail)
+        fix = "read the logs: apache says why it stopped"
+        if "Permission denied" in tail and "make_sock" in tail:
+            # It runs entirely as the unprivileged user, so it cannot bind below 1024.
+            fix = f"use a port of 1024 or above (or 0 for a free one): apache runs as {RUN_USER}"
         raise ToolFailedError(
             f"apache for {self.profile.name} on {self.bind}:{self.port} exited (code {rc}) "
             "before it listened",
             seen=tail,
-            fix="read the logs: apache says why it stopped",
+            fix=fix,
             log=self.error_log if self.error_log.exists() else self.process_log,
         )
 

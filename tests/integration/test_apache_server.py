@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ConfigError, PortInUseError, StateError, ToolMissingError
+from harness.errors import (
+    ConfigError,
+    PortInUseError,
+    StateError,
+    ToolFailedError,
+    ToolMissingError,
+)
 from harness.serverlog import parse_server_log
 from harness.servers import BACKENDS, apache
 from harness.servers.apache import ApacheServer
@@ -302,6 +308,26 @@ def test_config_apache_rejects_is_a_config_error(tmp_path: Path, bundles) -> Non
     assert "Invalid command 'SSLMadeUpDirective'" in str(info.value)
     assert info.value.log is not None and info.value.log.exists()
     assert server.pid is None  # rejected before anything ran
+
+
+def test_apache_that_dies_on_start_is_a_clear_error_and_leaves_its_logs(
+    tmp_path: Path, bundles
+) -> None:
+    # `apache2 -t` accepts the config; Apache dies when it binds: as www-data it may
+    # not bind a port below 1024.
+    profile = load_profile("do-2016-ssl-params")
+    server = ApacheServer(profile, bundles["founding-report"], "127.0.0.1", 443, tmp_path)
+    started = time.monotonic()
+    with pytest.raises(ToolFailedError) as info:
+        server.start()
+    assert time.monotonic() - started < 5
+    text = str(info.value)
+    assert "could not bind to address 127.0.0.1:443" in text
+    assert "port of 1024 or above" in text
+    assert info.value.log is not None and info.value.log.exists()
+    assert (tmp_path / "apache.conf").exists() and (tmp_path / "apache.stderr.log").exists()
+    assert_gone(server.pid)
+    server.stop()
 
 
 def test_stop_is_repeatable_and_restart_works(tmp_path: Path, bundles) -> None:
