@@ -83,13 +83,16 @@ def new_run_dir(parent: Path, name: str) -> Path:
 
 @contextlib.contextmanager
 def _step(durations: dict[str, float], name: str) -> Iterator[None]:
+    """Time a stage of the run and log it with its outcome."""
     started = time.monotonic()
     log.info("step %s ...", name)
+    outcome = "failed"
     try:
         yield
+        outcome = "ok"
     finally:
         durations[name] = round(time.monotonic() - started, 4)
-        log.info("step %s done in %.3f s", name, durations[name])
+        log.info("step %s %s in %.3f s", name, outcome, durations[name])
 
 
 def run_scenario(
