@@ -15,6 +15,8 @@ ran, and JUnit XML gets the verdict, the cause and the run directory as properti
 from __future__ import annotations
 
 import re
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -45,6 +47,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "hil_scenario(name): the scenario a test runs")
+    # A cancelled nightly job gets SIGTERM: turn it into pytest's interrupt, so fixture
+    # teardown stops every server, capture and twin instead of orphaning them.
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    ):
+        signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _option(config: pytest.Config, name: str) -> str:
