@@ -257,7 +257,7 @@ def test_an_unknown_user_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_permission_refusal_names_the_three_fixes() -> None:
-    from harness.capture import _fix_for
+    from harness.capture.dumpcap import _fix_for
 
     seen = 'dumpcap: You do not have permission to capture on device "lo".'
     fix = _fix_for(seen, "lo")

@@ -37,8 +37,6 @@ Why it is built this way (measured with dumpcap 4.0 / libpcap 1.10 on Linux):
 from __future__ import annotations
 
 import contextlib
-import ipaddress
-import json
 import logging
 import os
 import pwd
@@ -46,16 +44,16 @@ import re
 import secrets
 import signal
 import socket
-import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from harness import procs
+from harness.capture.ring import Ring, _RingFiles
 from harness.errors import CaptureError, ConfigError, HilError, StateError
 
 log = logging.getLogger(__name__)
@@ -80,110 +78,6 @@ _PRIVILEGE_FIX = (
 _DROPPED_RE = re.compile(r"Packets received/dropped on interface .*?: (\d+)/(\d+)")
 
 
-def bpf_for_port(port: int) -> str:
-    """The capture filter for the TLS server's TCP port (the marker clause is added by Capture)."""
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise ConfigError(
-            f"bpf_for_port({port!r}): not a TCP port", fix="pass the server's port, 1..65535"
-        )
-    return f"tcp port {port}"
-
-
-_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-@dataclass(frozen=True)
-class CaptureTarget:
-    """Where a scenario's traffic can be seen: the interface and the capture filter."""
-
-    interface: str
-    bpf: str
-    why: str  # how the interface was chosen, for the log and error messages
-
-
-def capture_target(server_host: str, server_port: int) -> CaptureTarget:
-    """The interface the board's traffic to `server_host:server_port` crosses, and a filter.
-
-    A loopback address (the twin) is seen on `lo`. An address of this machine (a real
-    board on the bench network talking to the harness's server) is seen on the
-    interface that holds it, not on `lo`, although `ip route get` says `lo` for it.
-    Any other address (a server elsewhere) is seen on the interface routing to it.
-    The unspecified address (a server bound to all) is seen on `any`.
-    """
-    port_filter = bpf_for_port(server_port)
-    try:
-        address = ipaddress.ip_address(server_host)
-    except ValueError:
-        raise ConfigError(
-            f"capture_target({server_host!r}): not an IP address",
-            fix="pass the address the server listens on (the harness resolves no names: "
-            "test traffic stays on this machine)",
-        ) from None
-    if address.is_unspecified:
-        return CaptureTarget("any", port_filter, f"{address} is every address: capture on any")
-    host_filter = f"host {address} and {port_filter}"
-    if address.is_loopback:
-        return CaptureTarget("lo", host_filter, f"{address} is a loopback address")
-    ip = procs.which("ip", package="iproute2")
-    addrs = procs.run([ip, "-j", "addr", "show"], timeout=5).check(
-        "listing this machine's addresses", "check that iproute2 works (ip -j addr show)"
-    )
-    owner = interface_holding(address, _json(addrs.output))
-    if owner is not None:
-        return CaptureTarget(owner, host_filter, f"{address} is this machine's, on {owner}")
-    route = procs.run([ip, "-j", "route", "get", str(address)], timeout=5).check(
-        f"finding the route to {address}", "check the address and this machine's routes"
-    )
-    dev = interface_routing(_json(route.output))
-    if dev is None:
-        raise ConfigError(
-            f"no interface routes to {address}",
-            seen=route.output.strip()[:300],
-            fix="check the server address; `ip route get ADDRESS` must name a device",
-        )
-    return CaptureTarget(dev, host_filter, f"{address} is routed through {dev}")
-
-
-def interface_holding(address: _Address, addrs: Any) -> str | None:
-    """The interface with `address` in `ip -j addr show` output, or None."""
-    for link in addrs if isinstance(addrs, list) else []:
-        for info in link.get("addr_info", []) if isinstance(link, dict) else []:
-            if isinstance(info, dict) and info.get("local") == str(address):
-                return str(link.get("ifname")) if link.get("ifname") else None
-    return None
-
-
-def interface_routing(route: Any) -> str | None:
-    """The device in `ip -j route get` output, or None."""
-    if isinstance(route, list) and route and isinstance(route[0], dict):
-        dev = route[0].get("dev")
-        return str(dev) if dev else None
-    return None
-
-
-def _json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-@dataclass(frozen=True)
-class Ring:
-    """Keep at most `files` files of about `file_bytes` each (a file ends at a packet
-    boundary, so it may pass the size by one packet)."""
-
-    file_bytes: int
-    files: int
-
-    def __post_init__(self) -> None:
-        if self.file_bytes < 1 << 16 or self.files < 2:
-            raise ConfigError(
-                f"Ring({self.file_bytes}, {self.files}): too small",
-                fix="use files of at least 64 KiB and at least 2 files",
-            )
-
-
 class CaptureState(StrEnum):
     IDLE = "idle"
     CAPTURING = "capturing"
@@ -201,103 +95,6 @@ class CaptureResult:
     dropped: int | None
     returncode: int | None
     files: tuple[Path, ...] = ()  # with a Ring: the files kept, oldest first
-
-
-_SHB = 0x0A0D0D0A
-_IDB = 0x00000001
-_PACKET_BLOCKS = frozenset({0x00000002, 0x00000003, 0x00000006})  # PB, SPB, EPB
-_BYTE_ORDER_MAGIC = 0x1A2B3C4D
-
-
-class _RingFiles:
-    """A pcapng stream cut into files at block boundaries (see the module doc)."""
-
-    def __init__(self, base: Path, ring: Ring) -> None:
-        self.base = base
-        self.ring = ring
-        self.kept: list[Path] = []
-        self._buf = bytearray()
-        self._order = "<"
-        self._header: list[bytes] = []  # blocks before the first packet, and later IDBs
-        self._seen_packet = False
-        self._out: BinaryIO | None = None
-        self._out_size = 0
-        self._out_packets = 0
-        self._count = 0
-        self._raw = False  # the stream stopped parsing as pcapng: copied as it comes
-
-    def path(self, n: int) -> Path:
-        return self.base.with_name(f"{self.base.stem}_{n:05d}{self.base.suffix}")
-
-    def write(self, chunk: bytes) -> None:
-        if self._raw:
-            self._emit(chunk)
-            return
-        self._buf += chunk
-        buf, offset = self._buf, 0
-        while len(buf) - offset >= 12:
-            btype = struct.unpack_from(self._order + "I", buf, offset)[0]
-            if btype == _SHB:
-                magic = struct.unpack_from("<I", buf, offset + 8)[0]
-                self._order = "<" if magic == _BYTE_ORDER_MAGIC else ">"
-            blen = struct.unpack_from(self._order + "I", buf, offset + 4)[0]
-            if blen < 12 or blen % 4:
-                log.error("capture stream of %s is not pcapng at byte %d", self.base, offset)
-                self._raw = True
-                break
-            if len(buf) - offset < blen:
-                break
-            self._block(btype, bytes(buf[offset : offset + blen]))
-            offset += blen
-        del buf[:offset]
-        if self._raw and buf:
-            self._emit(bytes(buf))
-            buf.clear()
-
-    def _block(self, btype: int, block: bytes) -> None:
-        if btype == _SHB:
-            self._header, self._seen_packet = [block], False
-        elif btype in _PACKET_BLOCKS:
-            self._seen_packet = True
-            if self._out_packets and self._out_size >= self.ring.file_bytes:
-                self._next_file()
-            self._out_packets += 1
-        elif btype == _IDB or not self._seen_packet:
-            self._header.append(block)
-        self._emit(block)
-
-    def _emit(self, data: bytes) -> None:
-        if self._out is None:
-            self._next_file(replay=False)
-        assert self._out is not None
-        self._out.write(data)
-        self._out_size += len(data)
-
-    def _next_file(self, *, replay: bool = True) -> None:
-        if self._out is not None:
-            self._out.close()
-        self._count += 1
-        path = self.path(self._count)
-        self._out = path.open("wb")
-        self._out_size = self._out_packets = 0
-        self.kept.append(path)
-        while len(self.kept) > self.ring.files:
-            self.kept.pop(0).unlink(missing_ok=True)
-        if replay:
-            for block in self._header:
-                self._out.write(block)
-                self._out_size += len(block)
-
-    def flush(self) -> None:
-        if self._out is not None:
-            self._out.flush()
-
-    def close(self) -> None:
-        if self._buf and self._out is not None:
-            self._out.write(bytes(self._buf))  # a torn last block: kept, as dumpcap would
-        self._buf.clear()
-        if self._out is not None:
-            self._out.close()
 
 
 class _Sink(threading.Thread):
