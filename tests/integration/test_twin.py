@@ -353,6 +353,20 @@ def run_twin(
     return TwinRun(text, [ln.rstrip("\r") for ln in text.split("\n")], rc)
 
 
+def against_server(
+    builder: TwinBuilder, cert: CertBundle, ciphers: str, *, set_clock: bool, run_dir: Path
+) -> tuple[OneShotTlsServer, Firmware, TwinRun]:
+    """Build the sketch for a one-shot server with `ciphers`, run the twin against it once."""
+    with tls_server(cert, ciphers) as server:
+        firmware = builder.build(
+            host="127.0.0.1", port=server.port, set_clock=set_clock, cert=cert, run_dir=run_dir
+        )
+        server.start()
+        run = run_twin(firmware.path, run_dir)
+        server.stop()
+    return server, firmware, run
+
+
 # --- the tests --------------------------------------------------------------------------
 
 FOUNDING_REPORT_LINES = [
@@ -395,14 +409,9 @@ ALERT_RECORD_CLOSE_NOTIFY = bytes.fromhex("15030300020100")  # warning, 0
 def test_founding_report_no_shared_cipher(
     builder: TwinBuilder, cert_2118: CertBundle, tmp_path: Path
 ) -> None:
-    with tls_server(cert_2118, FOUNDING_CIPHERS) as server:
-        firmware = builder.build(
-            host="127.0.0.1", port=server.port, set_clock=False, cert=cert_2118,
-            run_dir=tmp_path,
-        )  # fmt: skip
-        server.start()
-        run = run_twin(firmware.path, tmp_path)
-        server.stop()
+    server, firmware, run = against_server(
+        builder, cert_2118, FOUNDING_CIPHERS, set_clock=False, run_dir=tmp_path
+    )
 
     # Serial: the report's log, line for line, in its order.
     assert run.lines[1] == f"HIL:BOOT build={firmware.build_id}"
@@ -439,14 +448,9 @@ def test_founding_report_no_shared_cipher(
 def test_aes128_sha256_connects_and_verifies(
     builder: TwinBuilder, cert_now: CertBundle, tmp_path: Path
 ) -> None:
-    with tls_server(cert_now, FOUNDING_CIPHERS + ":AES128-SHA256") as server:
-        firmware = builder.build(
-            host="127.0.0.1", port=server.port, set_clock=True, cert=cert_now,
-            run_dir=tmp_path,
-        )  # fmt: skip
-        server.start()
-        run = run_twin(firmware.path, tmp_path)
-        server.stop()
+    server, _firmware, run = against_server(
+        builder, cert_now, FOUNDING_CIPHERS + ":AES128-SHA256", set_clock=True, run_dir=tmp_path
+    )
 
     assert server.error is None
     assert server.cipher == "AES128-SHA256"  # 0x003c, the board's first choice
@@ -480,14 +484,9 @@ def test_aes128_sha256_connects_and_verifies(
 def test_2118_certificate_with_clock_set_has_expired(
     builder: TwinBuilder, cert_2118: CertBundle, tmp_path: Path
 ) -> None:
-    with tls_server(cert_2118, FOUNDING_CIPHERS + ":AES128-SHA256") as server:
-        firmware = builder.build(
-            host="127.0.0.1", port=server.port, set_clock=True, cert=cert_2118,
-            run_dir=tmp_path,
-        )  # fmt: skip
-        server.start()
-        run = run_twin(firmware.path, tmp_path)
-        server.stop()
+    server, _firmware, run = against_server(
+        builder, cert_2118, FOUNDING_CIPHERS + ":AES128-SHA256", set_clock=True, run_dir=tmp_path
+    )
 
     assert server.cipher == "AES128-SHA256"
     # notAfter 2118 wrapped to 1982 on the 32-bit time_t: "expired" with SNTP time.
