@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from harness.model import Direction, Event, Source
+from harness.logformats.lines import stack_event
+from harness.model import Direction, Event
 
 STACK = "axtls"
 
@@ -93,14 +94,7 @@ class AxtlsParser:
         return event
 
     def _ev(self, t: float, kind: str, text: str, direction=None, **fields: Any) -> Event:
-        return Event(
-            t=t,
-            source=Source.SERIAL,
-            kind=kind,
-            direction=direction,
-            fields={"stack": STACK, **fields},
-            text=text,
-        )
+        return stack_event(STACK, t, kind, text, direction, **fields)
 
     def _match(self, t: float, text: str) -> Event | None:
         if m := _STATE.match(text):

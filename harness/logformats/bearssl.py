@@ -16,9 +16,11 @@ matched after its leading blanks.
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
-from harness.model import Direction, Event, Source
+from harness.logformats.lines import stack_event
+from harness.model import Direction, Event
 
 STACK = "bearssl"
 
@@ -281,12 +283,4 @@ class BearsslParser:
         return _ev(t, "log_other", text, None, function=func, message=msg)
 
 
-def _ev(t: float, kind: str, text: str, direction: Direction | None, /, **fields: Any) -> Event:
-    return Event(
-        t=t,
-        source=Source.SERIAL,
-        kind=kind,
-        direction=direction,
-        fields={"stack": STACK, **fields},
-        text=text,
-    )
+_ev = partial(stack_event, STACK)

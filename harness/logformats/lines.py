@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
+
+from harness.model import Direction, Event, Source
 
 
 @dataclass(frozen=True)
@@ -83,3 +86,17 @@ def read_pasted_log(text: str) -> list[Line]:
     while out and not out[-1].text.strip():
         out.pop()
     return out
+
+
+def stack_event(
+    stack: str, t: float, kind: str, text: str, direction: Direction | None = None, /, **fields: Any
+) -> Event:
+    """A serial event a stack's parser made of one line, tagged with the stack."""
+    return Event(
+        t=t,
+        source=Source.SERIAL,
+        kind=kind,
+        direction=direction,
+        fields={"stack": stack, **fields},
+        text=text,
+    )

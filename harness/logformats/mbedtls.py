@@ -12,9 +12,11 @@ are read too. A log line pasted behind a sketch's own text without a newline
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
-from harness.model import Direction, Event, Source
+from harness.logformats.lines import stack_event
+from harness.model import Direction, Event
 
 STACK = "mbedtls"
 
@@ -197,12 +199,4 @@ class MbedtlsParser:
         return _ev(t, "log_other", text, None, level=level, function=tag, message=message)
 
 
-def _ev(t: float, kind: str, text: str, direction: Direction | None, /, **fields: Any) -> Event:
-    return Event(
-        t=t,
-        source=Source.SERIAL,
-        kind=kind,
-        direction=direction,
-        fields={"stack": STACK, **fields},
-        text=text,
-    )
+_ev = partial(stack_event, STACK)
