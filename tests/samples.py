@@ -14,6 +14,28 @@ def founding_events():
     return parse_serial(read_pasted_log(FOUNDING_LOG.read_text()), "axtls")
 
 
+# The axTLS offer of core 2.4.x, in its order (tls-stacks.md).
+AXTLS_OFFER = [0x003C, 0x003D, 0x0035, 0x002F]
+
+# The serial lines of the founding report from the ClientHello on, in its order.
+REPORT_LINES = [
+    "State:\tsending Client Hello (1)",
+    "Alert: handshake failure",
+    "Error: SSL error 40",
+    "Alert: unexpected message",
+    "Error: SSL error 40",
+    "Alert: close notify",
+    "Connection failed",
+]
+
+
+def wire_events(record, kind: str) -> list:
+    """A run record's wire events of one kind, in time order."""
+    from harness.model import Source
+
+    return [e for e in record.timeline.events if e.source is Source.WIRE and e.kind == kind]
+
+
 def child_pids() -> set[int]:
     """Live children of this process: what a test may leave behind by mistake."""
     import os

@@ -29,6 +29,7 @@ from harness.boards import get_board_spec
 from harness.boards.base import BuildRequest, Firmware
 from harness.boards.twin import TwinBoard
 from harness.certs import CertBundle, get_plan, make_certs
+from tests.samples import AXTLS_OFFER, REPORT_LINES
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +38,6 @@ SKETCH_DIR = REPO / "sketches" / "founding_report"
 ENV_NAME = "twin-esp8266-axtls"
 
 FOUNDING_CIPHERS = "EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH"
-AXTLS_SUITES = [0x003C, 0x003D, 0x0035, 0x002F]
 
 RUN_DEADLINE = 30.0  # seconds from the twin's start to its HIL:DONE line
 SERVER_DEADLINE = 60.0
@@ -369,16 +369,6 @@ def against_server(
 
 # --- the tests --------------------------------------------------------------------------
 
-FOUNDING_REPORT_LINES = [
-    "State:\tsending Client Hello (1)",
-    "Alert: handshake failure",
-    "Error: SSL error 40",
-    "Alert: unexpected message",
-    "Error: SSL error 40",
-    "Alert: close notify",
-    "Connection failed",
-]
-
 CERT_DUMP_2118 = [
     "=== CERTIFICATE ISSUED TO ===",
     "Common Name (CN):\t\t127.0.0.1",
@@ -417,12 +407,12 @@ def test_founding_report_no_shared_cipher(
     assert run.lines[1] == f"HIL:BOOT build={firmware.build_id}"
     assert run.lines[2] == ".Set CA Cert"  # one dot from the WiFi loop, as in the report
     assert run.between(".Set CA Cert", "CA Cert set") == CERT_DUMP_2118
-    assert run.between("Connecting to 127.0.0.1", "Connection failed") == FOUNDING_REPORT_LINES
+    assert run.between("Connecting to 127.0.0.1", "Connection failed") == REPORT_LINES
     assert "HIL:DONE connected=0 verified=0" in run.lines
 
     # Wire, board -> server: the axTLS ClientHello.
     hello = parse_client_hello(bytes(server.client_bytes))
-    assert hello.suites == AXTLS_SUITES
+    assert hello.suites == AXTLS_OFFER
     assert hello.client_version == 0x0303
     assert hello.record_version == 0x0303
     assert hello.session_id == b""
@@ -456,7 +446,7 @@ def test_aes128_sha256_connects_and_verifies(
     assert server.cipher == "AES128-SHA256"  # 0x003c, the board's first choice
     assert server.version == "TLSv1.2"
     hello = parse_client_hello(bytes(server.client_bytes))
-    assert hello.suites == AXTLS_SUITES
+    assert hello.suites == AXTLS_OFFER
     # axTLS would put time() (here the wall clock) in the first 4 bytes of the client
     # random; BearSSL zeroes them (a known difference, harness/twin/FIDELITY.md).
     assert hello.random[:4] == bytes(4)

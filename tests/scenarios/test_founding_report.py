@@ -8,20 +8,9 @@ import subprocess
 import sys
 
 from harness.model import Confidence, Direction, Outcome, Source
-from tests.samples import child_pids
+from tests.samples import AXTLS_OFFER, REPORT_LINES, child_pids, wire_events
 
-AXTLS_OFFER = [0x003C, 0x003D, 0x0035, 0x002F]
 SUPPORTED_GROUPS, EC_POINT_FORMATS, SERVER_NAME = 10, 11, 0
-
-REPORT_LINES = [
-    "State:\tsending Client Hello (1)",
-    "Alert: handshake failure",
-    "Error: SSL error 40",
-    "Alert: unexpected message",
-    "Error: SSL error 40",
-    "Alert: close notify",
-    "Connection failed",
-]
 
 ARTIFACTS = [
     "serial.log",
@@ -35,10 +24,6 @@ ARTIFACTS = [
 ]
 
 
-def _wire(record, kind):
-    return [e for e in record.timeline.events if e.source is Source.WIRE and e.kind == kind]
-
-
 def test_founding_report_fails_with_no_shared_cipher(hil_run):
     before = child_pids()
     record = hil_run("founding-report")
@@ -47,16 +32,17 @@ def test_founding_report_fails_with_no_shared_cipher(hil_run):
     assert d.cause == "no_shared_cipher"
     assert d.confidence is Confidence.WIRE_AND_LOG
 
-    (hello,) = _wire(record, "client_hello")
+    (hello,) = wire_events(record, "client_hello")
     assert hello.direction is Direction.C2S
     assert hello.fields["suites"] == AXTLS_OFFER
     assert hello.fields["sni"] == "127.0.0.1"  # connect(host_string) sends the IP as SNI
     assert SERVER_NAME in hello.fields["extensions"]
     assert SUPPORTED_GROUPS not in hello.fields["extensions"]
     assert EC_POINT_FORMATS not in hello.fields["extensions"]
-    assert not _wire(record, "server_hello")
+    assert not wire_events(record, "server_hello")
     alerts = [
-        (e.direction, e.fields["level"], e.fields["description"]) for e in _wire(record, "alert")
+        (e.direction, e.fields["level"], e.fields["description"])
+        for e in wire_events(record, "alert")
     ]
     assert alerts == [(Direction.S2C, 2, 40), (Direction.C2S, 2, 10), (Direction.C2S, 1, 0)]
 
@@ -82,9 +68,9 @@ def test_founding_report_fixed_connects_and_verifies(hil_run):
     record = hil_run("founding-report-fixed")
     assert record.verdict.outcome is Outcome.PASS, record.verdict.reason
     assert record.diagnosis.cause is None and record.diagnosis.connected
-    (server_hello,) = _wire(record, "server_hello")
+    (server_hello,) = wire_events(record, "server_hello")
     assert server_hello.fields["suite"] == 0x003C  # the only suite in common
-    assert _wire(record, "app_data")
+    assert wire_events(record, "app_data")
     done = [e for e in record.timeline.events if e.kind == "connect_result" and e.fields["final"]]
     assert done[-1].fields == {"connected": True, "verified": True, "final": True}
     ok = [e for e in record.timeline.events if e.kind == "server_handshake_ok"]

@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from harness.model import Confidence, Direction, Outcome, Source
-from tests.samples import child_pids
-
-AXTLS_OFFER = [0x003C, 0x003D, 0x0035, 0x002F]
-
-
-def _wire(record, kind):
-    return [e for e in record.timeline.events if e.source is Source.WIRE and e.kind == kind]
+from tests.samples import AXTLS_OFFER, child_pids, wire_events
 
 
 def test_founding_report_against_apache(hil_run):
@@ -21,11 +15,12 @@ def test_founding_report_against_apache(hil_run):
     assert d.cause == "no_shared_cipher"
     assert d.confidence is Confidence.WIRE_AND_LOG
 
-    (hello,) = _wire(record, "client_hello")
+    (hello,) = wire_events(record, "client_hello")
     assert hello.fields["suites"] == AXTLS_OFFER
-    assert not _wire(record, "server_hello")
+    assert not wire_events(record, "server_hello")
     alerts = [
-        (e.direction, e.fields["level"], e.fields["description"]) for e in _wire(record, "alert")
+        (e.direction, e.fields["level"], e.fields["description"])
+        for e in wire_events(record, "alert")
     ]
     # Apache's alert, then the board's own. What follows depends on a race: Apache
     # closes a connection whose handshake failed at once, without a lingering close
@@ -34,7 +29,7 @@ def test_founding_report_against_apache(hil_run):
     # when it was written before that RST came back.
     assert alerts[:2] == [(Direction.S2C, 2, 40), (Direction.C2S, 2, 10)]
     assert alerts[2:] in ([], [(Direction.C2S, 1, 0)])
-    rst = _wire(record, "tcp_rst")
+    rst = wire_events(record, "tcp_rst")
     assert rst and all(e.direction is Direction.S2C for e in rst)
 
     server = {e.kind: e for e in record.timeline.events if e.source is Source.SERVER}
