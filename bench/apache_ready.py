@@ -14,11 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.benchmarks import Figure
-from harness.certs import get_plan, make_certs
-from harness.runner import BenchConfig
-from harness.servers import start_server
-from harness.servers.profiles import load_profile
+from harness.instruments.certs import get_plan, make_certs
+from harness.instruments.servers import start_server
+from harness.instruments.servers.profiles import load_profile
+from harness.run.benchmarks import Figure
+from harness.run.runner import BenchConfig
 
 NAME = "apache_ready"
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from harness.benchmarks import Figure, median_seconds
-from harness.logformats import parse_serial
-from harness.logformats.lines import Line, read_pasted_log
+from harness.analysis.logformats import parse_serial
+from harness.analysis.logformats.lines import Line, read_pasted_log
+from harness.run.benchmarks import Figure, median_seconds
 
 NAME = "log_parsing"
 LINES = 100_000

@@ -12,9 +12,9 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from harness.benchmarks import Figure
-from harness.runner import BenchConfig, run_scenario
-from harness.scenarios import load_scenario
+from harness.run.benchmarks import Figure
+from harness.run.runner import BenchConfig, run_scenario
+from harness.run.scenarios import load_scenario
 
 NAME = "warm_run"
 

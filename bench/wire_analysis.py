@@ -1,9 +1,9 @@
 """Wire analysis of a 1,000-handshake capture, against one bare tshark pass over it.
 
-value: median wall time of `harness.tshark.analyze_capture`: one tshark run with the
-keylog and every field of `harness.wire.FIELDS`, its rows decoded into events as
+value: median wall time of `harness.instruments.tshark.analyze_capture`: one tshark run with the
+keylog and every field of `harness.analysis.wire.FIELDS`, its rows decoded into events as
 they arrive. baseline: median wall time of the very same tshark command
-(`harness.tshark.tshark_command`: same fields, options, keylog, display filter),
+(`harness.instruments.tshark.tshark_command`: same fields, options, keylog, display filter),
 its output read through a pipe to the end and not decoded. The ratio is what
 decoding costs on top of the tshark pass it cannot avoid; issue 4 asks for at most
 1.3. The two are measured alternately, so a machine growing busier weighs on both.
@@ -32,12 +32,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from harness import procs, wire
-from harness.benchmarks import Figure, median_seconds
-from harness.capture import Capture, bpf_for_port
-from harness.errors import CaptureError
-from harness.runner import BenchConfig
-from harness.tshark import analyze_capture, tshark_command
+from harness.analysis import wire
+from harness.instruments import procs
+from harness.instruments.capture import Capture, bpf_for_port
+from harness.instruments.tshark import analyze_capture, tshark_command
+from harness.model.errors import CaptureError
+from harness.run.benchmarks import Figure, median_seconds
+from harness.run.runner import BenchConfig
 
 NAME = "wire_analysis"
 HANDSHAKES = 1000
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 
 
 class BenchCapture(NamedTuple):
-    # Not a dataclass: harness.benchmarks loads this module without registering it in
+    # Not a dataclass: harness.run.benchmarks loads this module without registering it in
     # sys.modules, where dataclasses look up string annotations.
     pcap: Path
     keylog: Path

@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness import report
-from harness.errors import HilError
+from harness.analysis import report
+from harness.model.errors import HilError
 
 if TYPE_CHECKING:
-    from harness.certs import CertBundle
+    from harness.instruments.certs import CertBundle
 
 Command = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
@@ -44,7 +44,7 @@ def _bench_options(p: argparse.ArgumentParser) -> None:
 
 
 def _bench(args: argparse.Namespace):
-    from harness.runner import BenchConfig
+    from harness.run.runner import BenchConfig
 
     extra = {"cache_dir": args.cache_dir} if args.cache_dir is not None else {}
     return BenchConfig(runs_dir=args.runs_dir, **extra)
@@ -63,8 +63,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
 @command("run", "run one scenario on its board and diagnose it")
 @options(_run_options)
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.runner import run_scenario
-    from harness.scenarios import list_scenarios, load_scenario
+    from harness.run.runner import run_scenario
+    from harness.run.scenarios import list_scenarios, load_scenario
 
     if args.list or not args.scenario:
         print("\n".join(list_scenarios()))
@@ -94,7 +94,7 @@ def _diagnose_options(p: argparse.ArgumentParser) -> None:
 @command("diagnose", "diagnose a serial log and/or a capture, e.g. pasted from an issue")
 @options(_diagnose_options)
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    from harness.offline import diagnose_files
+    from harness.run.offline import diagnose_files
 
     if args.serial is None and args.pcap is None:
         raise HilError(
@@ -123,7 +123,7 @@ def _bench_cmd_options(p: argparse.ArgumentParser) -> None:
 @command("bench", "run benchmarks: each figure beside its baseline, measured in one run")
 @options(_bench_cmd_options)
 def cmd_bench(args: argparse.Namespace) -> int:
-    from harness.benchmarks import select
+    from harness.run.benchmarks import select
 
     for module in select(args.names):
         figure = module.measure(args.runs) if args.runs is not None else module.measure()
@@ -136,7 +136,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 @command("profiles", "list the server profiles: backends, description, source")
 def cmd_profiles(args: argparse.Namespace) -> int:
-    from harness.servers.profiles import list_profiles, load_profile
+    from harness.instruments.servers.profiles import list_profiles, load_profile
 
     for name in list_profiles():
         p = load_profile(name)
@@ -156,7 +156,7 @@ def _certs_options(p: argparse.ArgumentParser) -> None:
 
 
 def _key_cache(cache_dir: Path | None) -> Path:
-    from harness.runner import BenchConfig
+    from harness.run.runner import BenchConfig
 
     return (cache_dir if cache_dir is not None else BenchConfig().cache_dir) / "keys"
 
@@ -173,7 +173,7 @@ def _print_bundle(bundle: CertBundle) -> None:
 @command("certs", "write a certificate plan's files (keys, chain, CA, C headers)")
 @options(_certs_options)
 def cmd_certs(args: argparse.Namespace) -> int:
-    from harness.certs import PLANS, get_plan, make_certs
+    from harness.instruments.certs import PLANS, get_plan, make_certs
 
     if not args.plan:
         for name, plan in sorted(PLANS.items()):
@@ -199,10 +199,10 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
 @command("serve", "serve a profile until Ctrl-C, and print what a sketch needs")
 @options(_serve_options)
 def cmd_serve(args: argparse.Namespace) -> int:
-    from harness.certs import get_plan, make_certs
-    from harness.runner import new_run_dir
-    from harness.servers import start_server
-    from harness.servers.profiles import load_profile
+    from harness.instruments.certs import get_plan, make_certs
+    from harness.instruments.servers import start_server
+    from harness.instruments.servers.profiles import load_profile
+    from harness.run.runner import new_run_dir
 
     profile = load_profile(args.profile)
     run_dir = new_run_dir(_bench(args).runs_dir, f"serve-{profile.name}")
@@ -250,7 +250,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 @command("boards", "list the boards")
 def cmd_boards(args: argparse.Namespace) -> int:
-    from harness.boards import BOARDS
+    from harness.instruments.boards import BOARDS
 
     for spec in BOARDS.values():
         print(f"{spec.name:<24} {spec.description}")
@@ -259,7 +259,7 @@ def cmd_boards(args: argparse.Namespace) -> int:
 
 @command("setup", "install PlatformIO's offline pieces (tool-scons) when missing")
 def cmd_setup(args: argparse.Namespace) -> int:
-    from harness.boards.platformio import ensure_tool_scons
+    from harness.instruments.boards.platformio import ensure_tool_scons
 
     log_path = Path.home() / ".cache" / "esp-tls-hil" / "setup.log"
     print(ensure_tool_scons(log_path=log_path))

@@ -22,17 +22,17 @@ from pathlib import Path
 
 import pytest
 
-from harness import report
-from harness.boards import open_board
-from harness.boards.base import Board
-from harness.capture import Capture, capture_target
-from harness.certs import CertBundle, get_plan, make_certs
+from harness.analysis import report
+from harness.instruments.boards import open_board
+from harness.instruments.boards.base import Board
+from harness.instruments.capture import Capture, capture_target
+from harness.instruments.certs import CertBundle, get_plan, make_certs
+from harness.instruments.serial_monitor import SerialMonitor
+from harness.instruments.servers import TlsServer, start_server
+from harness.instruments.servers.profiles import load_profile
 from harness.model import RunRecord
-from harness.runner import BenchConfig, new_run_dir, run_scenario
-from harness.scenarios import load_scenario
-from harness.serial_io import SerialMonitor
-from harness.servers import TlsServer, start_server
-from harness.servers.profiles import load_profile
+from harness.run.runner import BenchConfig, new_run_dir, run_scenario
+from harness.run.scenarios import load_scenario
 
 _RECORDS = pytest.StashKey[list[RunRecord]]()
 
@@ -151,7 +151,7 @@ def tls_server(
 def capture(hil_bench: BenchConfig, hil_run_dir: Path) -> Iterator[Callable[[int], Capture]]:
     """`capture(port)`: dumpcap where traffic to the bench address and port crosses,
     stopped losslessly after the test (or earlier by `.stop()`).
-    `harness.tshark.open_filecapture` gives the pyshark FileCapture of its file for
+    `harness.instruments.tshark.open_filecapture` gives the pyshark FileCapture of its file for
     packet assertions of your own."""
     started: list[Capture] = []
 

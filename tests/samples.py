@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from harness.logformats import parse_serial
-from harness.logformats.lines import read_pasted_log
+from harness.analysis.logformats import parse_serial
+from harness.analysis.logformats.lines import read_pasted_log
 
 DATA = Path(__file__).parent / "data"
 FOUNDING_LOG = DATA / "esp8266-arduino-4826_founding_report.log"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.certs import CertBundle, get_plan, make_certs
-from harness.servers import BACKENDS, start_server
-from harness.servers.base import ServerBase
-from harness.servers.profiles import load_profile
+from harness.instruments.certs import CertBundle, get_plan, make_certs
+from harness.instruments.servers import BACKENDS, start_server
+from harness.instruments.servers.base import ServerBase
+from harness.instruments.servers.profiles import load_profile
 from tests.integration.serving import ServeFn, assert_gone
 
 # The plans of the founding report's profiles, made for the address the tests dial.

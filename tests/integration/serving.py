@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import procs
-from harness.certs import CertBundle
+from harness.analysis.serverlog import parse_server_log
+from harness.instruments import procs
+from harness.instruments.certs import CertBundle
+from harness.instruments.servers.base import ServerBase
 from harness.model import Event
-from harness.serverlog import parse_server_log
-from harness.servers.base import ServerBase
 
 # The four suites axTLS (ESP8266 core 2.4.x) offers, in its order.
 AXTLS_SUITES = "AES128-SHA256:AES256-SHA256:AES256-SHA:AES128-SHA"

@@ -13,18 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import (
+from harness.analysis.serverlog import parse_server_log
+from harness.instruments.servers import BACKENDS, apache
+from harness.instruments.servers.apache import ApacheServer
+from harness.instruments.servers.builtin_main import DEFAULT_PAGE, page_body
+from harness.instruments.servers.profiles import load_profile
+from harness.model.errors import (
     ConfigError,
     PortInUseError,
     StateError,
     ToolFailedError,
     ToolMissingError,
 )
-from harness.serverlog import parse_server_log
-from harness.servers import BACKENDS, apache
-from harness.servers.apache import ApacheServer
-from harness.servers.base import DEFAULT_PAGE, page_body
-from harness.servers.profiles import load_profile
 from tests.integration.serving import (
     AXTLS_SUITES,
     FOUNDING_HEADERS,

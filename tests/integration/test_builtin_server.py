@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ConfigError, NetworkSafetyError, StateError, ToolFailedError
-from harness.serverlog import parse_server_log
-from harness.servers import BACKENDS, start_server
-from harness.servers.builtin import BuiltinServer
-from harness.servers.profiles import ServerProfile, load_profile
+from harness.analysis.serverlog import parse_server_log
+from harness.instruments.servers import BACKENDS, start_server
+from harness.instruments.servers.builtin import BuiltinServer
+from harness.instruments.servers.profiles import ServerProfile, load_profile
+from harness.model.errors import ConfigError, NetworkSafetyError, StateError, ToolFailedError
 from tests.integration.serving import (
     AXTLS_IDS,
     AXTLS_SUITES,

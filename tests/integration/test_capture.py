@@ -1,4 +1,4 @@
-"""harness.capture and harness.tshark against real dumpcap and tshark on lo."""
+"""instruments.capture and instruments.tshark against real dumpcap and tshark on lo."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from harness import wire
-from harness.capture import (
+from harness.analysis import wire
+from harness.instruments.capture import (
     MARKER_PREFIX,
     Capture,
     CaptureState,
@@ -28,9 +28,14 @@ from harness.capture import (
     interface_holding,
     interface_routing,
 )
-from harness.errors import CaptureError, ConfigError, StateError
+from harness.instruments.tshark import (
+    analyze_capture,
+    guess_server_port,
+    open_filecapture,
+    read_fields,
+)
 from harness.model import Direction
-from harness.tshark import analyze_capture, guess_server_port, open_filecapture, read_fields
+from harness.model.errors import CaptureError, ConfigError, StateError
 
 pytestmark = pytest.mark.integration
 
@@ -257,7 +262,7 @@ def test_an_unknown_user_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_permission_refusal_names_the_three_fixes() -> None:
-    from harness.capture.dumpcap import _fix_for
+    from harness.instruments.capture.dumpcap import _fix_for
 
     seen = 'dumpcap: You do not have permission to capture on device "lo".'
     fix = _fix_for(seen, "lo")
@@ -304,7 +309,7 @@ def test_capture_target_for_an_address_of_this_machine_is_its_interface() -> Non
         ):
             subprocess.run(cmd, check=True, timeout=10)
         probe = (
-            "from harness.capture import capture_target\n"
+            "from harness.instruments.capture import capture_target\n"
             "t = capture_target('198.18.0.10', 443)\n"
             "print(t.interface, '|', t.bpf)"
         )

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import procs
 from harness.cli import main
-from harness.runner import BenchConfig
+from harness.instruments import procs
+from harness.run.runner import BenchConfig
 
 pytestmark = pytest.mark.integration
 

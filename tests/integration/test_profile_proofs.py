@@ -12,7 +12,7 @@ For each (profile, backend) pair one server is started and these are shown with
 - what a verifying client trusting the bundle's CA concludes;
 - the HTTP answer (and for `response_bytes`, full-size records).
 
-A backend registered in `harness.servers.BACKENDS` is covered as soon as a profile
+A backend registered in `harness.instruments.servers.BACKENDS` is covered as soon as a profile
 lists it. Where the backends differ on purpose, the difference is asserted here too
 (`CA_NAMES_SENT`); what a backend refuses is shown at the end. Handshakes run in
 threads: the server handles each connection in its own thread (builtin, and apache's
@@ -35,12 +35,10 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from harness import procs
-from harness.certs import CertBundle, get_plan, make_certs
-from harness.errors import ConfigError
-from harness.runner import BenchConfig
-from harness.servers import BACKENDS, TlsServer, start_server
-from harness.servers.profiles import (
+from harness.instruments import procs
+from harness.instruments.certs import CertBundle, get_plan, make_certs
+from harness.instruments.servers import BACKENDS, TlsServer, start_server
+from harness.instruments.servers.profiles import (
     TLS13_IDS,
     TLS13_SUITES,
     ChainOrder,
@@ -53,6 +51,8 @@ from harness.servers.profiles import (
     load_profile,
     suite_usable_at,
 )
+from harness.model.errors import ConfigError
+from harness.run.runner import BenchConfig
 
 pytestmark = pytest.mark.integration
 

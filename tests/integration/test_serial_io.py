@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import procs
-from harness.errors import DeadlineError
-from harness.logformats.lines import read_serial_log
-from harness.serial_io import SerialMonitor
+from harness.analysis.logformats.lines import read_serial_log
+from harness.instruments import procs
+from harness.instruments.serial_monitor import SerialMonitor
+from harness.model.errors import DeadlineError
 
 
 @pytest.fixture

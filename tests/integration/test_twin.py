@@ -24,11 +24,11 @@ from pathlib import Path
 import pytest
 import serial
 
-from harness import procs
-from harness.boards import get_board_spec
-from harness.boards.base import BuildRequest, Firmware
-from harness.boards.twin import TwinBoard
-from harness.certs import CertBundle, get_plan, make_certs
+from harness.instruments import procs
+from harness.instruments.boards import get_board_spec
+from harness.instruments.boards.base import BuildRequest, Firmware
+from harness.instruments.boards.twin import TwinBoard
+from harness.instruments.certs import CertBundle, get_plan, make_certs
 from tests.samples import AXTLS_OFFER, REPORT_LINES
 
 pytestmark = pytest.mark.integration

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from harness.boards.base import BuildRequest
-from harness.runner import REPO_DIR
-from harness.tshark import open_filecapture
+from harness.instruments.boards.base import BuildRequest
+from harness.instruments.tshark import open_filecapture
+from harness.run.runner import REPO_DIR
 
 AXTLS_OFFER = ["0x003c", "0x003d", "0x0035", "0x002f"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from harness.boards.platformio import core_dir
-from harness.runner import BenchConfig
+from harness.instruments.boards.platformio import core_dir
+from harness.run.runner import BenchConfig
 
 # pytester gives the inner run a HOME of its own: hand it this bench's PlatformIO and cache.
 PIO_CORE = core_dir()

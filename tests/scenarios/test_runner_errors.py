@@ -7,8 +7,8 @@ import dataclasses
 import json
 
 from harness.model import Outcome
-from harness.runner import BenchConfig, run_scenario
-from harness.scenarios import load_scenario
+from harness.run.runner import BenchConfig, run_scenario
+from harness.run.scenarios import load_scenario
 from tests.samples import child_pids
 
 

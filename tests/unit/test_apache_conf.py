@@ -1,4 +1,4 @@
-"""harness/servers/apache_conf.py: a profile as httpd config text (pure)."""
+"""harness/instruments/servers/apache_conf.py: a profile as httpd config text (pure)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ConfigError
-from harness.servers.apache_conf import (
+from harness.instruments.servers.apache_conf import (
     ACCESS_LOG_FORMAT,
     MODULES,
     ApachePaths,
@@ -17,7 +16,8 @@ from harness.servers.apache_conf import (
     render_config,
     ssl_protocol,
 )
-from harness.servers.profiles import ClientAuth, TlsVersion, load_profile
+from harness.instruments.servers.profiles import ClientAuth, TlsVersion, load_profile
+from harness.model.errors import ConfigError
 
 ROOT = Path("/srv/hil-apache")
 PATHS = ApachePaths.under(ROOT, with_dh=True)

@@ -1,4 +1,4 @@
-"""harness/apachelog.py: Apache's error and access logs -> the builtin backend's server events."""
+"""analysis/apachelog.py: Apache's error and access logs -> the builtin backend's server events."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.apachelog import parse_apache_logs, server_log_text
+from harness.analysis.apachelog import parse_apache_logs, server_log_text
+from harness.analysis.serverlog import parse_server_log
 from harness.model import Direction, Event, Source
-from harness.serverlog import parse_server_log
 from tests.samples import DATA
 
 APACHE = DATA / "apache"

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from harness.benchmarks import Figure, discover, select
 from harness.cli import main
-from harness.errors import ConfigError
+from harness.model.errors import ConfigError
+from harness.run.benchmarks import Figure, discover, select
 
 
 def test_figure_json_has_the_designed_keys():

@@ -1,7 +1,7 @@
-from harness.correlate import build_timeline
-from harness.diagnose import Context, diagnose
+from harness.analysis.correlate import build_timeline
+from harness.analysis.diagnose import Context, diagnose
+from harness.analysis.verdict import judge
 from harness.model import Confidence, Direction, Event, Expectation, Outcome, Source
-from harness.verdict import judge
 from tests.samples import founding_events
 
 AXTLS_SUITES = [0x003C, 0x003D, 0x0035, 0x002F]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.correlate import build_timeline
-from harness.diagnose import CAUSES, Context, diagnose, rules
-from harness.logformats import parse_serial
-from harness.logformats.lines import read_pasted_log
+from harness.analysis.correlate import build_timeline
+from harness.analysis.diagnose import CAUSES, Context, diagnose, rules
+from harness.analysis.logformats import parse_serial
+from harness.analysis.logformats.lines import read_pasted_log
 from harness.model import Confidence, Direction, Event, Source
 
 C2S, S2C = Direction.C2S, Direction.S2C

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.correlate import build_timeline
-from harness.diagnose import Context, diagnose
-from harness.logformats import detect_stack, parse_serial
-from harness.logformats.lines import read_pasted_log
+from harness.analysis.correlate import build_timeline
+from harness.analysis.diagnose import Context, diagnose
+from harness.analysis.logformats import detect_stack, parse_serial
+from harness.analysis.logformats.lines import read_pasted_log
 from harness.model import Confidence
 from tests.samples import DATA, FOUNDING_LOG
 

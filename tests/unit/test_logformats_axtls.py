@@ -1,5 +1,5 @@
-from harness.logformats import parse_serial
-from harness.logformats.lines import read_pasted_log, read_serial_log
+from harness.analysis.logformats import parse_serial
+from harness.analysis.logformats.lines import read_pasted_log, read_serial_log
 from harness.model import Direction
 from tests.samples import FOUNDING_LOG, founding_events
 

@@ -1,6 +1,6 @@
-from harness.logformats import parse_serial
-from harness.logformats.bearssl import ERROR_TEXTS, BearsslParser, error_fields
-from harness.logformats.lines import read_pasted_log
+from harness.analysis.logformats import parse_serial
+from harness.analysis.logformats.bearssl import ERROR_TEXTS, BearsslParser, error_fields
+from harness.analysis.logformats.lines import read_pasted_log
 from harness.model import Direction, Source
 from tests.samples import DATA
 

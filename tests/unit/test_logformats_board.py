@@ -1,8 +1,8 @@
 import pytest
 
-from harness.logformats import parse_serial
-from harness.logformats.board import BoardParser
-from harness.logformats.lines import read_pasted_log
+from harness.analysis.logformats import parse_serial
+from harness.analysis.logformats.board import BoardParser
+from harness.analysis.logformats.lines import read_pasted_log
 from tests.samples import DATA
 
 LOGS = DATA / "logs"

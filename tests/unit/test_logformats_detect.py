@@ -1,8 +1,8 @@
 import pytest
 
-from harness.errors import ConfigError
-from harness.logformats import detect_stack, parse_serial
-from harness.logformats.lines import Line, read_pasted_log
+from harness.analysis.logformats import detect_stack, parse_serial
+from harness.analysis.logformats.lines import Line, read_pasted_log
+from harness.model.errors import ConfigError
 from tests.samples import DATA, FOUNDING_LOG
 
 LOGS = DATA / "logs"

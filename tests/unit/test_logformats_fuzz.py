@@ -3,9 +3,9 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.logformats import STACK_PARSERS, detect_stack, parse_serial
-from harness.logformats.board import BoardParser
-from harness.logformats.lines import Line, read_pasted_log, read_serial_log
+from harness.analysis.logformats import STACK_PARSERS, detect_stack, parse_serial
+from harness.analysis.logformats.board import BoardParser
+from harness.analysis.logformats.lines import Line, read_pasted_log, read_serial_log
 
 STACKS = [*STACK_PARSERS, "auto", None]
 

@@ -1,6 +1,6 @@
-from harness.logformats import parse_serial
-from harness.logformats.lines import read_pasted_log
-from harness.logformats.mbedtls import MbedtlsParser
+from harness.analysis.logformats import parse_serial
+from harness.analysis.logformats.lines import read_pasted_log
+from harness.analysis.logformats.mbedtls import MbedtlsParser
 from harness.model import Direction
 from tests.samples import DATA
 

@@ -1,4 +1,4 @@
-from harness.boards.platformio import required_scons, scons_release, write_project
+from harness.instruments.boards.platformio import required_scons, scons_release, write_project
 
 
 def test_scons_release_unpacks_tool_scons_version():
@@ -34,8 +34,8 @@ def test_build_without_tool_scons_is_a_clear_error_at_once(tmp_path, monkeypatch
 
     import pytest
 
-    from harness.boards.platformio import build
-    from harness.errors import ToolMissingError
+    from harness.instruments.boards.platformio import build
+    from harness.model.errors import ToolMissingError
 
     monkeypatch.setenv("PLATFORMIO_CORE_DIR", str(tmp_path / "empty-core"))
     project = write_project(

@@ -1,4 +1,4 @@
-"""harness/servers/profiles.py: the shipped profiles load; bad files say file, key and fix."""
+"""instruments/servers/profiles.py: the shipped profiles load; bad files say file, key and fix."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ConfigError
-from harness.servers.profiles import (
+from harness.instruments.servers.profiles import (
     PROFILE_DIR,
     TlsVersion,
     list_profiles,
     load_profile,
     load_profile_file,
 )
+from harness.model.errors import ConfigError
 
 FOUNDING_CIPHERS = "EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH"
 FOUNDING_HEADERS = (
@@ -152,7 +152,7 @@ def test_not_toml_names_file(tmp_path: Path) -> None:
 
 
 def test_accepted_suites_of_the_founding_profiles():
-    from harness.servers.profiles import accepted_suites, load_profile
+    from harness.instruments.servers.profiles import accepted_suites, load_profile
 
     axtls = {0x003C, 0x003D, 0x0035, 0x002F}
     strict = accepted_suites(load_profile("do-2016-ssl-params"))
@@ -207,7 +207,7 @@ def test_catalogue_is_complete_and_described() -> None:
 
 
 def test_what_the_new_profiles_say() -> None:
-    from harness.servers.profiles import ChainOrder, ClientAuth, SniPolicy
+    from harness.instruments.servers.profiles import ChainOrder, ClientAuth, SniPolicy
 
     assert load_profile("incomplete-chain").chain is ChainOrder.INCOMPLETE
     assert load_profile("reversed-chain").chain is ChainOrder.REVERSED
@@ -228,7 +228,7 @@ def test_what_the_new_profiles_say() -> None:
 
 
 def test_accepted_suites_by_version_key_type_and_dh() -> None:
-    from harness.servers.profiles import accepted_suites
+    from harness.instruments.servers.profiles import accepted_suites
 
     old = load_profile("mozilla-old")
     tls10 = accepted_suites(old, TlsVersion.TLS1_0)

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ConfigError
 from harness.model import Expectation
-from harness.scenarios import list_scenarios, load_scenario, parse_scenario
+from harness.model.errors import ConfigError
+from harness.run.scenarios import list_scenarios, load_scenario, parse_scenario
 
 GOOD = """
 description = "d"

@@ -1,4 +1,4 @@
-"""harness/serverlog.py: server.log JSON lines -> server events, never an exception."""
+"""harness/analysis/serverlog.py: server.log JSON lines -> server events, never an exception."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.analysis.serverlog import parse_server_log
 from harness.model import Direction, Source
-from harness.serverlog import parse_server_log
 
 # A real server.log of an axTLS-suite client against do-2016-ssl-params (builtin backend).
 SAMPLE = """\

@@ -1,4 +1,4 @@
-"""harness.wire on committed tshark text (tests/data/wire, made by make_samples.py)."""
+"""harness.analysis.wire on committed tshark text (tests/data/wire, made by make_samples.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness import wire
+from harness.analysis import wire
 from harness.model import Direction, Source
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "wire"

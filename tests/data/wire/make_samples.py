@@ -56,10 +56,10 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 sys.path.insert(0, str(REPO))
 
-from harness import procs  # noqa: E402
-from harness.capture import Capture, bpf_for_port  # noqa: E402
-from harness.tshark import read_fields  # noqa: E402
-from harness.wire import FIELDS  # noqa: E402
+from harness.analysis.wire import FIELDS  # noqa: E402
+from harness.instruments import procs  # noqa: E402
+from harness.instruments.capture import Capture, bpf_for_port  # noqa: E402
+from harness.instruments.tshark import read_fields  # noqa: E402
 
 # The founding report's ssl-params.conf allows "EECDH+AESGCM:EDH+AESGCM"; with an RSA key
 # that is these four.

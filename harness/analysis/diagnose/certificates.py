@@ -1,0 +1,230 @@
+"""Causes about the server's certificate and how the board was told to trust it."""
+
+from __future__ import annotations
+
+from harness.analysis.diagnose.engine import (
+    Context,
+    Finding,
+    Proof,
+    log_errors,
+    log_text,
+    rule,
+    wire_alerts,
+)
+from harness.model import Direction, Fix, Source, Timeline
+from harness.model.stacks import TIME_T_MAX
+
+BAD_CERTIFICATE, CERTIFICATE_EXPIRED, CERTIFICATE_UNKNOWN, UNKNOWN_CA = 42, 45, 46, 48
+_TIME_ERRORS = ("expired", "not_yet_valid", "time_unknown")
+_TRUST_ERRORS = ("untrusted", "self_signed", "bad_signature", "bad_chain", "verify_error")
+_BEARSSL_TIME_UNKNOWN = 53  # BR_ERR_X509_TIME_UNKNOWN: the board has no clock
+
+
+def cert_wall(tl: Timeline, ctx: Context) -> Fix | None:
+    """The wall behind a cipher fix on axTLS: a certificate past 2038 never verifies."""
+    wrapped = any(
+        e.fields.get("key") == "not_after" and _year(str(e.fields.get("value"))) < 2000
+        for e in tl.of("log_cert")
+    )
+    late = ctx.cert_not_after is not None and ctx.cert_not_after > TIME_T_MAX
+    if not (wrapped or late):
+        return None
+    return Fix(
+        "certificate",
+        "Then issue a server certificate that ends before 2038-01-19 and set the clock "
+        "(configTime) before verifyCertChain: axTLS keeps dates in a 32-bit time_t, so this "
+        "notAfter wraps to the past (1982 for 2118-05-18): 'not yet valid' without SNTP, "
+        "'expired' with it",
+        "openssl req -x509 -days 3650 ...   (and in the sketch: configTime(0, 0, "
+        '"pool.ntp.org") and wait for time(nullptr) > 1500000000)',
+    )
+
+
+def _year(ctime_text: str) -> int:
+    # ctime(): "Sun Apr 11 04:02:21 1982"
+    tail = ctime_text.strip().split(" ")[-1]
+    return int(tail) if tail.isdigit() else 9999
+
+
+_SET_CLOCK = Fix(
+    "sketch",
+    "Set the clock before verifying: the board counts from 1970 until SNTP runs",
+    'configTime(0, 0, "pool.ntp.org"); while (time(nullptr) < 1500000000) delay(100);',
+)
+
+
+@rule("cert_time_invalid", priority=120)
+def cert_time_invalid(tl: Timeline, ctx: Context) -> Finding | None:
+    proof = Proof()
+    errors = log_errors(tl, x509=_TIME_ERRORS) + log_errors(
+        tl, stack="bearssl", code=_BEARSSL_TIME_UNKNOWN
+    )
+    if errors:
+        proof.log = True
+        err = errors[0]
+        proof.add(
+            f"The board's certificate check says: {err.fields.get('message') or err.text}", err
+        )
+        dates = [e for e in tl.of("log_cert") if e.fields.get("key") in ("not_before", "not_after")]
+        if dates:
+            proof.add("The certificate's dates as the board read them", *dates)
+    alerts = wire_alerts(tl, Direction.C2S, CERTIFICATE_EXPIRED)
+    if alerts:
+        proof.wire = True
+        proof.add("The board rejected the certificate with certificate_expired (45)", alerts[0])
+    if not (proof.log or proof.wire):
+        return None
+    kinds = {e.fields.get("x509") for e in errors}
+    no_clock = bool(kinds & {"not_yet_valid", "time_unknown"}) or any(
+        e.fields.get("code") == _BEARSSL_TIME_UNKNOWN for e in errors
+    )
+    fixes = [_SET_CLOCK] if no_clock or tl.of("log_clock") else []
+    wall = cert_wall(tl, ctx)
+    if wall:
+        fixes.append(wall)
+    elif "expired" in kinds or alerts:
+        fixes.append(Fix("certificate", "Renew the server certificate"))
+    if ctx.cert_not_after is not None and ctx.cert_not_after > TIME_T_MAX:
+        proof.add("The server certificate's notAfter is past 2038-01-19 (a 32-bit time_t)")
+    return proof.finding(
+        "cert_time_invalid",
+        "The board rejected the server certificate's validity period against its own "
+        "clock: either the clock was never set (the board believes it is 1970) or the "
+        "certificate's dates are outside what the board can represent.",
+        fixes,
+    )
+
+
+@rule("untrusted_cert", priority=130)
+def untrusted_cert(tl: Timeline, ctx: Context) -> Finding | None:
+    proof = Proof()
+    errors = log_errors(tl, x509=_TRUST_ERRORS)
+    if errors:
+        proof.log = True
+        err = errors[0]
+        proof.add(
+            f"The board's certificate check says: {err.fields.get('message') or err.text}", err
+        )
+    alerts = wire_alerts(tl, Direction.C2S, UNKNOWN_CA, BAD_CERTIFICATE, CERTIFICATE_UNKNOWN)
+    if alerts and not _name_mismatch(ctx):
+        proof.wire = True
+        proof.add("The board rejected the server's certificate with an alert", alerts[0])
+    return proof.finding(
+        "untrusted_cert",
+        "The board could not chain the server's certificate to a certificate it trusts: "
+        "the CA it was given is not the one that signed the server's certificate (or, for "
+        "a self-signed server, not that very certificate).",
+        [
+            Fix(
+                "sketch",
+                "Give the board the server's CA certificate (for a self-signed server "
+                "certificate: that certificate itself)",
+                "client.setCACert(ca_der, ca_der_len);  // BearSSL: setTrustAnchors(&list)",
+            ),
+            Fix("server", "Serve the whole chain up to that CA (SSLCertificateChainFile)"),
+        ],
+    )
+
+
+def _name_mismatch(ctx: Context) -> bool:
+    if not ctx.connect_host or ctx.cert_names is None:
+        return False
+    host = ctx.connect_host.lower()
+    for name in ctx.cert_names:
+        name = name.lower()
+        if name == host or (name.startswith("*.") and host.split(".", 1)[-1] == name[2:]):
+            return False
+    return True
+
+
+@rule("hostname_mismatch", priority=100)
+def hostname_mismatch(tl: Timeline, ctx: Context) -> Finding | None:
+    proof = Proof()
+    errors = log_errors(tl, x509="hostname_mismatch")
+    if errors:
+        proof.log = True
+        proof.add("The board's check says the certificate is for another name", errors[0])
+    if _name_mismatch(ctx):
+        alerts = wire_alerts(tl, Direction.C2S, BAD_CERTIFICATE, CERTIFICATE_UNKNOWN)
+        resets = [e for e in tl.of("tcp_rst", source=Source.WIRE) if e.direction is Direction.C2S]
+        seen = tl.of("certificate", source=Source.WIRE)
+        if seen and (alerts or resets):
+            proof.wire = True
+            proof.add(
+                "After the server's certificate the board ended the connection",
+                seen[0],
+                *(alerts or resets)[:1],
+            )
+        if proof.wire or proof.log:
+            proof.add(
+                f"The board connects to {ctx.connect_host!r}; the certificate names "
+                f"{', '.join(ctx.cert_names or ()) or 'nothing usable'}"
+            )
+    return proof.finding(
+        "hostname_mismatch",
+        "The certificate is valid but issued for another name than the one the board "
+        "connects to. Connecting by IP needs the IP in the certificate's subjectAltName; "
+        "the CN alone is not checked by every stack.",
+        [
+            Fix(
+                "certificate",
+                "Issue the certificate for the name (or IP) the board uses, in subjectAltName",
+                "openssl req -x509 ... -addext 'subjectAltName=DNS:host.example,IP:192.0.2.10'",
+            ),
+            Fix("sketch", "Or connect with the name the certificate carries"),
+        ],
+    )
+
+
+@rule("no_trust_method", priority=30)
+def no_trust_method(tl: Timeline, ctx: Context) -> Finding | None:
+    proof = Proof()
+    said = (
+        tl.of("log_trust")
+        + log_errors(tl, no_trust=True)
+        + log_text(tl, "no authentication method is setup")
+    )
+    if said:
+        proof.log = True
+        proof.add("The board was given no way to trust the server", said[0])
+    return proof.finding(
+        "no_trust_method",
+        "The sketch never told the TLS client how to trust the server: no CA, no "
+        "fingerprint, no known key, not insecure. The connection is bound to fail before "
+        "the server has a say.",
+        [
+            Fix(
+                "sketch",
+                "Give the client a trust anchor (the server's CA certificate)",
+                "BearSSL::X509List cert(ca_pem); client.setTrustAnchors(&cert);  "
+                "// ESP32: client.setCACert(ca_pem);",
+            ),
+            Fix("sketch", "Or, for a test bench only, skip the check", "client.setInsecure();"),
+        ],
+    )
+
+
+@rule("fingerprint_mismatch", priority=110)
+def fingerprint_mismatch(tl: Timeline, ctx: Context) -> Finding | None:
+    proof = Proof()
+    said = log_errors(tl, fingerprint_mismatch=True) + log_text(
+        tl, "fingerprint mismatch", "fingerprint doesn't match", "certificate doesn't match"
+    )
+    if said:
+        proof.log = True
+        proof.add(
+            "The board's log says the server's fingerprint is not the one it expects", said[0]
+        )
+    return proof.finding(
+        "fingerprint_mismatch",
+        "The sketch pins a SHA-1 fingerprint that is not the server certificate's: the "
+        "certificate was renewed, or the fingerprint is of another certificate in the chain.",
+        [
+            Fix(
+                "sketch",
+                "Pin the fingerprint of the certificate the server serves now (hil serve "
+                "prints it), or better trust the CA instead",
+                'client.setFingerprint("AA BB ...");',
+            )
+        ],
+    )

@@ -1,0 +1,140 @@
+"""Serial lines -> events, one parser module per TLS stack, plus what every board prints.
+
+Each line goes to the stack's parser, then the board's (boot, exceptions, resets, heap,
+WiFi), then the sketch protocol (`HIL:` lines, "Connecting to ..."); a line none of them
+knows becomes a `log_other` event: nothing is dropped, one line gives one event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+from harness.analysis.logformats import axtls, bearssl, board, common, mbedtls
+from harness.analysis.logformats.lines import Line
+from harness.model import Event, Source
+from harness.model.errors import ConfigError
+
+AUTO = "auto"
+
+
+class LogParser(Protocol):
+    def parse(self, t: float, text: str) -> Event | None: ...
+
+
+class _Axtls:
+    """axTLS's parser behind a first-character gate.
+
+    AxtlsParser tries every pattern on every line; its lines start with `State:`,
+    `Alert:`, `Error`, `===` or `Verify:`, and certificate dump labels (any letter)
+    come only right after a dump header, i.e. while its last event was a `log_cert`.
+    Lines outside that gate would give None anyway, and a None leaves its state as it
+    was, so the gate changes nothing but the time.
+    """
+
+    _FIRST = frozenset("SAEV=")
+
+    def __init__(self) -> None:
+        self._parser = axtls.AxtlsParser()
+        self._in_dump = False
+
+    def parse(self, t: float, text: str) -> Event | None:
+        if not (text[:1] in self._FIRST or self._in_dump):
+            return None
+        event = self._parser.parse(t, text)
+        if event is not None:
+            self._in_dump = event.kind == "log_cert"
+        return event
+
+
+# Stack name -> parser factory.
+STACK_PARSERS: dict[str, Callable[[], LogParser]] = {
+    axtls.STACK: _Axtls,
+    bearssl.STACK: bearssl.BearsslParser,
+    mbedtls.STACK: mbedtls.MbedtlsParser,
+}
+
+# Substring -> (stack, weight) for detect_stack: a stack's own debug lines weigh 10,
+# a board family or core version only 1 (an ESP8266 runs axTLS or BearSSL).
+_SIGNS: tuple[tuple[str, str, int], ...] = (
+    ("BSSL:", bearssl.STACK, 10),
+    ("getLastSSLError", bearssl.STACK, 10),
+    ("BearSSL:", bearssl.STACK, 3),
+    ("BearSSL::", bearssl.STACK, 3),
+    ("ctx: bearssl", bearssl.STACK, 3),
+    ("ssl_client.cpp", mbedtls.STACK, 10),
+    ("WiFiClientSecure.cpp:", mbedtls.STACK, 10),
+    ("NetworkClientSecure.cpp:", mbedtls.STACK, 10),
+    ("esp-tls", mbedtls.STACK, 10),
+    ("mbedtls", mbedtls.STACK, 5),
+    ("MbedTLS", mbedtls.STACK, 5),
+    ("Guru Meditation", mbedtls.STACK, 1),
+    ("rst:0x", mbedtls.STACK, 1),
+    ("State:\tsending", axtls.STACK, 10),
+    ("State: sending", axtls.STACK, 10),
+    ("State:\treceiving", axtls.STACK, 10),
+    ("Error: SSL error", axtls.STACK, 10),
+    ("=== CERTIFICATE ISSUED", axtls.STACK, 10),
+    ("Alert: ", axtls.STACK, 3),
+    ("/Core:2.4.", axtls.STACK, 3),
+    ("/Core:2.3.", axtls.STACK, 3),
+    ("/Core:2.5.", bearssl.STACK, 3),
+    ("/Core:2.6.", bearssl.STACK, 3),
+    ("/Core:2.7.", bearssl.STACK, 3),
+    ("/Core:3.", bearssl.STACK, 3),
+)
+
+
+def detect_stack(lines: Iterable[Line]) -> str | None:
+    """The TLS stack whose output the lines look like (`hil diagnose --stack auto`), or
+    None when nothing in them names one."""
+    score = dict.fromkeys(STACK_PARSERS, 0)
+    for line in lines:
+        text = line.text
+        for needle, stack, weight in _SIGNS:
+            if needle in text:
+                score[stack] += weight
+    best = max(score, key=lambda s: score[s])
+    return best if score[best] > 0 else None
+
+
+def _stack_parser(stack: str | None) -> LogParser | None:
+    if stack is None:
+        return None
+    factory = STACK_PARSERS.get(stack)
+    if factory is None:
+        raise ConfigError(
+            f"no serial log parser for stack {stack!r}",
+            fix=f"use one of: {', '.join([AUTO, *sorted(STACK_PARSERS)])}",
+        )
+    return factory()
+
+
+# common.parse only matches lines with `HIL:` or `sntp` in them, or starting with
+# `.`, `C` or `c` ("Connecting to", "Connection failed"); other lines skip it.
+_COMMON_FIRST = frozenset(".Cc")
+
+
+def parse_serial(lines: Iterable[Line] | Sequence[Line], stack: str | None) -> list[Event]:
+    """Events of the lines, one each, in order. `stack` is a STACK_PARSERS name, `auto`
+    (detected from the lines) or None (board and sketch lines only)."""
+    if stack == AUTO:
+        lines = list(lines)
+        stack = detect_stack(lines)
+    stack_parser = _stack_parser(stack)
+    stack_parse = stack_parser.parse if stack_parser is not None else None
+    board_parse = board.BoardParser().parse
+    common_parse = common.parse
+    serial = Source.SERIAL
+    events = []
+    for line in lines:
+        t, text = line.t, line.text
+        event = stack_parse(t, text) if stack_parse is not None else None
+        if event is None:
+            event = board_parse(t, text)
+        if event is None and (text[:1] in _COMMON_FIRST or "HIL:" in text or "sntp" in text):
+            event = common_parse(t, text)
+        if event is None:
+            event = Event(t=t, source=serial, kind="log_other", text=text)
+        events.append(event)
+    return events

@@ -1,0 +1,202 @@
+"""arduino-esp32 mbedTLS output (`ssl_client.cpp`, `WiFiClientSecure.cpp`, later
+`NetworkClientSecure.cpp`) -> events.
+
+Line shapes: the esp32-hal log macro `[L][file:line] func(): message` (core 1.x) and
+`[  ms][L][file:line] func(): message` (core 2.x+), at every level V/D/I/W/E; errors
+go through `_handle_error()` as `[start_ssl_client():273]: (-9984) X509 - ...`
+(mbedtls_strerror's text). ESP-IDF `E (ms) esp-tls-mbedtls: ... returned -0x2700` lines
+are read too. A log line pasted behind a sketch's own text without a newline
+(`[WS-Client] setting CA certificate[E][ssl_client.cpp:45] ...`) is still found.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import Any
+
+from harness.analysis.logformats.lines import stack_event
+from harness.model import Direction, Event
+
+STACK = "mbedtls"
+
+# mbedTLS error numbers -> the normalised log_error fields (mbedtls/ssl.h, x509.h, net.h).
+ERROR_FIELDS: dict[int, dict[str, Any]] = {
+    -0x7780: {"fatal_alert": "received"},  # -30592 SSL_FATAL_ALERT_MESSAGE
+    -0x2700: {"x509": "verify_error"},  # -9984 X509_CERT_VERIFY_FAILED
+    -0x7F00: {"oom": True},  # -32512 SSL_ALLOC_FAILED
+    -0x2880: {"oom": True},  # -10368 X509_ALLOC_FAILED
+    -0x3F80: {"oom": True},  # -16256 PK_ALLOC_FAILED
+    -0x7280: {"eof": True},  # -29312 SSL_CONN_EOF
+    -0x7880: {"eof": True, "close_notify": True},  # -30848 SSL_PEER_CLOSE_NOTIFY
+    -0x6A00: {"record_too_large": True},  # -27136 SSL_BUFFER_TOO_SMALL
+    -0x6800: {"timeout": True},  # -26624 SSL_TIMEOUT
+    -0x6E80: {"protocol_version": True},  # -28288 SSL_BAD_HS_PROTOCOL_VERSION
+    -0x7680: {"no_trust": True},  # -30336 SSL_CA_CHAIN_REQUIRED
+    -0x0052: {"dns_failed": True},  # -82 NET_UNKNOWN_HOST
+    -0x0044: {"tcp_connect_failed": True},  # -68 NET_CONNECT_FAILED
+    -0x0050: {"eof": True, "reset": True},  # -80 NET_CONN_RESET
+}
+
+# mbedtls_x509_crt_verify_info() texts -> the diagnosis's short codes.
+VERIFY_INFO: tuple[tuple[str, str], ...] = (
+    ("validity has expired", "expired"),
+    ("validity starts in the future", "not_yet_valid"),
+    ("Common Name (CN) does not match", "hostname_mismatch"),
+    ("not correctly signed by the trusted CA", "untrusted"),
+    ("unacceptable key", "unsupported_key"),
+    ("unacceptable hash", "bad_signature"),
+    ("unacceptable PK alg", "unsupported_key"),
+    ("Certificate was missing", "bad_chain"),
+    ("Certificate verification was skipped", "verify_error"),
+    ("Other reason", "verify_error"),
+)
+
+# ssl_client.cpp's verbose steps of start_ssl_client().
+STEPS: tuple[tuple[str, str], ...] = (
+    ("Starting socket", "socket"),
+    ("Seeding the random number generator", "seed_rng"),
+    ("Setting up the SSL/TLS structure", "setup"),
+    ("Loading CA cert", "load_ca"),
+    ("Loading CA certificate", "load_ca"),
+    ("Attaching root CA cert bundle", "load_ca"),
+    ("Loading CRT cert", "load_cert"),
+    ("Loading private key", "load_key"),
+    ("Setting up PSK", "psk"),
+    ("Setting hostname for TLS session", "set_hostname"),
+    ("Performing the SSL/TLS handshake", "handshake"),
+    ("Verifying peer X.509 certificate", "verify"),
+    ("Certificate verified", "verified"),
+    ("Cleaning SSL connection", "cleanup"),
+    ("Record expansion is", "record_expansion"),
+)
+
+_TLS_FILES = ("ssl_client", "WiFiClientSecure", "NetworkClientSecure", "SSLClient")
+_ARDUINO = re.compile(
+    r"(?:\[\s*(\d+)\])?\[([VDIWE])\]\[([^\]:]+):(\d+)\]\s*([\w:~]*)\(\):\s?(.*?)\s*$"
+)
+_HANDLE = re.compile(r"(?:\[(\w+)\(\):(\d+)\]:\s*)?\((-?\d+)\)\s*(.*)$")
+_START_FAILED = re.compile(r"start_ssl_client:\s*(-?\d+)")
+_CIPHER = re.compile(r"Protocol is (\S+)\s+Ciphersuite is (\S+)")
+_HEAP = re.compile(r"Free internal heap (before|after) TLS\s+(\d+)")
+_IDF = re.compile(r"([EWIDV]) \((\d+)\) ([\w-]+): (.*?)\s*$")
+_HEX_CODE = re.compile(r"-0x([0-9a-fA-F]{2,5})\b")
+_OLD = re.compile(r"MbedTLS error:\s*(-?\d+)")
+
+
+def error_fields(code: int) -> dict[str, Any]:
+    return {"code": code, **ERROR_FIELDS.get(code, {})}
+
+
+def verify_info(message: str) -> str | None:
+    for needle, short in VERIFY_INFO:
+        if needle in message:
+            return short
+    return None
+
+
+class MbedtlsParser:
+    """Stateless: every line carries its level, file and function."""
+
+    stack = STACK
+
+    def parse(self, t: float, text: str) -> Event | None:
+        s = text.lstrip()
+        c = s[:1]
+        if c == "[" or "][" in s:
+            m = _ARDUINO.match(s) if c == "[" else None
+            if m is None and "][" in s:
+                m = _ARDUINO.search(s)
+            if m is not None:
+                return self._arduino(t, text, m)
+            return None
+        if c == "!":
+            info = verify_info(s)
+            if info:
+                return _ev(t, "log_error", text, None, x509=info, message=s.lstrip("! "))
+            return None
+        if c in "EWIDV" and s[1:3] == " (" and (m := _IDF.match(s)):
+            return self._idf(t, text, m)
+        if c == "M" and (m := _OLD.match(s)):
+            return _ev(t, "log_error", text, None, message=s, **error_fields(int(m.group(1))))
+        return None
+
+    def _arduino(self, t: float, text: str, m: re.Match[str]) -> Event | None:
+        _ms, level, file, _line, func, message = m.groups()
+        if not file.startswith(_TLS_FILES):
+            return None
+        if func.endswith("handle_error") and (h := _HANDLE.match(message)):
+            where, _where_line, code, what = h.groups()
+            fields = error_fields(int(code))
+            return _ev(t, "log_error", text, None, message=what, where=where, level=level, **fields)
+        if (f := _START_FAILED.search(message)) is not None:
+            fields = error_fields(int(f.group(1)))
+            return _ev(
+                t, "log_error", text, None, message=message, where=func, level=level, **fields
+            )
+        if (h := _HEAP.search(message)) is not None:
+            return _ev(
+                t,
+                "log_heap",
+                text,
+                None,
+                free=int(h.group(2)),
+                when=f"{h.group(1)}_tls",
+            )
+        if (cipher := _CIPHER.search(message)) is not None:
+            return _ev(t, "log_cipher", text, None, protocol=cipher.group(1), suite=cipher.group(2))
+        for needle, step in STEPS:
+            if message.startswith(needle):
+                if step == "handshake":
+                    # Printed right before mbedtls_ssl_handshake() writes the ClientHello.
+                    return _ev(
+                        t,
+                        "log_state",
+                        text,
+                        Direction.C2S,
+                        message=message,
+                        handshake_type=1,
+                        step=step,
+                    )
+                return _ev(
+                    t, "log_state", text, None, message=message, handshake_type=None, step=step
+                )
+        if "verify peer certificate" in message or "verification info" in message:
+            return _ev(
+                t,
+                "log_error",
+                text,
+                None,
+                message=message,
+                level=level,
+                x509=verify_info(message) or "verify_error",
+            )
+        if level in "EW":
+            fields: dict[str, Any] = {"message": message, "level": level, "where": func}
+            low = message.lower()
+            if "timeout" in low or "timed out" in low:
+                fields["timeout"] = True
+            if "connect to server failed" in low:
+                fields["tcp_connect_failed"] = True
+            if "no authentication" in low or "root_ca is null" in low or "no ca" in low:
+                return _ev(t, "log_trust", text, None, method="none", message=message)
+            return _ev(t, "log_error", text, None, **fields)
+        return _ev(t, "log_other", text, None, level=level, function=func, message=message)
+
+    def _idf(self, t: float, text: str, m: re.Match[str]) -> Event | None:
+        level, _ms, tag, message = m.groups()
+        if not (tag.startswith(("esp-tls", "mbedtls", "esp_https")) or tag == "HTTP_CLIENT"):
+            return None
+        if level in "EW":
+            fields: dict[str, Any] = {"message": message, "level": level, "where": tag}
+            if hx := _HEX_CODE.search(message):
+                fields.update(error_fields(-int(hx.group(1), 16)))
+            if info := verify_info(message):
+                fields["x509"] = info
+            elif "verify peer certificate" in message:
+                fields["x509"] = "verify_error"
+            return _ev(t, "log_error", text, None, **fields)
+        return _ev(t, "log_other", text, None, level=level, function=tag, message=message)
+
+
+_ev = partial(stack_event, STACK)

@@ -1,0 +1,118 @@
+"""Reporters: functions over a finished RunRecord (pure; the runner writes the files)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harness.model import Diagnosis, Event, RunRecord, Timeline
+from harness.model.suites import suite_name
+from harness.model.tls import version_name
+
+
+def describe(e: Event) -> str:
+    """One line a firmware engineer reads: what this event says."""
+    f = e.fields
+    if e.kind == "client_hello":
+        sni = f.get("sni")
+        suites = ", ".join(suite_name(s) for s in f.get("suites", []))
+        return f"ClientHello {version_name(f.get('version'))} sni={sni or '-'} suites=[{suites}]"
+    if e.kind == "server_hello":
+        return f"ServerHello {version_name(f.get('version'))} {suite_name(f.get('suite', 0))}"
+    if e.kind == "alert":
+        level = {1: "warning", 2: "fatal"}.get(f.get("level"), "encrypted")
+        return f"Alert {level} {f.get('name')} ({f.get('description')})"
+    if e.source.value == "wire" and e.kind.startswith("tcp_"):
+        return e.kind[4:].upper().replace("SYNACK", "SYN-ACK")
+    if e.source.value == "server":
+        details = " ".join(f"{k}={v}" for k, v in f.items() if k not in ("t", "event", "peer"))
+        return f"{e.kind.removeprefix('server_')} {details}".strip()
+    if e.text:
+        return e.text
+    return " ".join([e.kind, *(f"{k}={v}" for k, v in f.items())])
+
+
+def timeline_rows(tl: Timeline) -> list[tuple[str, str, str, str, str]]:
+    if not tl.events:
+        return []
+    t0 = tl.events[0].t
+    rows = []
+    for e in tl.events:
+        arrow = {"client->server": "board -> server", "server->client": "server -> board"}.get(
+            str(e.direction) if e.direction else "", ""
+        )
+        rows.append((f"{(e.t - t0) * 1000:9.1f}", e.source.value, arrow, e.kind, describe(e)))
+    return rows
+
+
+def timeline_text(tl: Timeline) -> str:
+    lines = [
+        f"{ms} ms  {src:<6}  {arrow:<15}  {kind:<20}  {text}"
+        for ms, src, arrow, kind, text in timeline_rows(tl)
+    ]
+    return "\n".join(lines)
+
+
+def diagnosis_text(d: Diagnosis) -> str:
+    out = [f"Cause: {d.cause or 'none (connected)'}   [{d.confidence}]", "", d.explanation]
+    if d.evidence:
+        out += ["", "Evidence:"]
+        out += [f"  - {ev.claim}" for ev in d.evidence]
+    if d.conflicts:
+        out += ["", "Conflicting evidence (shown, not settled):"]
+        out += [f"  - {ev.claim}" for ev in d.conflicts]
+    if d.fixes:
+        out += ["", "Fixes:"]
+        for fix in d.fixes:
+            out.append(f"  - [{fix.where}] {fix.text}")
+            if fix.detail:
+                out.append(f"        {fix.detail}")
+    return "\n".join(out)
+
+
+def render_text(record: RunRecord) -> str:
+    v = record.verdict
+    return "\n".join(
+        [
+            f"Scenario {record.scenario.name}: {record.scenario.description}",
+            "",
+            "Timeline (board serial, wire and server, one clock; serial stamps moved back "
+            f"{record.timeline.serial_shift * 1000:.2f} ms for their latency):",
+            timeline_text(record.timeline),
+            "",
+            diagnosis_text(record.diagnosis),
+            "",
+            f"Verdict: {v.outcome.value.upper()}: {v.reason}",
+            f"Run directory: {record.run_dir}",
+        ]
+    )
+
+
+def timeline_markdown(record: RunRecord) -> str:
+    out = [
+        f"# {record.scenario.name}",
+        "",
+        f"Verdict: **{record.verdict.outcome.value}**: {record.verdict.reason}",
+        "",
+        "| ms | source | direction | kind | what |",
+        "|---:|---|---|---|---|",
+    ]
+    for ms, src, arrow, kind, text in timeline_rows(record.timeline):
+        out.append(f"| {ms.strip()} | {src} | {arrow} | {kind} | {text.replace('|', '/')} |")
+    out += ["", "## Diagnosis", "", diagnosis_text(record.diagnosis), ""]
+    return "\n".join(out)
+
+
+def record_json(record: RunRecord) -> dict[str, Any]:
+    return {
+        "scenario": record.scenario.name,
+        **record.verdict.to_json(),
+        "diagnosis": record.diagnosis.to_json(),
+        "run_dir": str(record.run_dir),
+        "durations": dict(record.durations),
+        "timeline": [e.to_json() for e in record.timeline.events],
+    }
+
+
+def record_json_text(record: RunRecord) -> str:
+    return json.dumps(record_json(record), indent=2)

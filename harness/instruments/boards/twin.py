@@ -1,0 +1,182 @@
+"""The host twin as a board: built by PlatformIO with our `hil-twin` dev platform,
+"flashed" by installing the binary, reset by restarting it, its Serial a pty.
+
+The pty pair is made before the first reset and kept for the board's life, like
+a USB serial port: the monitor opens the slave side with pyserial before the
+sketch runs, so not one byte of the boot output is lost, and a reset (a new
+process on the same master) keeps the port open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import shutil
+import signal
+import tty
+from collections.abc import Iterator
+from pathlib import Path
+
+from harness.instruments import procs
+from harness.instruments.boards import platformio
+from harness.instruments.boards.base import Board, BoardSpec, BuildRequest, Firmware
+from harness.model.errors import StateError
+
+log = logging.getLogger(__name__)
+
+TWIN_DIR = Path(__file__).resolve().parents[2] / "twin"
+PLATFORM_DIR = TWIN_DIR / "platform"
+CORE_DIR = TWIN_DIR / "core"
+SCENARIO_HEADER = "hil_scenario.h"
+
+
+def _tree_digest(h: hashlib._Hash, root: Path) -> None:
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """One build at a time per build dir (parallel test workers share the cache)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+class TwinBoard(Board):
+    def __init__(self, spec: BoardSpec, *, cache_dir: Path, run_dir: Path) -> None:
+        self.spec = spec
+        self.cache_dir = cache_dir
+        self.run_dir = run_dir
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._port = ""
+        self._proc: procs.ManagedProcess | None = None
+        self._flashed: Path | None = None
+        self._open_pty()
+
+    def __repr__(self) -> str:
+        return f"<TwinBoard {self.spec.name} port={self._port}>"
+
+    def _open_pty(self) -> None:
+        self._master, self._slave = os.openpty()
+        # Raw before anything is written: a cooked pty would echo the twin's output back
+        # into its own Serial input and turn \n into \r\n.
+        tty.setraw(self._slave)
+        self._port = os.ttyname(self._slave)
+
+    @property
+    def serial_port(self) -> str:
+        return self._port
+
+    # -- build and flash -------------------------------------------------------------------
+
+    def build(self, request: BuildRequest, *, log_path: Path) -> Firmware:
+        sketch = request.sketch_dir.resolve()
+        work = self.cache_dir / "twin" / self.spec.name / sketch.name
+        include = work / "include"
+        with _locked(work / ".lock"):
+            build_id = self._build_id(request)
+            program = work / "build" / self.spec.pio_board / "program"
+            stamp = program.with_name("program.build-id")
+            if program.is_file() and stamp.is_file() and stamp.read_text() == build_id:
+                # Every input is in the build id: the binary in the cache is this build.
+                with log_path.open("a") as f:
+                    f.write(f"twin build {build_id}: up to date in {program}, pio not run\n")
+                return self._export(program, include, build_id, built=False)
+            include.mkdir(parents=True, exist_ok=True)
+            for name, data in request.extra_headers.items():
+                _write_if_changed(include / name, data)
+            header = f'#define HIL_BUILD_ID "{build_id}"\n' + request.scenario_header
+            _write_if_changed(include / SCENARIO_HEADER, header.encode())
+            project = platformio.write_project(
+                work / "project",
+                env_name=self.spec.pio_board,
+                src_dir=sketch,
+                build_dir=work / "build",
+                platform=f"symlink://{PLATFORM_DIR}",
+                board=self.spec.pio_board,
+                # A stable include path: a path that changed per run would change every
+                # compile command and rebuild the whole core each time.
+                build_flags=[f"-I{include}"],
+            )
+            stamp.unlink(missing_ok=True)
+            platformio.build(project, log_path=log_path, platforms_dir=work / "platforms")
+            stamp.write_text(build_id)
+            return self._export(project.program, include, build_id, built=True)
+
+    def _export(self, program: Path, include: Path, build_id: str, *, built: bool) -> Firmware:
+        """Copy the binary out of the shared cache (the caller holds its lock)."""
+        out = self.run_dir / "firmware" / "program"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(program, out)
+        shutil.copy2(include / SCENARIO_HEADER, out.parent)
+        return Firmware(build_id=build_id, path=out, built=built)
+
+    def _build_id(self, request: BuildRequest) -> str:
+        h = hashlib.sha256()
+        h.update(self.spec.name.encode())
+        _tree_digest(h, request.sketch_dir)
+        _tree_digest(h, PLATFORM_DIR)
+        _tree_digest(h, CORE_DIR)
+        h.update(request.scenario_header.encode())
+        for name in sorted(request.extra_headers):
+            h.update(name.encode())
+            h.update(request.extra_headers[name])
+        return h.hexdigest()[:12]
+
+    def flash(self, firmware: Firmware, *, log_path: Path) -> bool:
+        target = self.run_dir / "twin" / "flash" / "program"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".new")
+        shutil.copy2(firmware.path, tmp)
+        os.replace(tmp, target)
+        self._flashed = target
+        with log_path.open("a") as f:
+            f.write(f"twin flash: installed build {firmware.build_id} at {target}\n")
+        return True
+
+    # -- run -------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        if self._flashed is None:
+            raise StateError(
+                f"{self!r}.reset() before flash(): no firmware installed",
+                fix="build and flash a sketch first",
+            )
+        if self._master is None:
+            raise StateError(f"{self!r}.reset() after close()")
+        self.halt()
+        self._proc = procs.ManagedProcess(
+            f"twin {self.spec.name}", [self._flashed], log_path=self.run_dir / "twin.log"
+        )
+        self._proc.start(env={"HIL_SERIAL_FD": str(self._master)}, pass_fds=[self._master])
+
+    def halt(self) -> None:
+        if self._proc is not None:
+            self._proc.stop(sig=signal.SIGTERM, grace=2.0)
+
+    def exit_code(self) -> int | None:
+        return self._proc.poll() if self._proc else None
+
+    def close(self) -> None:
+        self.halt()
+        for fd in (self._master, self._slave):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._master = self._slave = None
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    # Keep the stamp when nothing changed, so SCons has nothing to recompile.
+    if not path.exists() or path.read_bytes() != data:
+        path.write_bytes(data)

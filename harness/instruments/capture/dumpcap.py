@@ -1,0 +1,503 @@
+"""Packet capture with dumpcap (layer 3 adapter): ready when really capturing, lossless stop.
+
+Why it is built this way (measured with dumpcap 4.0 / libpcap 1.10 on Linux):
+
+- dumpcap reads the kernel's TPACKET_V3 ring, whose blocks reach user space only
+  when full or after the 250 ms block timeout dumpcap asks for (it cannot ask for
+  immediate mode). Signalling dumpcap earlier than that after the last packet
+  throws the unfinished block away: the lost last packets of the environment notes.
+- Writing to a regular file, dumpcap flushes about every 500 ms, so a packet takes up
+  to ~750 ms to show in the file. Writing to a pipe it flushes every packet. So
+  dumpcap writes to a pipe (`-w -`) and a thread here copies it into `out_path`,
+  watching the bytes as they pass.
+- The stop (and the start) send a marker: one small UDP datagram to a port of our
+  own on 127.0.0.1, carrying a random nonce, followed by a few large filler
+  datagrams that fill the kernel block so it is handed over at once instead of at
+  the timeout. Packets are delivered in order, so once the nonce has passed through
+  the pipe every packet sent before it is with dumpcap, and SIGINT then loses
+  nothing: dumpcap writes out what it has read before exiting. This takes ~1 ms
+  instead of a blind sleep, and it is a proof, not a probability. Without the
+  filler (if a libpcap used bigger blocks) the wait still ends at the kernel timeout.
+- The marker clause is added to the caller's filter (`... or (udp and dst host
+  127.0.0.1 and dst port M)`), so any filter works with it. The datagrams stay in
+  the file (a capture comment says so); wire decoding looks at TCP only.
+- On an interface that does not carry 127.0.0.1 (not `lo`/`any`) no marker can be
+  seen; there the stop waits out the kernel block timeout with a margin and the
+  result says `verified=False`.
+- The ring buffer for long sessions (`Ring`) is kept here, in the copy thread, not
+  by dumpcap's `-b filesize:/files:`: dumpcap's ring writes regular files (the
+  ~500 ms flush again) and cannot write to a pipe, so the marker proof would be
+  lost. The copy thread reads the pcapng stream block by block, and at a block
+  boundary past the size limit starts the next file with the section header and
+  interface blocks it saw first (each file is a valid capture on its own), then
+  deletes the oldest beyond the count. Nothing is lost at a switch: the bytes are
+  already in our hands.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pwd
+import re
+import secrets
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import BinaryIO
+
+from harness.instruments import procs
+from harness.instruments.capture.ring import Ring, _RingFiles
+from harness.model.errors import CaptureError, ConfigError, HilError, StateError
+
+log = logging.getLogger(__name__)
+
+MARKER_PREFIX = b"HIL-CAPTURE-MARK:"
+FILLER_PREFIX = b"HIL-CAPTURE-FILL:"
+# libpcap 1.10 uses 256 KiB ring blocks for TPACKET_V3; 5 x 60000 bytes after the
+# nonce always overflow the block holding it. Loopback's MTU (65536) keeps each
+# datagram one packet.
+_FILLER_COUNT = 5
+_FILLER_SIZE = 60_000
+# dumpcap's pcap read timeout (CAP_READ_TIMEOUT): the longest a packet waits in the kernel.
+KERNEL_BLOCK_TIMEOUT = 0.25
+_UNVERIFIED_STOP_WAIT = KERNEL_BLOCK_TIMEOUT + 0.15
+LOOPBACK_INTERFACES = frozenset({"lo", "any"})
+
+_PRIVILEGE_FIX = (
+    "dumpcap needs capture rights: run as root, or add the user to the wireshark group "
+    "(dpkg-reconfigure wireshark-common; usermod -a -G wireshark USER; log in again), or "
+    "setcap cap_net_raw,cap_net_admin+eip /usr/bin/dumpcap"
+)
+_DROPPED_RE = re.compile(r"Packets received/dropped on interface .*?: (\d+)/(\d+)")
+
+
+class CaptureState(StrEnum):
+    IDLE = "idle"
+    CAPTURING = "capturing"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    path: Path
+    size: int  # bytes written to `path`
+    ready_seconds: float  # start() call -> capture proven to run
+    stop_seconds: float  # stop() call -> dumpcap reaped
+    verified: bool  # the stop marker reached the file: no packet before stop() is missing
+    received: int | None  # dumpcap's own counts, from its exit summary
+    dropped: int | None
+    returncode: int | None
+    files: tuple[Path, ...] = ()  # with a Ring: the files kept, oldest first
+
+
+class _Sink(threading.Thread):
+    """Copies dumpcap's stdout into the capture file and spots marker nonces passing by."""
+
+    def __init__(self, fd: int, out: BinaryIO | _RingFiles, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self._fd = fd  # our own dup: closing the Popen pipe elsewhere cannot pull it away
+        self._out = out
+        self._cond = threading.Condition()
+        self._tail = b""
+        self._wanted: set[bytes] = set()
+        self._seen: set[bytes] = set()
+        self.size = 0
+        self.eof = False
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            while chunk := os.read(self._fd, 1 << 20):
+                self._out.write(chunk)
+                self._out.flush()
+                with self._cond:
+                    window = self._tail + chunk
+                    for nonce in list(self._wanted):
+                        if nonce in window:
+                            self._wanted.discard(nonce)
+                            self._seen.add(nonce)
+                    self._tail = window[-64:]
+                    self.size += len(chunk)
+                    self._cond.notify_all()
+        except BaseException as exc:  # reported by Capture.stop(), never swallowed
+            self.error = exc
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            with self._cond:
+                self.eof = True
+                self._cond.notify_all()
+
+    def want(self, nonce: bytes) -> None:
+        with self._cond:
+            self._wanted.add(nonce)
+
+    def _wait(self, ready: Callable[[], bool], timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(ready, timeout=max(timeout, 0.0))
+
+    def wait_data(self, timeout: float) -> bool:
+        """True once dumpcap wrote its file header; False on EOF or timeout."""
+        self._wait(lambda: self.size > 0 or self.eof, timeout)
+        return self.size > 0
+
+    def wait_nonce(self, nonce: bytes, timeout: float) -> bool:
+        """True once `nonce` went through the pipe; False on EOF or timeout."""
+        self._wait(lambda: nonce in self._seen or self.eof, timeout)
+        with self._cond:
+            return nonce in self._seen
+
+    def wait_eof(self, timeout: float) -> bool:
+        return self._wait(lambda: self.eof, timeout)
+
+
+class Capture:
+    """dumpcap writing `out_path` (pcapng) from `interface` with capture filter `bpf`.
+
+    With a `ring`, the capture goes to `STEM_00001.pcapng`, `STEM_00002.pcapng`, ...
+    next to `out_path`, the oldest deleted beyond `ring.files`; `result.files` lists
+    those kept.
+
+    `start()` returns once a probe datagram has gone through the filter into the
+    file; `stop()` returns once a marker sent after the caller's traffic is in the
+    file and dumpcap has been reaped. Both safe to repeat; a context manager
+    starts on entry and stops on every exit path.
+    """
+
+    def __init__(
+        self,
+        out_path: Path,
+        *,
+        interface: str = "lo",
+        bpf: str,
+        log_path: Path,
+        ring: Ring | None = None,
+        user: str | None = None,
+    ) -> None:
+        self.out_path = Path(out_path)
+        self.interface = interface
+        self.bpf = bpf
+        self.log_path = Path(log_path)
+        self.ring = ring
+        self.user = user  # run dumpcap as this user (it then needs its own capture rights)
+        self.state = CaptureState.IDLE
+        self.capture_filter = bpf  # as given to dumpcap, once started
+        self.result: CaptureResult | None = None
+        self._proc: procs.ManagedProcess | None = None
+        self._sink: _Sink | None = None
+        self._out: BinaryIO | _RingFiles | None = None
+        self._marker_sock: socket.socket | None = None
+        self._ready_seconds = 0.0
+
+    def __repr__(self) -> str:
+        return f"<Capture {self.interface} {self.bpf!r} -> {self.out_path} {self.state}>"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def uses_marker(self) -> bool:
+        return self.interface in LOOPBACK_INTERFACES
+
+    @property
+    def marker_port(self) -> int | None:
+        return self._marker_sock.getsockname()[1] if self._marker_sock else None
+
+    # -- start -------------------------------------------------------------------------
+
+    def start(self, timeout: float = 5.0) -> Capture:
+        if self.state is not CaptureState.IDLE:
+            raise StateError(
+                f"{self!r}.start() in state '{self.state}': expected idle",
+                fix="a Capture records one file: make a new Capture for the next one",
+            )
+        started = time.monotonic()
+        deadline = started + timeout
+        dumpcap = procs.which("dumpcap", package="wireshark-common")
+        try:
+            cmd = [dumpcap, "-i", self.interface]
+            if self.uses_marker:
+                self._open_marker_socket()
+            self.capture_filter = self._capture_filter()
+            if self.capture_filter:
+                cmd += ["-f", self.capture_filter]
+            cmd += ["--capture-comment", self._comment(), "-w", "-"]
+            self.out_path.parent.mkdir(parents=True, exist_ok=True)
+            if self.ring is not None:
+                self._out = _RingFiles(self.out_path, self.ring)
+            else:
+                self._out = self.out_path.open("wb")
+            self._proc = procs.ManagedProcess("dumpcap", cmd, log_path=self.log_path)
+            popen = self._proc.start(stdout_pipe=True, preexec_user=self._user_ids())
+            assert popen.stdout is not None  # stdout_pipe=True guarantees it
+            self._sink = _Sink(os.dup(popen.stdout.fileno()), self._out, f"capture-{popen.pid}")
+            self._sink.start()
+            self.state = CaptureState.CAPTURING
+            self._await_header(deadline, timeout)
+            if self.uses_marker:
+                self._await_probe(deadline, timeout)
+        except BaseException:
+            self._teardown()
+            self.state = CaptureState.STOPPED
+            raise
+        self._ready_seconds = time.monotonic() - started
+        log.info(
+            "capture on %s ready in %.1f ms: %s",
+            self.interface,
+            self._ready_seconds * 1e3,
+            self.out_path,
+        )
+        return self
+
+    def _user_ids(self) -> tuple[int, int] | None:
+        if self.user is None:
+            return None
+        try:
+            entry = pwd.getpwnam(self.user)
+        except KeyError:
+            raise ConfigError(
+                f"{self!r}: no user {self.user!r} to run dumpcap as",
+                fix="name an existing user, or run dumpcap as the harness's own user",
+            ) from None
+        return entry.pw_uid, entry.pw_gid
+
+    def _open_marker_socket(self) -> None:
+        # Our own port receives the markers, so no other traffic can look like them.
+        self._marker_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # The datagrams only need to be seen on the wire; a small receive buffer lets
+        # the kernel drop them after capture instead of holding megabytes.
+        self._marker_sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self._marker_sock.bind(("127.0.0.1", 0))
+
+    def _capture_filter(self) -> str:
+        """The caller's filter, widened to let the markers through ("" captures all)."""
+        user = self.bpf.strip()
+        if self._marker_sock is None or not user:
+            return user
+        return f"({user}) or (udp and dst host 127.0.0.1 and dst port {self.marker_port})"
+
+    def _comment(self) -> str:
+        if not self.uses_marker:
+            return f"esp-tls-hil capture on {self.interface}, filter {self.bpf!r}"
+        return (
+            f"esp-tls-hil capture on {self.interface}, filter {self.bpf!r}; UDP datagrams "
+            f"to 127.0.0.1:{self.marker_port} are the harness's start/stop markers"
+        )
+
+    def _await_header(self, deadline: float, timeout: float) -> None:
+        assert self._sink is not None and self._proc is not None
+        # dumpcap writes the pcapng header once the socket is open and filtered;
+        # "Capturing on" on stderr comes before that.
+        if not self._sink.wait_data(deadline - time.monotonic()):
+            self._raise_not_capturing(timeout)
+
+    def _await_probe(self, deadline: float, timeout: float) -> None:
+        assert self._sink is not None
+        nonce = self._send_marker(filler=True)
+        if not self._sink.wait_nonce(nonce, deadline - time.monotonic()):
+            self._raise_not_capturing(timeout, probe=True)
+
+    def _raise_not_capturing(self, timeout: float, *, probe: bool = False) -> None:
+        assert self._proc is not None
+        with contextlib.suppress(procs.DeadlineError):
+            self._proc.wait(0.2)  # an exiting dumpcap finishes its message first
+        rc = self._proc.poll()
+        tail = _log_tail(self.log_path)
+        if rc is not None:
+            raise CaptureError(
+                f"dumpcap refused to capture on {self.interface!r} (exit {rc})",
+                seen=tail,
+                fix=_fix_for(tail, self.interface, self.user),
+                log=self.log_path,
+            )
+        if probe:
+            raise CaptureError(
+                f"dumpcap runs on {self.interface!r} but its file did not get the probe "
+                f"datagram to 127.0.0.1:{self.marker_port} within {timeout:.1f} s",
+                seen=tail,
+                fix="check that the interface carries 127.0.0.1 and that the machine is "
+                f"not overloaded; the capture filter was: {self.capture_filter!r}",
+                log=self.log_path,
+            )
+        raise CaptureError(
+            f"dumpcap wrote nothing on {self.interface!r} within {timeout:.1f} s",
+            seen=tail,
+            fix=_PRIVILEGE_FIX,
+            log=self.log_path,
+        )
+
+    def _send_marker(self, *, filler: bool) -> bytes:
+        assert self._marker_sock is not None and self._sink is not None
+        nonce = secrets.token_hex(16).encode()
+        self._sink.want(nonce)
+        dest = ("127.0.0.1", self.marker_port)
+        self._marker_sock.sendto(MARKER_PREFIX + nonce, dest)
+        if filler:
+            pad = FILLER_PREFIX + bytes(_FILLER_SIZE - len(FILLER_PREFIX))
+            for _ in range(_FILLER_COUNT):
+                self._marker_sock.sendto(pad, dest)
+        return nonce
+
+    # -- stop ----------------------------------------------------------------------------
+
+    def stop(self, *, timeout: float = 3.0) -> CaptureResult:
+        """Stop without losing a packet sent before this call; repeat calls return the result."""
+        if self.result is not None:
+            return self.result
+        if self.state is CaptureState.IDLE:
+            self.state = CaptureState.STOPPED
+            self.result = CaptureResult(self.out_path, 0, 0.0, 0.0, False, None, None, None)
+            return self.result
+        started = time.monotonic()
+        verified = False
+        died_early: int | None = None
+        try:
+            assert self._proc is not None and self._sink is not None
+            died_early = self._proc.poll()
+            if died_early is None:
+                if self.uses_marker:
+                    nonce = self._send_marker(filler=True)
+                    verified = self._sink.wait_nonce(nonce, timeout)
+                else:
+                    time.sleep(_UNVERIFIED_STOP_WAIT)
+                self._interrupt()
+                # dumpcap writes what it read, then exits; EOF on the pipe says so.
+                self._sink.wait_eof(timeout)
+        finally:
+            rc = self._teardown()
+        stop_seconds = time.monotonic() - started
+        received, dropped = _counts(self.log_path)
+        files = tuple(self._out.kept) if isinstance(self._out, _RingFiles) else ()
+        path = files[-1] if files else self.out_path
+        self.result = CaptureResult(
+            path=path,
+            size=sum(f.stat().st_size for f in files or (path,) if f.exists()),
+            files=files,
+            ready_seconds=self._ready_seconds,
+            stop_seconds=stop_seconds,
+            verified=verified,
+            received=received,
+            dropped=dropped,
+            returncode=rc,
+        )
+        log.info(
+            "capture on %s stopped in %.1f ms (verified=%s, dropped=%s): %s",
+            self.interface,
+            stop_seconds * 1e3,
+            verified,
+            dropped,
+            self.out_path,
+        )
+        self._check_result(died_early, timeout)
+        return self.result
+
+    def _interrupt(self) -> None:
+        # SIGINT is dumpcap's "finish the file and exit"; the group only holds dumpcap.
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError):  # it may exit just now
+                self._proc.send_signal(signal.SIGINT)
+
+    def _check_result(self, died_early: int | None, timeout: float) -> None:
+        assert self.result is not None
+        if self._sink is not None and self._sink.error is not None:
+            raise CaptureError(
+                f"copying dumpcap's output to {self.out_path} failed",
+                seen=repr(self._sink.error),
+                fix="check the disk space and permissions of the run directory",
+                log=self.log_path,
+            )
+        if died_early is not None:
+            raise CaptureError(
+                f"dumpcap on {self.interface!r} exited during the capture (exit {died_early})",
+                seen=_log_tail(self.log_path),
+                fix="read the log: the capture may be missing packets",
+                log=self.log_path,
+            )
+        if self.uses_marker and not self.result.verified:
+            raise CaptureError(
+                f"the stop marker did not reach {self.out_path} within {timeout:.1f} s: "
+                "the last packets may be missing",
+                seen=_log_tail(self.log_path),
+                fix="check for dropped packets in the log; a loaded machine may need a "
+                "longer stop timeout",
+                log=self.log_path,
+            )
+        if self.result.dropped:
+            log.warning(
+                "dumpcap dropped %d packets on %s (%s)",
+                self.result.dropped,
+                self.interface,
+                self.log_path,
+            )
+
+    def _teardown(self) -> int | None:
+        """Release everything; safe in any state and on every error path."""
+        rc = None
+        if self._proc is not None:
+            rc = self._proc.stop(sig=signal.SIGTERM, grace=3.0)
+        if self._sink is not None:
+            self._sink.join(timeout=5.0)
+            if self._sink.is_alive():
+                log.error("capture sink for %s did not finish", self.out_path)
+        if self._out is not None:
+            self._out.close()
+        if self._marker_sock is not None:
+            self._marker_sock.close()
+        self.state = CaptureState.STOPPED
+        return rc
+
+    def __enter__(self) -> Capture:
+        if self.state is CaptureState.IDLE:
+            self.start()
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.stop()
+            return
+        try:
+            self.stop()
+        except HilError as stop_error:
+            # The error already propagating is the one to report.
+            log.warning("stopping %r after an error failed too: %s", self, stop_error)
+
+
+def _log_tail(path: Path, lines: int = 15) -> str:
+    if not path.exists():
+        return ""
+    text = path.read_text(errors="replace").replace("\r", "\n")
+    kept = [line for line in text.splitlines() if line.strip() and not line.startswith("Packets:")]
+    return "\n".join(kept[-lines:])
+
+
+def _fix_for(tail: str, interface: str, user: str | None = None) -> str:
+    low = tail.lower()
+    if "permission" in low or "operation not permitted" in low:
+        who = f" (dumpcap ran as {user!r})" if user else ""
+        return _PRIVILEGE_FIX + who
+    if "no device named" in low or "no such device" in low:
+        return (
+            f"use an interface that exists ('{interface}' does not; `dumpcap -D` lists them, "
+            "the twin's traffic crosses 'lo')"
+        )
+    if "capture filter" in low:
+        return "fix the capture filter (pcap-filter syntax); bpf_for_port(port) makes one"
+    return _PRIVILEGE_FIX
+
+
+def _counts(path: Path) -> tuple[int | None, int | None]:
+    if not path.exists():
+        return None, None
+    found = _DROPPED_RE.findall(path.read_text(errors="replace"))
+    if not found:
+        return None, None
+    received, dropped = found[-1]
+    return int(received), int(dropped)

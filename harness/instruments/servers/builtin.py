@@ -1,0 +1,215 @@
+"""The `builtin` backend: a profile served by Python's `ssl` (OpenSSL) in a child process.
+
+The server runs as `python -S -E .../builtin_main.py CONFIG.json` under
+`procs.ManagedProcess`, so it owns its process group and is stopped on every
+exit path, and a crash of the server cannot take the test process with it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import select
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.instruments import procs
+from harness.instruments.servers.base import ServerBase, ServerState, check_certs_fit, profile_where
+from harness.instruments.servers.builtin_main import EXIT_CANNOT_LISTEN, READY
+from harness.instruments.servers.profiles import TLS13_DEFAULT, ServerProfile
+from harness.model.errors import (
+    ConfigError,
+    DeadlineError,
+    PortInUseError,
+    ToolFailedError,
+)
+from harness.model.tls import VERSIONS
+
+if TYPE_CHECKING:
+    from harness.instruments.certs import CertBundle
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT = 5.0
+CHILD = Path(__file__).resolve().with_name("builtin_main.py")
+_DH_DIR = Path(__file__).resolve().parent
+
+
+def check_supported(profile: ServerProfile, certs: CertBundle) -> None:
+    """Refuse what Python's `ssl` cannot serve as the profile says: never a silent downgrade."""
+    where = profile_where(profile)
+    suites = profile.tls13_ciphersuites
+    same_set = set(suites) == set(TLS13_DEFAULT)
+    if suites and not (same_set and (suites == TLS13_DEFAULT or not profile.honor_cipher_order)):
+        raise ConfigError(
+            f"{where}: key 'tls13_ciphersuites': the builtin backend cannot serve "
+            f"{':'.join(suites)}",
+            seen=(
+                "Python's ssl has no SSL_CTX_set_ciphersuites; the builtin backend serves "
+                f"OpenSSL's default {':'.join(TLS13_DEFAULT)}"
+                + (" in that order (honor_cipher_order = true)" if same_set else "")
+            ),
+            fix="serve this profile with the apache backend, or remove tls13_ciphersuites",
+        )
+    if len(profile.curves) > 1:
+        raise ConfigError(
+            f"{where}: key 'curves': the builtin backend cannot serve a list of groups "
+            f"({':'.join(profile.curves)})",
+            seen="Python's ssl sets one ECDHE group (set_ecdh_curve), not a list",
+            fix="serve this profile with the apache backend, give one curve, or remove curves",
+        )
+    check_certs_fit(profile, certs)
+
+
+class BuiltinServer(ServerBase):
+    """Serves a profile with Python's `ssl` (OpenSSL) in a child process."""
+
+    name = "builtin"
+
+    def __init__(
+        self,
+        profile: ServerProfile,
+        certs: CertBundle,
+        bind: str,
+        port: int,
+        run_dir: Path,
+        *,
+        allow_external: bool = False,
+    ) -> None:
+        super().__init__(profile, certs, bind, port, run_dir, allow_external=allow_external)
+        check_supported(profile, certs)
+        self.config_path = run_dir / "builtin-server.json"
+        self.process_log = run_dir / "builtin-server.stderr.log"
+
+    def _config(self) -> dict[str, object]:
+        p = self.profile
+        dh = str(_DH_DIR / f"{p.dh_params}.pem") if p.dh_params else None
+        return {
+            "profile": p.name,
+            "bind": self.bind,
+            "port": self._requested_port,
+            "cert_pem": str(self.certs.cert_pem),
+            "chain_pem": str(self.certs.served_chain(p.chain)),
+            "key_pem": str(self.certs.key_pem),
+            "min_protocol": p.min_protocol.wire,
+            "max_protocol": p.max_protocol.wire,
+            # The child runs on the bare standard library: it names versions from
+            # this copy of the one table.
+            "version_names": {str(v.wire): v.name for v in VERSIONS},
+            "ciphers": p.ciphers,
+            "cipher_string": p.cipher_string,
+            "curves": list(p.curves),
+            "chain": p.chain.value,
+            "sni": p.sni.value,
+            "sni_names": [self.certs.host],
+            "client_auth": p.client_auth.value,
+            "client_ca_pem": str(self.certs.client_ca_pem) if self.certs.client_ca_pem else None,
+            "response_bytes": p.response_bytes,
+            "honor_cipher_order": p.honor_cipher_order,
+            "dh_params_pem": dh,
+            "session_tickets": p.session_tickets,
+            "headers": [list(h) for h in p.headers],
+            "keylog": str(self.keylog),
+            "server_log": str(self.server_log),
+        }
+
+    def start(self) -> BuiltinServer:
+        """Start the server; returns once it accepts connections (deadline 5 s)."""
+        self._check_startable()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(json.dumps(self._config(), indent=2) + "\n", encoding="utf-8")
+        self._proc = procs.ManagedProcess(
+            "builtin TLS server",
+            # By path, without site-packages: the child needs only the standard library.
+            [sys.executable, "-S", "-E", CHILD, self.config_path],
+            log_path=self.process_log,
+        )
+        started = time.monotonic()
+        popen = self._proc.start(stdout_pipe=True)
+        self.state = ServerState.RUNNING
+        try:
+            assert popen.stdout is not None  # stdout_pipe=True
+            self._port = self._wait_ready(popen.stdout.fileno(), started + READY_TIMEOUT)
+        except BaseException:
+            self.stop()
+            raise
+        self.ready_seconds = time.monotonic() - started
+        log.info(
+            "builtin server %s on %s:%d ready in %.0f ms (pid %s, run dir %s)",
+            self.profile.name,
+            self.bind,
+            self._port,
+            self.ready_seconds * 1000,
+            self.pid,
+            self.run_dir,
+        )
+        return self
+
+    def _wait_ready(self, fd: int, deadline: float) -> int:
+        buf = b""
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DeadlineError(
+                    f"builtin server for {self.profile.name} on {self.bind}:{self.port} "
+                    f"not ready within {READY_TIMEOUT:.0f} s",
+                    seen=self._log_tail() or "(no output)",
+                    fix="read the log; a slow machine may need a longer deadline",
+                    log=self.process_log,
+                )
+            readable, _, _ = select.select([fd], [], [], left)
+            if not readable:
+                continue
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                self._raise_exited()
+            buf += chunk
+        line = buf.split(b"\n", 1)[0].decode(errors="replace").strip()
+        if not line.startswith(READY + " port="):
+            raise ToolFailedError(
+                f"builtin server said {line!r} instead of its ready line",
+                seen=self._log_tail(),
+                fix="a bug in harness/instruments/servers/builtin_main.py; read the log",
+                log=self.process_log,
+            )
+        return int(line.rsplit("=", 1)[1])
+
+    def _raise_exited(self) -> None:
+        assert self._proc is not None
+        try:
+            rc = self._proc.wait(timeout=2.0)
+        except DeadlineError:
+            rc = None
+        tail = self._log_tail()
+        where = f"{self.bind}:{self._requested_port}"
+        if rc == EXIT_CANNOT_LISTEN:
+            raise PortInUseError(
+                f"builtin server cannot listen on {where}",
+                seen=tail,
+                fix=(
+                    "another process holds that port (see `ss -ltnp`): stop it, "
+                    "or use port 0 to get a free one"
+                ),
+                log=self.process_log,
+            )
+        raise ToolFailedError(
+            f"builtin server for {self.profile.name} on {where} exited (code {rc}) before ready",
+            seen=tail,
+            fix="read the log: the server says why it stopped",
+            log=self.process_log,
+        )
+
+    def _log_tail(self, lines: int = 15) -> str:
+        if not self.process_log.exists():
+            return ""
+        return "\n".join(self.process_log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """Stop the server and reap it; safe in any state, any number of times."""
+        if self._proc is not None:
+            rc = self._proc.stop()
+            log.debug("builtin server %s stopped (exit %s)", self.profile.name, rc)
+        self.state = ServerState.STOPPED

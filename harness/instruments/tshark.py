@@ -1,0 +1,355 @@
+"""Reading captures with tshark (layer 3 adapter): field text out, events via harness.analysis.wire.
+
+One tshark run per capture (a start costs ~0.25 s), every field at once:
+`read_fields` returns the fields as tab-separated text, `analyze_capture` feeds the
+rows to the pure decoder while tshark is still printing them, so on a machine with
+two cores decoding costs next to nothing on top of the tshark pass (the
+`wire_analysis` benchmark measures exactly that ratio). tshark's stdout holds rows
+only; its stderr goes to the log, where a capture cut short (dumpcap killed, disk
+full) is recognised: what could be read is returned, marked partial. A missing or
+non-capture file is a CaptureError naming it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import dataclasses
+import logging
+import os
+import selectors
+import signal
+import tempfile
+import time
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.analysis import wire
+from harness.instruments import procs
+from harness.model.errors import CaptureError, DeadlineError
+
+if TYPE_CHECKING:
+    import pyshark
+
+log = logging.getLogger(__name__)
+
+# tshark's words for a file that ends in the middle of a packet or block.
+_PARTIAL_MARKERS = ("appears to have been cut short", "appears to be damaged or corrupt")
+_NOT_A_CAPTURE = (
+    "isn't a capture file in a format tshark understands",
+    "unknown file format",
+    "isn't a capture file",
+)
+_CAPTURE_MAGICS = frozenset(
+    bytes.fromhex(h) for h in ("0a0d0d0a", "a1b2c3d4", "d4c3b2a1", "a1b23c4d", "4d3cb2a1")
+)
+# stderr chatter that says nothing about the capture.
+_NOISE = ('Running as user "root"',)
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class FieldsResult:
+    text: str  # header line + one tab-separated row per displayed frame
+    partial: bool  # the file ended early; `text` holds what could be read
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Pass:
+    partial: bool
+    diagnostics: tuple[str, ...]
+
+
+def tshark_command(
+    pcap: Path,
+    *,
+    keylog: Path | None,
+    fields: Sequence[str],
+    display_filter: str,
+    tls_ports: Sequence[int] = (),
+) -> list[str]:
+    """The one tshark invocation behind `read_fields` and `analyze_capture`."""
+    tshark = procs.which("tshark", package="tshark")
+    cmd = [tshark, "-n", "-r", str(pcap)]
+    if keylog is not None:
+        cmd += ["-o", f"tls.keylog_file:{keylog}"]
+    for port in tls_ports:
+        cmd += ["-d", f"tcp.port=={int(port)},tls"]
+    if display_filter:
+        cmd += ["-Y", display_filter]
+    cmd += ["-T", "fields", "-E", "header=y", "-E", "separator=/t"]
+    cmd += ["-E", "occurrence=a", "-E", "aggregator=,"]
+    for name in fields:
+        cmd += ["-e", name]
+    return cmd
+
+
+def read_fields(
+    pcap: Path,
+    *,
+    keylog: Path | None,
+    fields: Sequence[str],
+    display_filter: str,
+    log_path: Path | None,
+    timeout: float,
+    tls_ports: Sequence[int] = (),
+) -> FieldsResult:
+    """Run tshark once over `pcap` and return the fields as text (see module doc)."""
+    if not fields:
+        raise CaptureError(f"read_fields({pcap}): no fields asked for", fix="pass FIELDS")
+    lines: list[str] = []
+    done = _run_pass(
+        Path(pcap),
+        tshark_command(
+            pcap, keylog=keylog, fields=fields, display_filter=display_filter, tls_ports=tls_ports
+        ),
+        lines.extend,
+        log_path=log_path,
+        timeout=timeout,
+    )
+    return FieldsResult(
+        text="".join(f"{line}\n" for line in lines if line),
+        partial=done.partial,
+        warnings=done.diagnostics,
+    )
+
+
+def analyze_capture(
+    pcap: Path,
+    keylog: Path | None,
+    server_port: int,
+    *,
+    log_path: Path | None = None,
+    timeout: float = 120.0,
+) -> wire.WireAnalysis:
+    """tshark once over the capture, its rows decoded as they come: the run's wire events."""
+    decoder = wire.Decoder(server_port)
+    done = _run_pass(
+        Path(pcap),
+        tshark_command(
+            pcap,
+            keylog=keylog,
+            fields=wire.FIELDS,
+            display_filter=f"tcp.port == {int(server_port)}",
+            tls_ports=(server_port,),
+        ),
+        decoder.feed,
+        log_path=log_path,
+        timeout=timeout,
+    )
+    decoded = decoder.result(partial=done.partial)
+    return dataclasses.replace(decoded, warnings=done.diagnostics + decoded.warnings)
+
+
+def guess_server_port(pcap: Path, *, log_path: Path | None = None, timeout: float = 60.0) -> int:
+    """The TLS server's port in a capture whose port nobody wrote down (`hil diagnose`).
+
+    The port most connections were opened to (SYN without ACK); a capture that
+    started after the connections did has no SYN, and then the port that answered a
+    ClientHello (tshark spots TLS on any port by its heuristics only for
+    handshakes, which is what is needed here).
+    """
+    fields = read_fields(
+        Path(pcap),
+        keylog=None,
+        fields=(
+            "tcp.srcport",
+            "tcp.dstport",
+            "tcp.flags.syn",
+            "tcp.flags.ack",
+            "tls.handshake.type",
+        ),
+        display_filter="(tcp.flags.syn == 1 && tcp.flags.ack == 0) || tls.handshake.type == 2",
+        log_path=log_path,
+        timeout=timeout,
+    )
+    opened: Counter[int] = Counter()
+    answered: Counter[int] = Counter()
+    for line in fields.text.splitlines()[1:]:
+        cells = line.split("\t")
+        if len(cells) != 5 or not (cells[0].isdigit() and cells[1].isdigit()):
+            continue
+        if cells[2] == "1" and cells[3] == "0":
+            opened[int(cells[1])] += 1
+        elif "2" in cells[4].split(","):
+            answered[int(cells[0])] += 1
+    for counts in (opened, answered):
+        if counts:
+            return counts.most_common(1)[0][0]
+    raise CaptureError(
+        f"no TCP connection start and no ServerHello in {pcap}: the server port is unknown",
+        fix="pass the server's port (hil diagnose --port N)",
+        log=log_path,
+    )
+
+
+def _run_pass(
+    pcap: Path,
+    cmd: Sequence[str],
+    consume: Callable[[list[str]], object],
+    *,
+    log_path: Path | None,
+    timeout: float,
+) -> _Pass:
+    """Run tshark, hand its stdout to `consume` a batch of whole lines at a time."""
+    _check_file(pcap, log_path)
+    with contextlib.ExitStack() as stack:
+        if log_path is None:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hil-tshark-"))
+            stderr_log = Path(tmp) / "tshark.log"
+        else:
+            stderr_log = Path(log_path)
+            stderr_log.parent.mkdir(parents=True, exist_ok=True)
+            stderr_log.unlink(missing_ok=True)  # the log of this pass only
+        proc = procs.ManagedProcess("tshark", cmd, log_path=stderr_log)
+        stack.callback(proc.stop, sig=signal.SIGTERM, grace=2.0)
+        popen = proc.start(stdout_pipe=True)
+        assert popen.stdout is not None  # stdout_pipe=True guarantees it
+        deadline = time.monotonic() + timeout
+        _pump(popen.stdout.fileno(), consume, deadline, cmd, log_path)
+        try:
+            returncode = proc.wait(max(deadline - time.monotonic(), 0.1))
+        except DeadlineError:
+            raise _timeout(cmd, timeout, log_path) from None
+        stderr = stderr_log.read_text(errors="replace")
+    return _judge(pcap, returncode, stderr, log_path)
+
+
+def _pump(
+    fd: int,
+    consume: Callable[[list[str]], object],
+    deadline: float,
+    cmd: Sequence[str],
+    log_path: Path | None,
+) -> None:
+    # Reading in large chunks and splitting here costs far less than a readline per row.
+    text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _timeout(cmd, None, log_path)
+            if not selector.select(left):
+                continue
+            chunk = os.read(fd, _CHUNK)
+            if not chunk:
+                break
+            lines = (pending + text.decode(chunk)).split("\n")
+            pending = lines.pop()
+            consume(lines)
+    rest = pending + text.decode(b"", final=True)
+    if rest:
+        consume([rest])
+
+
+def _timeout(cmd: Sequence[str], timeout: float | None, log_path: Path | None) -> DeadlineError:
+    within = f" within {timeout:.0f} s" if timeout is not None else " before its deadline"
+    return DeadlineError(
+        f"tshark did not finish{within}: {' '.join(cmd)[:200]}",
+        fix="a very large capture needs a longer timeout; otherwise see the log",
+        log=log_path,
+    )
+
+
+def _judge(pcap: Path, returncode: int, stderr: str, log_path: Path | None) -> _Pass:
+    diagnostics = tuple(
+        line
+        for line in stderr.splitlines()
+        if line.strip() and not any(line.startswith(noise) for noise in _NOISE)
+    )
+    low = stderr.lower()
+    if any(marker.lower() in low for marker in _NOT_A_CAPTURE):
+        raise CaptureError(
+            f"{pcap} is not a capture file tshark can read",
+            seen="\n".join(diagnostics[-5:]),
+            fix="point at the .pcapng the capture wrote",
+            log=log_path,
+        )
+    partial = any(marker in low for marker in _PARTIAL_MARKERS)
+    if returncode != 0 and not partial:
+        raise CaptureError(
+            f"tshark could not read {pcap} (exit {returncode})",
+            seen="\n".join(diagnostics[-8:]),
+            fix="check the display filter, the field names and the file; see the log",
+            log=log_path,
+        )
+    if partial:
+        log.warning("capture %s was cut short; decoded what was there", pcap)
+    return _Pass(partial=partial, diagnostics=diagnostics)
+
+
+def _check_file(pcap: Path, log_path: Path | None) -> None:
+    if not pcap.is_file():
+        raise CaptureError(
+            f"capture file {pcap} does not exist",
+            seen="no such file" if not pcap.exists() else "not a regular file",
+            fix="check the run directory; the capture may not have been started",
+            log=log_path,
+        )
+    # tshark guesses among dozens of formats and "reads" plain text as packets,
+    # so anything that is not pcap or pcapng is refused here.
+    with pcap.open("rb") as f:
+        head = f.read(4)
+    if head not in _CAPTURE_MAGICS:
+        raise CaptureError(
+            f"{pcap} is not a pcap or pcapng file",
+            seen=f"{pcap.stat().st_size} bytes, starting with {head!r}",
+            fix="point at the .pcapng the capture wrote; an empty file means dumpcap "
+            "never started writing",
+            log=log_path,
+        )
+
+
+def open_filecapture(
+    pcap: Path,
+    keylog: Path | None,
+    *,
+    server_port: int | None = None,
+    display_filter: str | None = None,
+) -> pyshark.FileCapture:
+    """A pyshark FileCapture with the keylog and TLS decoding on the server port.
+
+    For tests that want their own packet assertions. pyshark runs its own tshark
+    and does not work inside a running asyncio loop or a worker thread; close it.
+    """
+    import pyshark  # a heavy import, needed only by tests that ask for packets
+
+    pcap = Path(pcap)
+    if not pcap.is_file():
+        raise CaptureError(
+            f"capture file {pcap} does not exist",
+            fix="check the run directory; the capture may not have been started",
+        )
+    prefs = {"tls.keylog_file": str(keylog)} if keylog is not None else None
+    decode_as = {f"tcp.port=={int(server_port)}": "tls"} if server_port is not None else None
+
+    class TidyFileCapture(pyshark.FileCapture):
+        """Closing it also undoes pyshark's process-wide child watcher."""
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                # pyshark installs a SafeChildWatcher (a SIGCHLD handler on its loop) for
+                # the whole process; left behind, it trips over every child the harness
+                # reaps afterwards. Closing it removes the handler.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    asyncio.get_child_watcher().close()
+                    asyncio.set_child_watcher(None)
+
+    return TidyFileCapture(
+        str(pcap),
+        display_filter=display_filter,
+        override_prefs=prefs,
+        decode_as=decode_as,
+        keep_packets=True,
+    )

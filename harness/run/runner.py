@@ -1,0 +1,356 @@
+"""Runs one scenario with the adapters and hands the artifacts to the analysis (layer 4).
+
+Everything started here is stopped on every exit path (an ExitStack unwinds in
+reverse order, each stop bounded), and every artifact stays in the run
+directory, above all when the run fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness.analysis import report
+from harness.analysis.correlate import build_timeline
+from harness.analysis.diagnose import Context, diagnose
+from harness.analysis.logformats import parse_serial
+from harness.analysis.logformats.lines import read_serial_log
+from harness.analysis.serverlog import parse_server_log
+from harness.analysis.verdict import judge
+from harness.instruments.boards import get_board_spec, open_board
+from harness.instruments.boards.base import Board, BuildRequest, Firmware
+from harness.instruments.capture import Capture, capture_target
+from harness.instruments.certs import CertBundle, get_plan, make_certs
+from harness.instruments.serial_monitor import BITS_PER_BYTE, SerialMonitor
+from harness.instruments.servers import TlsServer, start_server
+from harness.instruments.servers.profiles import ServerProfile, accepted_suites, load_profile
+from harness.instruments.tshark import analyze_capture
+from harness.model import (
+    Confidence,
+    Event,
+    Evidence,
+    Expectation,
+    Outcome,
+    RunRecord,
+    Scenario,
+    Verdict,
+)
+from harness.model.errors import HilError, NetworkSafetyError, PortInUseError
+
+log = logging.getLogger(__name__)
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+
+
+def _default_cache() -> Path:
+    return Path(os.environ.get("HIL_CACHE_DIR", Path.home() / ".cache" / "esp-tls-hil"))
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Everything a run needs to know about this bench; one frozen object handed down."""
+
+    runs_dir: Path = field(default_factory=lambda: Path("hil-runs"))
+    cache_dir: Path = field(default_factory=_default_cache)
+    sketches_dir: Path = REPO_DIR / "sketches"
+    bind: str = "127.0.0.1"
+    boot_timeout: float = 20.0  # reset -> HIL:BOOT
+    attempt_timeout: float = 30.0  # HIL:BOOT -> HIL:DONE
+    settle_timeout: float = 2.0  # HIL:DONE -> the server saw every connection close
+
+
+def new_run_dir(parent: Path, name: str) -> Path:
+    """A directory of its own under `parent`, `<UTC stamp>-<name>`, never reused."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    base = parent / f"{stamp}-{name}"
+    path, n = base, 1
+    while True:
+        try:
+            path.mkdir(parents=True)
+            return path.resolve()
+        except FileExistsError:
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")
+
+
+@contextlib.contextmanager
+def _step(durations: dict[str, float], name: str) -> Iterator[None]:
+    """Time a stage of the run and log it with its outcome."""
+    started = time.monotonic()
+    log.info("step %s ...", name)
+    outcome = "failed"
+    try:
+        yield
+        outcome = "ok"
+    finally:
+        durations[name] = round(time.monotonic() - started, 4)
+        log.info("step %s %s in %.3f s", name, outcome, durations[name])
+
+
+def run_scenario(
+    scenario: Scenario, config: BenchConfig, *, run_dir: Path | None = None
+) -> RunRecord:
+    """Run `scenario` once; a harness error gives an `error` verdict, never a lost run."""
+    run_dir = run_dir or new_run_dir(config.runs_dir, scenario.name)
+    durations: dict[str, float] = {}
+    started = time.monotonic()
+    error: HilError | None = None
+    port = 0
+    profile: ServerProfile | None = None
+    certs: CertBundle | None = None
+    try:
+        _check_local(config.bind)
+        profile = load_profile(scenario.profile)
+        certs = _issue_certs(scenario, profile, config, run_dir, durations)
+        port = _attempt(scenario, profile, certs, config, run_dir, durations)
+    except HilError as exc:
+        error = exc
+        log.error("scenario %s: %s", scenario.name, exc)
+        (run_dir / "error.txt").write_text(str(exc) + "\n")
+    with _step(durations, "analyse"):
+        record = _analyse(scenario, profile, certs, port, run_dir, error, durations)
+    durations["total"] = round(time.monotonic() - started, 4)
+    _write_artifacts(record)
+    return record
+
+
+def _issue_certs(
+    scenario: Scenario,
+    profile: ServerProfile,
+    config: BenchConfig,
+    run_dir: Path,
+    durations: dict[str, float],
+) -> CertBundle:
+    with _step(durations, "certs"):
+        plan = get_plan(scenario.cert_plan or profile.cert_plan)
+        return make_certs(plan, config.bind, run_dir / "certs", config.cache_dir / "keys")
+
+
+def _attempt(
+    scenario: Scenario,
+    profile: ServerProfile,
+    certs: CertBundle,
+    config: BenchConfig,
+    run_dir: Path,
+    durations: dict[str, float],
+) -> int:
+    """Server, build, flash, capture, reset, watch; returns the server's port."""
+    with contextlib.ExitStack() as stack:
+        with _step(durations, "server"):
+            server = _start_server(scenario, profile, certs, config, run_dir)
+            stack.callback(server.stop)
+        board: Board = stack.enter_context(
+            open_board(scenario.board, cache_dir=config.cache_dir, run_dir=run_dir)
+        )
+        with _step(durations, "build"):
+            firmware = _build(scenario, certs, board, config, server.port, run_dir)
+        with _step(durations, "flash"):
+            board.flash(firmware, log_path=run_dir / "build.log")
+        with _step(durations, "capture_start"):
+            target = capture_target(config.bind, server.port)
+            log.info("capturing on %s (%s), filter %r", target.interface, target.why, target.bpf)
+            capture = Capture(
+                run_dir / "capture.pcapng",
+                interface=target.interface,
+                bpf=target.bpf,
+                log_path=run_dir / "dumpcap.log",
+            )
+            capture.start()
+            stack.callback(capture.stop)
+        monitor = stack.enter_context(
+            SerialMonitor(board.serial_port, run_dir, baud=board.spec.baud).open()
+        )
+        stack.callback(board.halt)
+        with _step(durations, "attempt"):
+            board.reset()
+            monitor.expect(
+                rf"HIL:BOOT build={re.escape(firmware.build_id)}", timeout=config.boot_timeout
+            )
+            monitor.expect(r"HIL:DONE\b", timeout=config.attempt_timeout)
+        with _step(durations, "settle"):
+            _wait_server_idle(server.server_log, config.settle_timeout)
+        with _step(durations, "teardown"):
+            board.halt()
+            capture.stop()
+            monitor.close()
+            server.stop()
+        return server.port
+
+
+def _start_server(
+    scenario: Scenario,
+    profile: ServerProfile,
+    certs: CertBundle,
+    config: BenchConfig,
+    run_dir: Path,
+) -> TlsServer:
+    """Start the server on the port this scenario used last time, if it is free.
+
+    The port is compiled into the sketch, so the same port means the same firmware:
+    the build and the flash are skipped. A port someone else holds falls back to a
+    free one (and a build).
+    """
+    remembered = config.cache_dir / "ports" / scenario.name
+    try:
+        preferred = int(remembered.read_text())
+    except (OSError, ValueError):
+        preferred = 0
+    try:
+        server = start_server(profile, scenario.backend, certs, config.bind, preferred, run_dir)
+    except PortInUseError:
+        if not preferred:
+            raise
+        log.info("port %d is taken; %s gets a free one", preferred, scenario.name)
+        server = start_server(profile, scenario.backend, certs, config.bind, 0, run_dir)
+    remembered.parent.mkdir(parents=True, exist_ok=True)
+    remembered.write_text(str(server.port))
+    return server
+
+
+def _check_local(bind: str) -> None:
+    if not bind.startswith("127."):
+        raise NetworkSafetyError(
+            f"bench address {bind} is outside 127.0.0.0/8",
+            fix="the twin and the tests talk to 127.0.0.0/8 only; use --bind 127.0.0.1",
+        )
+
+
+def _build(
+    scenario: Scenario,
+    certs: CertBundle,
+    board: Board,
+    config: BenchConfig,
+    port: int,
+    run_dir: Path,
+) -> Firmware:
+    sketch_dir = config.sketches_dir / scenario.sketch
+    if not sketch_dir.is_dir():
+        raise HilError(
+            f"scenario {scenario.name}: sketch folder {sketch_dir} does not exist",
+            fix="check the scenario's sketch name, or point --sketches at the sketches folder",
+        )
+    defines = {
+        "HIL_SCENARIO": json.dumps(scenario.name),
+        "HIL_WIFI_SSID": '"hil-bench"',
+        "HIL_WIFI_PASSWORD": '"hil-bench"',
+        "HIL_SERVER_HOST": json.dumps(config.bind),
+        "HIL_SERVER_PORT": str(port),
+        **scenario.defines,
+    }
+    header = (
+        f"// generated by esp-tls-hil for scenario {scenario.name}; do not edit\n"
+        "#pragma once\n"
+        + "".join(f"#define {k} {v}\n" for k, v in defines.items())
+        + '#include "hil_ca_cert.h"\n'
+    )
+    request = BuildRequest(
+        sketch_dir=sketch_dir,
+        scenario_header=header,
+        extra_headers={"hil_ca_cert.h": certs.header.read_bytes()},
+    )
+    return board.build(request, log_path=run_dir / "build.log")
+
+
+def _wait_server_idle(server_log: Path, timeout: float) -> None:
+    """Wait until the server saw every connection close, so the capture holds the last FIN."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events = parse_server_log(server_log.read_text()) if server_log.exists() else []
+        accepted = sum(e.kind == "server_accepted" for e in events)
+        closed = sum(e.kind == "server_closed" for e in events)
+        if accepted and closed >= accepted:
+            return
+        time.sleep(0.02)
+    log.warning("server connections still open after %.1f s; capture may end mid-close", timeout)
+
+
+def _analyse(
+    scenario: Scenario,
+    profile: ServerProfile | None,
+    certs: CertBundle | None,
+    port: int,
+    run_dir: Path,
+    error: HilError | None,
+    durations: dict[str, float],
+) -> RunRecord:
+    """Turn whatever artifacts exist into a timeline, a diagnosis and a verdict."""
+    spec = get_board_spec(scenario.board)
+    stack = spec.stack
+    events: list[list[Event]] = []
+    notes: list[str] = []
+    serial_log = run_dir / "serial.log"
+    if serial_log.exists():
+        events.append(parse_serial(read_serial_log(serial_log.read_text()), stack))
+    server_log = run_dir / "server.log"
+    if server_log.exists():
+        server_events = parse_server_log(server_log.read_text())
+        events.append(server_events)
+        if not port:
+            # The run stopped before _attempt returned: the server said where it listened.
+            port = next(
+                (e.fields["port"] for e in server_events if e.kind == "server_listening"), 0
+            )
+    pcap = run_dir / "capture.pcapng"
+    if pcap.exists() and port:
+        try:
+            wire = analyze_capture(
+                pcap,
+                keylog=run_dir / "keylog.txt",
+                server_port=port,
+                log_path=run_dir / "tshark.log",
+            )
+            events.append(list(wire.events))
+            if wire.partial:
+                notes.append("the capture was cut short: wire evidence is partial")
+        except HilError as exc:
+            notes.append(f"the capture could not be read: {exc.what}")
+    timeline = build_timeline(*events, serial_latency=BITS_PER_BYTE / spec.baud)
+    ctx = Context(
+        stack=stack,
+        server_suites=accepted_suites(profile) if profile else None,
+        server_cipher_string=profile.ciphers if profile else None,
+        # ssl.TLSVersion values are the wire numbers (0x0303 for TLS 1.2).
+        server_versions=(
+            (profile.min_protocol.ssl_version.value, profile.max_protocol.ssl_version.value)
+            if profile
+            else None
+        ),
+        cert_not_after=certs.not_after.timestamp() if certs else None,
+        connect_host=certs.host if certs else None,
+    )
+    diagnosis = diagnose(timeline, ctx)
+    if notes:
+        diagnosis = replace(diagnosis, evidence=diagnosis.evidence + tuple(map(Evidence, notes)))
+    if error is not None:
+        verdict = Verdict(
+            Outcome.ERROR,
+            scenario.expectation,
+            Expectation(connected=diagnosis.connected, cause=diagnosis.cause),
+            f"the run could not complete: {error}",
+        )
+        if diagnosis.confidence is Confidence.NONE:
+            explanation = f"{diagnosis.explanation} The run stopped early: {error.what}"
+            diagnosis = replace(diagnosis, explanation=explanation)
+    else:
+        verdict = judge(scenario.expectation, diagnosis)
+    return RunRecord(
+        scenario=scenario,
+        run_dir=run_dir,
+        timeline=timeline,
+        diagnosis=diagnosis,
+        verdict=verdict,
+        durations=durations,
+    )
+
+
+def _write_artifacts(record: RunRecord) -> None:
+    (record.run_dir / "timeline.md").write_text(report.timeline_markdown(record))
+    (record.run_dir / "verdict.json").write_text(report.record_json_text(record) + "\n")
