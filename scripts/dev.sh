@@ -33,6 +33,8 @@ need_cmd openssl openssl
 need_cmd g++ g++
 need_cmd ip iproute2
 need_cmd socat socat
+# The report test opens timeline.html in Debian's chromium (Playwright cannot download one).
+need_cmd chromium chromium
 need_file /usr/include/bearssl.h libbearssl-dev
 need_file /usr/include/mbedtls/ssl.h libmbedtls-dev
 python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null \

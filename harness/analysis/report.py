@@ -1,35 +1,14 @@
-"""Reporters: functions over a finished RunRecord (pure; the runner writes the files)."""
+"""Reporters: functions over a finished RunRecord (pure; the runner writes the files).
+`describe` (one line per event) is re-exported here for the callers that know it here."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from harness.model import Diagnosis, Event, RunRecord, Timeline
-from harness.model.suites import suite_name
-from harness.model.tls import version_name
-
-
-def describe(e: Event) -> str:
-    """One line a firmware engineer reads: what this event says."""
-    f = e.fields
-    if e.kind == "client_hello":
-        sni = f.get("sni")
-        suites = ", ".join(suite_name(s) for s in f.get("suites", []))
-        return f"ClientHello {version_name(f.get('version'))} sni={sni or '-'} suites=[{suites}]"
-    if e.kind == "server_hello":
-        return f"ServerHello {version_name(f.get('version'))} {suite_name(f.get('suite', 0))}"
-    if e.kind == "alert":
-        level = {1: "warning", 2: "fatal"}.get(f.get("level"), "encrypted")
-        return f"Alert {level} {f.get('name')} ({f.get('description')})"
-    if e.source.value == "wire" and e.kind.startswith("tcp_"):
-        return e.kind[4:].upper().replace("SYNACK", "SYN-ACK")
-    if e.source.value == "server":
-        details = " ".join(f"{k}={v}" for k, v in f.items() if k not in ("t", "event", "peer"))
-        return f"{e.kind.removeprefix('server_')} {details}".strip()
-    if e.text:
-        return e.text
-    return " ".join([e.kind, *(f"{k}={v}" for k, v in f.items())])
+from harness.analysis.describe import describe
+from harness.analysis.mermaid import sequence_diagram
+from harness.model import Diagnosis, RunRecord, Timeline
 
 
 def timeline_rows(tl: Timeline) -> list[tuple[str, str, str, str, str]]:
@@ -100,6 +79,7 @@ def timeline_markdown(record: RunRecord) -> str:
     for ms, src, arrow, kind, text in timeline_rows(record.timeline):
         out.append(f"| {ms.strip()} | {src} | {arrow} | {kind} | {text.replace('|', '/')} |")
     out += ["", "## Diagnosis", "", diagnosis_text(record.diagnosis), ""]
+    out += ["## Sequence", "", sequence_diagram(record), ""]
     return "\n".join(out)
 
 

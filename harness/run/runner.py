@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness.analysis import report
+from harness.analysis import ladder, report
 from harness.analysis.correlate import build_timeline
 from harness.analysis.diagnose import Context, diagnose
 from harness.analysis.logformats import parse_serial
@@ -353,4 +353,5 @@ def _analyse(
 
 def _write_artifacts(record: RunRecord) -> None:
     (record.run_dir / "timeline.md").write_text(report.timeline_markdown(record))
+    (record.run_dir / "timeline.html").write_text(ladder.timeline_html(record))
     (record.run_dir / "verdict.json").write_text(report.record_json_text(record) + "\n")
