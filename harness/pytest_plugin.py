@@ -14,6 +14,7 @@ ran, and JUnit XML gets the verdict, the cause and the run directory as properti
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import threading
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.analysis import report
+from harness.analysis import report, summary
 from harness.instruments.boards import open_board
 from harness.instruments.boards.base import Board
 from harness.instruments.capture import Capture, capture_target
@@ -35,6 +36,24 @@ from harness.run.runner import BenchConfig, new_run_dir, run_scenario
 from harness.run.scenarios import load_scenario
 
 _RECORDS = pytest.StashKey[list[RunRecord]]()
+_SESSION_RECORDS = pytest.StashKey[list[RunRecord]]()
+_SUMMARY_PATH = pytest.StashKey[Path]()
+SUMMARY_NAME = "hil-summary.md"
+
+
+def _junit_properties(record: RunRecord) -> list[tuple[str, str]]:
+    s = record.scenario
+    props = [
+        ("hil_scenario", s.name),
+        ("hil_board", s.board),
+        ("hil_profile", s.profile),
+        ("hil_verdict", record.verdict.outcome.value),
+    ]
+    # A connected run has no cause: the property is absent, not the string "None".
+    if record.diagnosis.cause is not None:
+        props.append(("hil_cause", record.diagnosis.cause))
+    props.append(("hil_run_dir", str(record.run_dir)))
+    return props
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -101,15 +120,9 @@ def hil_run(hil_bench: BenchConfig, request: pytest.FixtureRequest) -> Callable[
     def run(name: str) -> RunRecord:
         record = run_scenario(load_scenario(name), hil_bench)
         request.node.stash.setdefault(_RECORDS, []).append(record)
+        request.config.stash.setdefault(_SESSION_RECORDS, []).append(record)
         # user_properties, not record_property: JUnit gets them under every junit_family.
-        request.node.user_properties.extend(
-            [
-                ("hil_scenario", name),
-                ("hil_verdict", record.verdict.outcome.value),
-                ("hil_cause", str(record.diagnosis.cause)),
-                ("hil_run_dir", str(record.run_dir)),
-            ]
-        )
+        request.node.user_properties.extend(_junit_properties(record))
         return record
 
     return run
@@ -199,6 +212,31 @@ def board(hil_bench: BenchConfig, hil_run_dir: Path) -> Iterator[Callable[[str],
     yield open_one
     for b in reversed(opened):
         b.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The session's runs as one Markdown table beside the run folders, and in CI's job
+    summary when `$GITHUB_STEP_SUMMARY` names one."""
+    records = session.config.stash.get(_SESSION_RECORDS, [])
+    if not records:
+        return
+    folder = records[0].run_dir.parent
+    text = summary.summary_markdown(records, base=folder)
+    path = folder / SUMMARY_NAME
+    path.write_text(text)
+    session.config.stash[_SUMMARY_PATH] = path
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        # Links in the job summary point nowhere useful; the table is what counts there.
+        with open(step_summary, "a", encoding="utf-8") as out:
+            out.write(summary.summary_markdown(records) + "\n")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    path = terminalreporter.config.stash.get(_SUMMARY_PATH, None)
+    if path is not None:
+        terminalreporter.write_line(f"hil: summary of this session's runs in {path}")
 
 
 @pytest.hookimpl(wrapper=True)
