@@ -54,3 +54,24 @@ def test_pasted_log_quotes_stamps_and_escapes():
     ]
     assert lines[0].t == 12 * 3600 + 1.25 and lines[1].t == 12 * 3600 + 1.3
     assert [ln.t for ln in lines] == sorted(ln.t for ln in lines)
+
+
+@pytest.mark.parametrize(
+    ("pasted", "kept"),
+    [
+        (
+            "Alert: handshake failure **<== why failed, but browser always sucess ?**",
+            "Alert: handshake failure",
+        ),
+        ("Error: SSL error 40 <-- here", "Error: SSL error 40"),
+        ("Alert: unexpected message <== why strange message here?", "Alert: unexpected message"),
+        ("connecting to https://example.com // my server", "connecting to https://example.com"),
+        # Not remarks: a stack marker, a URL, bold that starts the line, a lone arrow.
+        ("<<<stack<<<", "<<<stack<<<"),
+        ("GET https://example.com/a//b", "GET https://example.com/a//b"),
+        ("**Connection failed**", "**Connection failed**"),
+        ("state: 0 -> 2 (b0)", "state: 0 -> 2 (b0)"),
+    ],
+)
+def test_a_remark_at_a_line_end_is_dropped(pasted: str, kept: str) -> None:
+    assert [ln.text for ln in read_pasted_log(pasted)] == [kept]

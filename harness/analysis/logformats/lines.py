@@ -45,6 +45,10 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 # `>` must be followed by a blank (or end the line), so `>>>stack>>>` is not a quote.
 _QUOTE = re.compile(r"^(?:>[ \t])+|^(?:> ?)*>$")
 
+# A reporter's remark after a log line: `line **<== why?**`, `line <-- here`,
+# `line // note`. Only after text and a blank, so `<<<stack<<<` and URLs stay whole.
+_REMARK = re.compile(r"(?<=\S)[ \t]+(?:\*\*.*\*\*|(?:<=+|<-+|\u2190)[ \t].*|//[ \t].*)[ \t]*$")
+
 # Lines of a paste without stamps are spaced this far apart so they keep their order.
 PASTE_STEP = 0.001
 _HALF_DAY = 12 * 3600
@@ -62,7 +66,8 @@ def _stamp(m: re.Match[str]) -> float:
 
 def read_pasted_log(text: str) -> list[Line]:
     """Lines of a log as pasted into an issue: CRLF, ANSI colours, markdown fences,
-    quote markers and serial-monitor timestamps are tolerated; the line order is kept
+    quote markers, serial-monitor timestamps and remarks at line ends are tolerated;
+    the line order is kept
     (a line without a stamp comes just after the line before it)."""
     out: list[Line] = []
     prev = -PASTE_STEP
@@ -81,6 +86,8 @@ def read_pasted_log(text: str) -> list[Line]:
                 stamp += 24 * 3600
             t = max(stamp, prev)
             line = line[m.end() :]
+        if "*" in line or "<" in line or "/" in line or "\u2190" in line:
+            line = _REMARK.sub("", line)
         out.append(Line(t, line))
         prev = t
     while out and not out[-1].text.strip():
