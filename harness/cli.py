@@ -103,10 +103,27 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     result = diagnose_files(
         serial=args.serial, pcap=args.pcap, keylog=args.keylog, port=args.port, stack=args.stack
     )
+    attempts = result.attempts
+    runs = attempts.runs() if attempts is not None else []
     if args.json:
-        print(json.dumps({"stack": result.stack, **result.diagnosis.to_json()}, indent=2))
+        extra = {}
+        if attempts is not None:
+            extra = {
+                "lines": attempts.lines,
+                "attempts": attempts.count,
+                "attempt_causes": [
+                    {"first": a, "last": b, "cause": cause, "count": n} for a, b, cause, n in runs
+                ],
+            }
+        print(json.dumps({"stack": result.stack, **result.diagnosis.to_json(), **extra}, indent=2))
     else:
         print(f"Stack: {result.stack or 'not recognised'}")
+        if attempts is not None and attempts.count > 1:
+            print(f"Attempts: {attempts.count} in {attempts.lines} lines")
+            for first, last, cause, n in runs:
+                which = f"{first}" if first == last else f"{first}-{last}"
+                print(f"  attempt {which}: {cause or 'connected'}" + (f" (x{n})" if n > 1 else ""))
+            print("The diagnosis of the log (its commonest cause):")
         print(report.diagnosis_text(result.diagnosis))
     return 0
 

@@ -4,23 +4,42 @@ to the same pure analysis a live run uses."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.analysis.attempts import LogDiagnosis, diagnose_attempts
 from harness.analysis.correlate import build_timeline
 from harness.analysis.diagnose import Context, diagnose
-from harness.analysis.logformats import AUTO, detect_stack, parse_serial
-from harness.analysis.logformats.lines import read_pasted_log, read_serial_log
+from harness.analysis.logformats import (
+    AUTO,
+    detect_stack,
+    detect_stack_in_text,
+    iter_serial_events,
+    parse_serial,
+)
+from harness.analysis.logformats.lines import (
+    Line,
+    iter_pasted_lines,
+    iter_serial_log,
+    read_pasted_log,
+    read_serial_log,
+)
 from harness.instruments.tshark import analyze_capture, guess_server_port
 from harness.model import Diagnosis, Event, Timeline
 from harness.model.errors import ConfigError, HilError
+
+# A harness serial.log line: `<epoch>\t<text>`.
+_SERIAL_LOG_LINE = re.compile(r"^\d{9,}(?:\.\d*)?\t")
 
 
 @dataclass(frozen=True)
 class OfflineResult:
     stack: str | None
-    timeline: Timeline
+    timeline: Timeline | None  # None for a serial log alone: read in one pass, not held
     diagnosis: Diagnosis
+    attempts: LogDiagnosis | None = None  # a serial log alone: each attempt's diagnosis
 
 
 def _read(path: Path, what: str) -> str:
@@ -32,6 +51,57 @@ def _read(path: Path, what: str) -> str:
         ) from None
 
 
+class _SerialFile:
+    """A serial log read line by line, as often as needed (stack detection, then
+    parsing), so a log of any size is diagnosed in bounded memory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.harness_format = False
+        for raw in self._raw():
+            if raw.strip():
+                self.harness_format = bool(_SERIAL_LOG_LINE.match(raw))
+                break
+
+    def _raw(self) -> Iterator[str]:
+        try:
+            with self.path.open(encoding="utf-8", errors="replace", newline="") as f:
+                yield from f
+        except OSError as exc:
+            raise HilError(
+                f"cannot read the serial log {self.path}", seen=str(exc), fix="check the path"
+            ) from None
+
+    def chunks(self, size: int = 1 << 20) -> Iterator[str]:
+        try:
+            with self.path.open(encoding="utf-8", errors="replace") as f:
+                while chunk := f.read(size):
+                    yield chunk
+        except OSError as exc:
+            raise HilError(
+                f"cannot read the serial log {self.path}", seen=str(exc), fix="check the path"
+            ) from None
+
+    def lines(self) -> Iterator[Line]:
+        if self.harness_format:
+            return iter_serial_log(self._raw())
+        return iter_pasted_lines(self._raw())
+
+
+def diagnose_serial_log(path: Path, stack: str = AUTO) -> OfflineResult:
+    """A serial log alone, every attempt in it diagnosed; streamed, so a 50 MB log takes
+    no more memory than a small one."""
+    log = _SerialFile(path)
+    found = detect_stack_in_text(log.chunks()) if stack == AUTO else stack
+    context = Context(stack=found)
+
+    def one(events: list[Event]) -> Diagnosis:
+        return diagnose(build_timeline(events, same_clock=log.harness_format), context)
+
+    result = diagnose_attempts(iter_serial_events(log.lines(), found), one)
+    return OfflineResult(found, None, result.main, result)
+
+
 def diagnose_files(
     *,
     serial: Path | None,
@@ -40,6 +110,8 @@ def diagnose_files(
     port: int | None = None,
     stack: str = AUTO,
 ) -> OfflineResult:
+    if serial is not None and pcap is None:
+        return diagnose_serial_log(serial, stack)
     events: list[list[Event]] = []
     found_stack: str | None = None if stack == AUTO else stack
     same_clock = True

@@ -15,7 +15,7 @@ def test_figure_json_has_the_designed_keys():
 
 
 def test_bench_modules_are_discovered():
-    assert {"warm_run", "server_ready"} <= set(discover())
+    assert {"warm_run", "server_ready", "log_diagnosis"} <= set(discover())
 
 
 def test_unknown_benchmark_is_a_clear_error():

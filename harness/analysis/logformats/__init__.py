@@ -7,7 +7,7 @@ knows becomes a `log_other` event: nothing is dropped, one line gives one event.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from harness.analysis.logformats import axtls, bearssl, board, common, mbedtls
@@ -98,6 +98,18 @@ def detect_stack(lines: Iterable[Line]) -> str | None:
     return best if score[best] > 0 else None
 
 
+def detect_stack_in_text(chunks: Iterable[str]) -> str | None:
+    """`detect_stack` over raw text read in chunks (a big log's file): each needle is
+    counted in each chunk at C speed instead of tested line by line. A needle cut by a
+    chunk boundary is missed once, which a stack's many lines make up for."""
+    score = dict.fromkeys(STACK_PARSERS, 0)
+    for chunk in chunks:
+        for needle, stack, weight in _SIGNS:
+            score[stack] += weight * chunk.count(needle)
+    best = max(score, key=lambda s: score[s])
+    return best if score[best] > 0 else None
+
+
 def _stack_parser(stack: str | None) -> LogParser | None:
     if stack is None:
         return None
@@ -121,12 +133,17 @@ def parse_serial(lines: Iterable[Line] | Sequence[Line], stack: str | None) -> l
     if stack == AUTO:
         lines = list(lines)
         stack = detect_stack(lines)
+    return list(iter_serial_events(lines, stack))
+
+
+def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Event]:
+    """`parse_serial` one event at a time, for logs too big to hold; `stack` must be
+    known (a STACK_PARSERS name or None): detection needs every line first."""
     stack_parser = _stack_parser(stack)
     stack_parse = stack_parser.parse if stack_parser is not None else None
     board_parse = board.BoardParser().parse
     common_parse = common.parse
     serial = Source.SERIAL
-    events = []
     for line in lines:
         t, text = line.t, line.text
         event = stack_parse(t, text) if stack_parse is not None else None
@@ -136,5 +153,4 @@ def parse_serial(lines: Iterable[Line] | Sequence[Line], stack: str | None) -> l
             event = common_parse(t, text)
         if event is None:
             event = Event(t=t, source=serial, kind="log_other", text=text)
-        events.append(event)
-    return events
+        yield event

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,16 +18,20 @@ class Line:
 
 def read_serial_log(text: str) -> list[Line]:
     """Lines of a `serial.log` written by SerialMonitor (`<epoch>\\t<line>`)."""
-    out = []
-    for raw in text.splitlines():
-        stamp, sep, line = raw.partition("\t")
+    return list(iter_serial_log(text.splitlines()))
+
+
+def iter_serial_log(raw_lines: Iterable[str]) -> Iterator[Line]:
+    """`read_serial_log` one line at a time; a line that is not `<epoch>\\t<text>` is
+    skipped."""
+    for raw in raw_lines:
+        stamp, sep, line = raw.rstrip("\r\n").partition("\t")
         try:
             t = float(stamp)
         except ValueError:
             continue
         if sep and t == t and abs(t) != float("inf"):  # NaN and inf are no times
-            out.append(Line(t, line))
-    return out
+            yield Line(t, line)
 
 
 # ANSI colour/cursor sequences, and the same as GitHub shows a pasted ESC (U+241B).
@@ -66,17 +71,36 @@ def _stamp(m: re.Match[str]) -> float:
 
 def read_pasted_log(text: str) -> list[Line]:
     """Lines of a log as pasted into an issue: CRLF, ANSI colours, markdown fences,
-    quote markers, serial-monitor timestamps and remarks at line ends are tolerated;
-    the line order is kept
-    (a line without a stamp comes just after the line before it)."""
-    out: list[Line] = []
+    quote markers, serial-monitor timestamps, remarks at line ends, NUL and invalid
+    bytes are tolerated; the line order is kept (a line without a stamp comes just
+    after the line before it)."""
+    out = list(iter_pasted_lines(text.removeprefix("\ufeff").replace("\r\n", "\n").split("\n")))
+    while out and not out[-1].text.strip():
+        out.pop()
+    return out
+
+
+# What a serial monitor shows for line noise at a line's end: NUL, the replacement
+# character of an undecodable byte, other C0 controls (a tab is text: axTLS aligns with it).
+_LINE_END_NOISE = "\x00\ufffd\r\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
+
+
+def iter_pasted_lines(raw_lines: Iterable[str]) -> Iterator[Line]:
+    """`read_pasted_log` one line at a time, for logs too big to hold: each raw line
+    (with or without its line end) gives one Line."""
     prev = -PASTE_STEP
-    text = text.removeprefix("\ufeff")
-    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = _ANSI.sub("", raw) if ("\x1b" in raw or "\u241b" in raw) else raw
+    first = True
+    for raw in raw_lines:
+        line = raw.rstrip("\n").rstrip(_LINE_END_NOISE)
+        if first:
+            line, first = line.removeprefix("\ufeff"), False
+        if "\x00" in line:
+            line = line.replace("\x00", "")
+        if "\x1b" in line or "\u241b" in line:
+            line = _ANSI.sub("", line)
         if line[:1] == ">" and (q := _QUOTE.match(line)):
             line = line[q.end() :]
-        if _FENCE.match(line):
+        if ("``" in line or "~~" in line) and _FENCE.match(line):
             continue
         t = prev + PASTE_STEP
         m = _MONITOR_STAMP.match(line) if line[:1].isdigit() or line[:1] == "[" else None
@@ -88,11 +112,8 @@ def read_pasted_log(text: str) -> list[Line]:
             line = line[m.end() :]
         if "*" in line or "<" in line or "/" in line or "\u2190" in line:
             line = _REMARK.sub("", line)
-        out.append(Line(t, line))
+        yield Line(t, line)
         prev = t
-    while out and not out[-1].text.strip():
-        out.pop()
-    return out
 
 
 def stack_event(
