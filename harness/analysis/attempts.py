@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from harness.model import Diagnosis, Direction, Event
+from harness.model import Confidence, Diagnosis, Direction, Event
 
 # Kinds that describe the set-up an attempt runs in, kept across attempts.
 _CONTEXT_KINDS = frozenset({"boot", "log_boot", "log_trust", "log_clock", "log_mfln"})
@@ -167,16 +167,20 @@ def split_attempts(events: Iterable[Event]) -> Iterator[AttemptLog]:
 
 @dataclass(frozen=True)
 class AttemptResult:
+    """One attempt's outcome: its cause, not its whole diagnosis, so ten thousand of
+    them stay small (the diagnoses that speak for the log are kept whole)."""
+
     index: int
     first_line: int
     last_line: int
-    diagnosis: Diagnosis
+    cause: str | None
+    confidence: Confidence
     dropped: int = 0
 
 
 @dataclass(frozen=True)
 class LogDiagnosis:
-    """Every attempt's diagnosis, and the one that speaks for the log."""
+    """Every attempt's cause, and the diagnosis that speaks for the log."""
 
     attempts: tuple[AttemptResult, ...]  # the first and the latest, up to `keep`
     main: Diagnosis
@@ -187,17 +191,19 @@ class LogDiagnosis:
         """Consecutive attempts with the same cause as (first, last, cause, count)."""
         out: list[tuple[int, int, str | None, int]] = []
         for a in self.attempts:
-            cause = a.diagnosis.cause
-            if out and out[-1][2] == cause:
+            if out and out[-1][2] == a.cause:
                 first, _, _, n = out[-1]
-                out[-1] = (first, a.index, cause, n + 1)
+                out[-1] = (first, a.index, a.cause, n + 1)
             else:
-                out.append((a.index, a.index, cause, 1))
+                out.append((a.index, a.index, a.cause, 1))
         return out
 
 
 def _signature(attempt: AttemptLog) -> tuple:
     return tuple((e.kind, e.direction, e.text) for e in (*attempt.context, *attempt.events))
+
+
+_CACHE_MAX = 256
 
 
 def diagnose_attempts(
@@ -208,14 +214,14 @@ def diagnose_attempts(
 ) -> LogDiagnosis:
     """Diagnose each attempt with `diagnose_one` (events -> Diagnosis). Attempts with
     the same events (by kind, direction and text) share one diagnosis; at most `keep`
-    results are held (the first and the latest), so a huge log stays bounded.
+    results are held (the first half and the latest), so a huge log stays bounded.
 
     The log's own diagnosis is the commonest named cause of its failed attempts (the
     latest on a tie); with none named, the last attempt's."""
     cache: dict[tuple, Diagnosis] = {}
     results: list[AttemptResult] = []
     causes: Counter[str] = Counter()
-    latest: dict[str, Diagnosis] = {}
+    latest: dict[str, tuple[int, Diagnosis]] = {}  # cause -> (attempt, its diagnosis)
     last: Diagnosis | None = None
     lines = 0
     count = 0
@@ -225,29 +231,31 @@ def diagnose_attempts(
         d = cache.get(key)
         if d is None:
             d = diagnose_one([*attempt.context, *attempt.events])
-            if len(cache) < 1000:
+            if len(cache) < _CACHE_MAX:
                 cache[key] = d
-        result = AttemptResult(
-            attempt.index, attempt.first_line, attempt.last_line, d, attempt.dropped
-        )
         if len(results) >= keep:
             del results[keep // 2]  # keep the first half and the most recent
-        results.append(result)
+        results.append(
+            AttemptResult(
+                attempt.index,
+                attempt.first_line,
+                attempt.last_line,
+                d.cause,
+                d.confidence,
+                attempt.dropped,
+            )
+        )
         lines = attempt.last_line
         last = d
         if d.cause not in (None, "unknown"):
             causes[d.cause] += 1
-            latest[d.cause] = d
+            latest[d.cause] = (count, d)
     if last is None:
         raise ValueError("split_attempts yields at least one attempt")
     if causes:
         top = max(causes.values())
-        order = [r.diagnosis.cause for r in results]
-        best = max(
-            (c for c, n in causes.items() if n == top),
-            key=lambda c: max(i for i, x in enumerate(order) if x == c) if c in order else -1,
-        )
-        main = latest[best]
+        best = max((c for c, n in causes.items() if n == top), key=lambda c: latest[c][0])
+        main = latest[best][1]
     else:
         main = last
     return LogDiagnosis(tuple(results), main, lines, count)
