@@ -56,7 +56,7 @@ def render_text(record: RunRecord) -> str:
             f"Scenario {record.scenario.name}: {record.scenario.description}",
             "",
             "Timeline (board serial, wire and server, one clock; serial stamps moved back "
-            f"{record.timeline.serial_shift * 1000:.2f} ms for their latency):",
+            f"up to {record.timeline.serial_shift * 1000:.2f} ms for their latency):",
             timeline_text(record.timeline),
             "",
             diagnosis_text(record.diagnosis),

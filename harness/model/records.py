@@ -66,7 +66,7 @@ class Attempt:
 class Timeline:
     events: tuple[Event, ...]
     attempts: tuple[Attempt, ...] = ()
-    serial_shift: float = 0.0  # seconds serial stamps were moved back to honour causality
+    serial_shift: float = 0.0  # the most seconds a serial stamp was moved back (causality)
 
     def of(self, *kinds: str, source: Source | None = None) -> tuple[Event, ...]:
         return tuple(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from harness.model import Confidence, Direction, Outcome, Source
+from tests.causal import causal_violations
 from tests.samples import AXTLS_OFFER, REPORT_LINES, child_pids, wire_events
 
 SUPPORTED_GROUPS, EC_POINT_FORMATS, SERVER_NAME = 10, 11, 0
@@ -50,6 +51,7 @@ def test_founding_report_fails_with_no_shared_cipher(hil_run):
     start = serial.index(REPORT_LINES[0])
     assert serial[start : start + len(REPORT_LINES)] == REPORT_LINES
     assert any("Sun Apr 11 04:02:21 1982" in line for line in serial)  # the time_t wrap
+    assert causal_violations(record.timeline) == []
 
     server = [e for e in record.timeline.events if e.kind == "server_handshake_failed"]
     assert server and server[0].fields["reason"] == "NO_SHARED_CIPHER"
@@ -75,6 +77,9 @@ def test_founding_report_fixed_connects_and_verifies(hil_run):
     assert done[-1].fields == {"connected": True, "verified": True, "final": True}
     ok = [e for e in record.timeline.events if e.kind == "server_handshake_ok"]
     assert ok and ok[0].fields["cipher_id"] == 0x003C
+    # Every line where the sketch printed it: "request sent" after the server's Finished
+    # and the request, "status: ..." after the response, before the board's close_notify.
+    assert causal_violations(record.timeline) == []
 
 
 def test_cli_json_record(tmp_path):

@@ -123,8 +123,11 @@ def _stack_parser(stack: str | None) -> LogParser | None:
 
 
 # common.parse only matches lines with `HIL:` or `sntp` in them, or starting with
-# `.`, `C` or `c` ("Connecting to", "Connection failed"); other lines skip it.
+# `.`, `C` or `c` ("Connecting to", "Connection failed"), or a sketch line below;
+# other lines skip it.
 _COMMON_FIRST = frozenset(".Cc")
+# ... and the sketch's own lines after connect() (common.py), by their start.
+_SKETCH_STARTS = ("Server certificate", "ERROR: certificate", "request sent", "status:")
 
 
 def parse_serial(lines: Iterable[Line] | Sequence[Line], stack: str | None) -> list[Event]:
@@ -149,7 +152,12 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
         event = stack_parse(t, text) if stack_parse is not None else None
         if event is None:
             event = board_parse(t, text)
-        if event is None and (text[:1] in _COMMON_FIRST or "HIL:" in text or "sntp" in text):
+        if event is None and (
+            text[:1] in _COMMON_FIRST
+            or "HIL:" in text
+            or "sntp" in text
+            or text.startswith(_SKETCH_STARTS)
+        ):
             event = common_parse(t, text)
         if event is None:
             event = Event(t=t, source=serial, kind="log_other", text=text)

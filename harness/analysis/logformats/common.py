@@ -13,6 +13,12 @@ _REFUSED = re.compile(r"HIL:REFUSED (\S+?):? (.*)")
 _CONNECTING = re.compile(r"^\.*Connecting to (\S+)")
 _FAILED = re.compile(r"^\.*(Connection failed|connection failed)")
 _SNTP = re.compile(r"please start sntp first")
+# What our sketches (and many reporters') print after connect(): the chain check, the
+# request written, the response's status line. The timeline needs them as facts: each
+# depends on packets (the server's Finished, the response).
+_VERIFIED = re.compile(r"^(Server certificate verified|ERROR: certificate verification failed)")
+_REQUEST_SENT = re.compile(r"^request sent\s*$")
+_STATUS = re.compile(r"^status: ?(.*)$")
 
 
 def parse(t: float, text: str) -> Event | None:
@@ -37,4 +43,10 @@ def parse(t: float, text: str) -> Event | None:
         return ev("connect_result", connected=False, final=False)
     if _SNTP.search(text):
         return ev("log_clock", message="clock not set")
+    if m := _VERIFIED.match(text):
+        return ev("log_verify", verified=m.group(1).startswith("Server"))
+    if _REQUEST_SENT.match(text):
+        return ev("log_request")
+    if m := _STATUS.match(text):
+        return ev("log_http_status", status=m.group(1).strip())
     return None
