@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.instruments import procs
-from harness.instruments.servers.base import ServerBase, ServerState, check_certs_fit, profile_where
+from harness.instruments.servers.base import ServerBase, ServerState, check_certs_fit
 from harness.instruments.servers.builtin_main import EXIT_CANNOT_LISTEN, READY
 from harness.instruments.servers.profiles import TLS13_DEFAULT, ServerProfile
 from harness.model.errors import (
-    ConfigError,
     DeadlineError,
     PortInUseError,
     ToolFailedError,
@@ -40,28 +39,32 @@ _DH_DIR = Path(__file__).resolve().parent
 
 def check_supported(profile: ServerProfile, certs: CertBundle) -> None:
     """Refuse what Python's `ssl` cannot serve as the profile says: never a silent downgrade."""
-    where = profile_where(profile)
-    suites = profile.tls13_ciphersuites
-    same_set = set(suites) == set(TLS13_DEFAULT)
-    if suites and not (same_set and (suites == TLS13_DEFAULT or not profile.honor_cipher_order)):
-        raise ConfigError(
-            f"{where}: key 'tls13_ciphersuites': the builtin backend cannot serve "
-            f"{':'.join(suites)}",
-            seen=(
-                "Python's ssl has no SSL_CTX_set_ciphersuites; the builtin backend serves "
-                f"OpenSSL's default {':'.join(TLS13_DEFAULT)}"
-                + (" in that order (honor_cipher_order = true)" if same_set else "")
-            ),
-            fix="serve this profile with the apache backend, or remove tls13_ciphersuites",
-        )
-    if len(profile.curves) > 1:
-        raise ConfigError(
-            f"{where}: key 'curves': the builtin backend cannot serve a list of groups "
-            f"({':'.join(profile.curves)})",
-            seen="Python's ssl sets one ECDHE group (set_ecdh_curve), not a list",
-            fix="serve this profile with the apache backend, give one curve, or remove curves",
-        )
     check_certs_fit(profile, certs)
+
+
+def openssl_conf(profile: ServerProfile) -> str:
+    """The OpenSSL configuration the server process runs with (OPENSSL_CONF).
+
+    Python's `ssl` cannot set a list of groups (`set_ecdh_curve` takes one) nor the
+    TLS 1.3 suites. OpenSSL applies its configuration's `system_default` section to
+    every SSL_CTX it makes, Python's included, before Python sets anything: the
+    `Groups` and `Ciphersuites` of a profile go there, as `openssl s_server -groups`
+    and Apache's `SSLOpenSSLConfCmd Curves` give them. This machine's own
+    /etc/ssl/openssl.cnf sets no `system_default`, so nothing else changes.
+    """
+    lines = [
+        f"# esp-tls-hil: the builtin server of profile {profile.name}",
+        "openssl_conf = hil_init",
+        "[hil_init]",
+        "ssl_conf = hil_ssl",
+        "[hil_ssl]",
+        "system_default = hil_tls",
+        "[hil_tls]",
+    ]
+    if profile.curves:
+        lines.append(f"Groups = {':'.join(profile.curves)}")
+    lines.append(f"Ciphersuites = {':'.join(profile.tls13_ciphersuites or TLS13_DEFAULT)}")
+    return "\n".join(lines) + "\n"
 
 
 class BuiltinServer(ServerBase):
@@ -82,6 +85,7 @@ class BuiltinServer(ServerBase):
         super().__init__(profile, certs, bind, port, run_dir, allow_external=allow_external)
         check_supported(profile, certs)
         self.config_path = run_dir / "builtin-server.json"
+        self.openssl_conf_path = run_dir / "builtin-openssl.cnf"
         self.process_log = run_dir / "builtin-server.stderr.log"
 
     def _config(self) -> dict[str, object]:
@@ -101,7 +105,9 @@ class BuiltinServer(ServerBase):
             "version_names": {str(v.wire): v.name for v in VERSIONS},
             "ciphers": p.ciphers,
             "cipher_string": p.cipher_string,
-            "curves": list(p.curves),
+            "curves": list(p.curves),  # served through openssl_conf (OPENSSL_CONF)
+            "tls13_ciphersuites": list(p.tls13_ciphersuites or TLS13_DEFAULT),
+            "openssl_conf": str(self.openssl_conf_path),
             "chain": p.chain.value,
             "sni": p.sni.value,
             "sni_names": [self.certs.host],
@@ -121,6 +127,7 @@ class BuiltinServer(ServerBase):
         self._check_startable()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(json.dumps(self._config(), indent=2) + "\n", encoding="utf-8")
+        self.openssl_conf_path.write_text(openssl_conf(self.profile), encoding="utf-8")
         self._proc = procs.ManagedProcess(
             "builtin TLS server",
             # By path, without site-packages: the child needs only the standard library.
@@ -128,7 +135,9 @@ class BuiltinServer(ServerBase):
             log_path=self.process_log,
         )
         started = time.monotonic()
-        popen = self._proc.start(stdout_pipe=True)
+        popen = self._proc.start(
+            stdout_pipe=True, env={"OPENSSL_CONF": str(self.openssl_conf_path)}
+        )
         self.state = ServerState.RUNNING
         try:
             assert popen.stdout is not None  # stdout_pipe=True

@@ -129,8 +129,10 @@ class Server:
             # Wire numbers, which are Python's TLSVersion values.
             ctx.minimum_version = ssl.TLSVersion(cfg["min_protocol"])
             ctx.maximum_version = ssl.TLSVersion(cfg["max_protocol"])
-        for curve in cfg.get("curves") or ():  # the parent allows at most one
-            ctx.set_ecdh_curve(curve)
+        # The groups and TLS 1.3 suites come from the OPENSSL_CONF the parent wrote
+        # (Python's ssl cannot set them); a config run without it would serve defaults.
+        if cfg.get("openssl_conf") and os.environ.get("OPENSSL_CONF") != cfg["openssl_conf"]:
+            raise RuntimeError(f"OPENSSL_CONF is not {cfg['openssl_conf']}: groups would be lost")
         client_auth = cfg.get("client_auth", "none")
         if client_auth != "none":
             ctx.load_verify_locations(cfg["client_ca_pem"])
@@ -140,9 +142,15 @@ class Server:
         else:
             ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
         ctx.options |= ssl.OP_NO_COMPRESSION
+        # A client that closes without close_notify (every ESP8266 BearSSL client, and
+        # sslyze) must not cost it its session: OpenSSL 3 otherwise answers the EOF with a
+        # fatal decode_error and drops the session from the cache, so the next connection
+        # cannot resume. Apache's mod_ssl sets this option too.
+        ctx.options |= ssl.OP_IGNORE_UNEXPECTED_EOF
         if not cfg["session_tickets"]:
+            # As Apache's `SSLSessionTickets off`: no stateless tickets. TLS 1.3 still
+            # sends its (stateful) tickets, which resume from the server's cache.
             ctx.options |= ssl.OP_NO_TICKET
-            ctx.num_tickets = 0
         if cfg.get("dh_params_pem"):
             ctx.load_dh_params(cfg["dh_params_pem"])
         if cfg.get("keylog"):
@@ -522,6 +530,8 @@ def main(argv: Sequence[str]) -> int:
             pid=os.getpid(),
             openssl=ssl.OPENSSL_VERSION,
             chain=cfg.get("chain", "full"),
+            groups=cfg.get("curves") or "default",
+            tls13_ciphersuites=cfg.get("tls13_ciphersuites"),
             sni_policy=cfg.get("sni", "any"),
             client_auth=cfg.get("client_auth", "none"),
         )
