@@ -76,7 +76,7 @@ def test_founding_report_keeps_its_original_lines() -> None:
         ),
         (
             "SSLCipherSuite EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH",
-            "SSLCipherSuite EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH:@SECLEVEL=0",
+            "SSLCipherSuite EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH:!AESCCM:@SECLEVEL=0",
             "security level",
         ),
         (
@@ -90,12 +90,20 @@ def test_founding_report_keeps_its_original_lines() -> None:
         assert text[i + 1] == replacement
         assert original not in lines
     assert "self-signed" in config  # the note on SSLUseStapling
-    # In the original order: the cipher string first, DH last.
+    # The cipher string's comment says why the profile's string differs from the line.
+    i = text.index("#   SSLCipherSuite EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH")
+    assert "the profile's string is EECDH+AESGCM" in text[i - 1]
+    # In the original order: the cipher string first, DH last of them; then the one
+    # setting the original lines have none for, the curves OpenSSL 1.0.2 served.
     assert lines.index(
-        "SSLCipherSuite EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH:@SECLEVEL=0"
+        "SSLCipherSuite EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH:!AESCCM:@SECLEVEL=0"
     ) < lines.index("SSLUseStapling on")
-    assert lines[-1] == 'SSLOpenSSLConfCmd DHParameters "/srv/hil-apache/dhparams.pem"'
-    assert "From the profile" not in config  # the original lines cover every setting
+    after = text[text.index("# From the profile, not in its original lines.") + 1 :]
+    assert after[0] == "SSLOpenSSLConfCmd Curves prime256v1:secp521r1:secp384r1"
+    assert (
+        lines.index(after[0])
+        == lines.index('SSLOpenSSLConfCmd DHParameters "/srv/hil-apache/dhparams.pem"') + 1
+    )
 
 
 def test_fixed_profile_serves_its_cipher_string() -> None:
@@ -103,8 +111,8 @@ def test_fixed_profile_serves_its_cipher_string() -> None:
         load_profile("do-2016-ssl-params-fixed"), PATHS, bind="127.0.0.1", port=1
     )
     assert (
-        "SSLCipherSuite EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH:AES128-SHA256:@SECLEVEL=0"
-        in live(config)
+        "SSLCipherSuite EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH:!AESCCM:AES128-SHA256"
+        ":@SECLEVEL=0" in live(config)
     )
 
 
@@ -123,7 +131,7 @@ def test_profile_without_original_lines() -> None:
     lines = live(render_config(profile, paths, bind="127.0.0.2", port=443))
     assert "SSLProtocol -all +TLSv1.2 +TLSv1.3" in lines
     # No DH parameters: no DHE, as the builtin backend (Apache would make its own).
-    assert "SSLCipherSuite EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH:!kDHE" in lines
+    assert "SSLCipherSuite EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH:!AESCCM:!kDHE" in lines
     assert "SSLHonorCipherOrder off" in lines
     assert "SSLSessionTickets on" in lines
     assert "SSLCompression off" in lines
@@ -203,9 +211,11 @@ def test_tls13_cipher_line_pairs_with_its_own_original() -> None:
         "SSLCipherSuite TLSv1.3 "
         "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
     )
-    assert (
-        out[3] == "# not applied here: !kDHE: the profile has no DH parameters, and Apache "
-        "on OpenSSL 3 would make its own and serve DHE"
+    assert out[3] == (
+        "# not applied here: the profile's string is ECDHE-ECDSA-AES128-GCM-SHA256: what the "
+        "imitated server's OpenSSL served from this one (its notes say each difference); "
+        "!kDHE: the profile has no DH parameters, and Apache on OpenSSL 3 would make its "
+        "own and serve DHE"
     )
     assert out[5] == "SSLCipherSuite ECDHE-ECDSA-AES128-GCM-SHA256:!kDHE"
     assert not any(line.startswith("SSLCipherSuite") for line in missing)

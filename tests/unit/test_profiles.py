@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.instruments.certs import get_plan
 from harness.instruments.servers.profiles import (
     PROFILE_DIR,
     TlsVersion,
+    accepted_suites,
     list_profiles,
     load_profile,
     load_profile_file,
@@ -49,7 +51,10 @@ def test_shipped_profiles_listed() -> None:
 def test_founding_report_profile() -> None:
     p = load_profile("do-2016-ssl-params")
     assert p.name == "do-2016-ssl-params"
-    assert p.ciphers == FOUNDING_CIPHERS
+    # What OpenSSL 1.0.2 made of the original string: no AES-CCM (new in 1.1.0), and its
+    # curves (no X25519/X448, P-256 first).
+    assert p.ciphers == FOUNDING_CIPHERS + ":!AESCCM"
+    assert p.groups == ("prime256v1", "secp521r1", "secp384r1")
     assert (p.min_protocol, p.max_protocol) == (TlsVersion.TLS1_0, TlsVersion.TLS1_2)
     assert p.honor_cipher_order is True
     assert p.dh_params == "ffdhe2048"
@@ -66,9 +71,9 @@ def test_founding_report_profile() -> None:
 def test_fixed_profile_differs_only_by_the_fixes() -> None:
     base = load_profile("do-2016-ssl-params")
     fixed = load_profile("do-2016-ssl-params-fixed")
-    assert fixed.ciphers == FOUNDING_CIPHERS + ":AES128-SHA256"
+    assert fixed.ciphers == base.ciphers + ":AES128-SHA256"
     assert fixed.cert_plan == "founding-report-fixed"
-    same = ("min_protocol", "max_protocol", "honor_cipher_order", "dh_params", "headers")
+    same = ("min_protocol", "max_protocol", "honor_cipher_order", "dh_params", "headers", "curves")
     for name in same:
         assert getattr(fixed, name) == getattr(base, name), name
 
@@ -311,3 +316,57 @@ def test_new_keys_bad_input_names_file_key_and_fix(
     assert f"key {key!r}" in err.what
     assert words in str(err)
     assert err.fix
+
+
+# What Apache 2.4.18 on OpenSSL 1.0.2 served from the DigitalOcean string with an RSA
+# key, in its order: 1.0.2's expansion (no AES-CCM, added in 1.1.0) kept to RSA
+# authentication, and the curves of its automatic ECDH (no X25519/X448, added in 1.1.0;
+# P-256 preferred), restricted to the NIST prime curves (profile notes).
+OPENSSL_102_FOUNDING_SUITES = [
+    0xC030,  # ECDHE-RSA-AES256-GCM-SHA384
+    0xC02F,  # ECDHE-RSA-AES128-GCM-SHA256
+    0x009F,  # DHE-RSA-AES256-GCM-SHA384
+    0x009E,  # DHE-RSA-AES128-GCM-SHA256
+    0xC028,  # ECDHE-RSA-AES256-SHA384
+    0xC014,  # ECDHE-RSA-AES256-SHA
+    0x006B,  # DHE-RSA-AES256-SHA256
+    0x0039,  # DHE-RSA-AES256-SHA
+]
+OPENSSL_102_GROUPS = ("prime256v1", "secp521r1", "secp384r1")
+# Mozilla's tls_curves (5.7, 5.8 and 6.0 less X25519MLKEM768, which OpenSSL 3.0 lacks).
+MOZILLA_GROUPS = ("X25519", "prime256v1", "secp384r1")
+
+
+def test_the_2016_profiles_serve_what_the_2016_server_served() -> None:
+    base = load_profile("do-2016-ssl-params")
+    fixed = load_profile("do-2016-ssl-params-fixed")
+    assert list(accepted_suites(base)) == OPENSSL_102_FOUNDING_SUITES
+    assert list(accepted_suites(fixed)) == [*OPENSSL_102_FOUNDING_SUITES, 0x003C]
+    # The AES-256-CBC suites come at TLS 1.0 and 1.1 too; the GCM ones only at 1.2.
+    assert set(accepted_suites(base, TlsVersion.TLS1_0)) == {0xC014, 0x0039}
+    for name in ("do-2016-ssl-params", "do-2016-ssl-params-fixed", "ubuntu-1604-default-ssl"):
+        assert load_profile(name).groups == OPENSSL_102_GROUPS, name
+    assert "AES-GCM only" not in base.description and "AES-256-CBC" in base.description
+
+
+def test_mozilla_profiles_serve_mozillas_groups_and_modern_an_ecdsa_chain() -> None:
+    for name in (
+        "mozilla-old",
+        "mozilla-intermediate",
+        "mozilla-intermediate-5.7",
+        "mozilla-modern",
+    ):
+        assert load_profile(name).groups == MOZILLA_GROUPS, name
+    plan = get_plan(load_profile("mozilla-modern").cert_plan)
+    assert (plan.key_type, plan.key_size) == ("ecdsa", 256)
+    assert plan.issuers and all(ca.key_type == "ecdsa" for ca in plan.issuers)
+
+
+def test_mozilla_old_claims_no_suite_it_does_not_serve() -> None:
+    old = load_profile("mozilla-old")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.set_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")
+    triple_des = {c["id"] & 0xFFFF for c in ctx.get_ciphers() if "3DES" in c["description"]}
+    assert not triple_des & set(accepted_suites(old))  # this OpenSSL has none to serve
+    assert "adds CBC, static-RSA and 3DES" not in old.description
+    assert "3DES suite cannot be served" in old.description

@@ -262,6 +262,22 @@ HIL_ROOT = CaSpec(name="esp-tls-hil Root CA", key_label="root")
 HIL_INTERMEDIATE = CaSpec(name="esp-tls-hil Intermediate CA", key_label="intermediate")
 _STANDARD_CHAIN = (HIL_ROOT, HIL_INTERMEDIATE)
 CLIENT_CA = CaSpec(name="esp-tls-hil Client CA", key_label="client-ca")
+# An all-ECDSA chain, as the public CAs issue one (a P-384 root and intermediate over a
+# P-256 leaf): what Mozilla's "modern" configuration means by an ECDSA certificate.
+HIL_EC_ROOT = CaSpec(
+    name="esp-tls-hil ECDSA Root CA",
+    key_label="ec-root",
+    key_type="ecdsa",
+    key_size=384,
+    signature_hash="sha384",
+)
+HIL_EC_INTERMEDIATE = CaSpec(
+    name="esp-tls-hil ECDSA Intermediate CA",
+    key_label="ec-intermediate",
+    key_type="ecdsa",
+    key_size=384,
+    signature_hash="sha384",
+)
 
 
 def _chained(name: str, description: str, **kw: Any) -> CertPlan:
@@ -328,6 +344,14 @@ PLANS: Mapping[str, CertPlan] = MappingProxyType(
                 "root -> intermediate -> ECDSA P-256 leaf",
                 key_type="ecdsa",
                 key_size=256,
+            ),
+            _chained(
+                "ca-ecdsa-p256-ecdsa-chain",
+                "ECDSA P-384 root -> ECDSA P-384 intermediate -> ECDSA P-256 leaf (SHA-384)",
+                key_type="ecdsa",
+                key_size=256,
+                signature_hash="sha384",
+                issuers=(HIL_EC_ROOT, HIL_EC_INTERMEDIATE),
             ),
             _chained(
                 "ca-ecdsa-p384",

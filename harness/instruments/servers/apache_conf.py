@@ -202,14 +202,14 @@ def _same(original: str, ours: str) -> bool:
         return False
 
 
-def _why_replaced(key: str, profile: ServerProfile) -> str:
+def _why_replaced(key: str, profile: ServerProfile, original: str) -> str:
     reasons = {
         "sslprotocol": (
             "on Apache 2.4.71 with OpenSSL 3 this also enables TLS 1.3, which the imitated "
             f"server (OpenSSL 1.0.2) never had; the profile serves "
             f"{profile.min_protocol.value}-{profile.max_protocol.value}"
         ),
-        "sslciphersuite": _why_cipher_string(profile),
+        "sslciphersuite": _why_cipher_string(profile, original),
         "sslopensslconfcmd dhparameters": (
             "that file came from `openssl dhparam 2048` on the imitated server and does not "
             "exist here; the RFC 7919 ffdhe2048 group shipped with the harness serves instead"
@@ -218,8 +218,13 @@ def _why_replaced(key: str, profile: ServerProfile) -> str:
     return reasons.get(key, "the profile says otherwise")
 
 
-def _why_cipher_string(profile: ServerProfile) -> str:
+def _why_cipher_string(profile: ServerProfile, original: str) -> str:
     why = []
+    if original.split()[-1:] != [profile.ciphers]:
+        why.append(
+            f"the profile's string is {profile.ciphers}: what the imitated server's OpenSSL "
+            "served from this one (its notes say each difference)"
+        )
     level = profile.effective_security_level
     if level == 0 and profile.security_level is None:
         why.append(
@@ -264,7 +269,7 @@ def original_lines(profile: ServerProfile, ours: Sequence[str]) -> tuple[list[st
         if _same(line, by_key[key]):
             out.append(line)
         else:
-            out.append(f"# not applied here: {_why_replaced(key, profile)}")
+            out.append(f"# not applied here: {_why_replaced(key, profile, line)}")
             out.append(f"#   {line.strip()}")
             out.append(by_key[key])
     missing = [line for line in ours if _key(line) not in used]

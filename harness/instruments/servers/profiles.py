@@ -48,6 +48,10 @@ TLS13_IDS = {
     "TLS_AES_128_CCM_8_SHA256": 0x1305,
 }
 
+# The ECDHE groups OpenSSL 3.0 serves when none are set, in its order (ssl/t1_lib.c,
+# `supported_groups_default`, less the ffdhe groups, which only TLS 1.3 uses).
+DEFAULT_GROUPS = ("X25519", "prime256v1", "X448", "secp521r1", "secp384r1")
+
 # A body bigger than this is not a test of record sizes any more.
 MAX_RESPONSE_BYTES = 1024 * 1024
 MIN_RESPONSE_BYTES = 1024
@@ -123,6 +127,12 @@ class ServerProfile:
         return tuple(
             v for v in TlsVersion if self.min_protocol.rank <= v.rank <= self.max_protocol.rank
         )
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The ECDHE groups served (OpenSSL names): `curves`, or OpenSSL's default list.
+        Both backends serve exactly these; the sslyze pass checks it."""
+        return self.curves or DEFAULT_GROUPS
 
     @property
     def effective_security_level(self) -> int | None:
