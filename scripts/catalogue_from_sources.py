@@ -875,9 +875,11 @@ MBEDTLS_MEANING = {
         "A record does not fit a buffer; on a write it is the application's record.",
     ),
     "MBEDTLS_ERR_SSL_INVALID_RECORD": (
-        "record_too_large",
-        "likely",
-        "A record mbedTLS could not take; with a cut-down IN_CONTENT_LEN, a record larger than the buffer.",
+        "none",
+        "none",
+        "A record mbedTLS could not take: with a cut-down IN_CONTENT_LEN a record larger than "
+        "the buffer, with the full one a corrupted or foreign record; the log alone does not "
+        "tell which.",
     ),
     "MBEDTLS_ERR_SSL_TIMEOUT": ("handshake_timeout", "log", "The read timed out."),
     "MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION": (
