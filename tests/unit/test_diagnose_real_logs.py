@@ -15,6 +15,7 @@ from harness.analysis.logformats import detect_stack, parse_serial
 from harness.analysis.logformats.lines import read_pasted_log
 from harness.model import Confidence
 from harness.model.causes import CAUSES
+from harness.run.offline import diagnose_files
 from tests.samples import DATA, FOUNDING_LOG
 
 LOGS = DATA / "logs"
@@ -36,6 +37,15 @@ STACK_AND_CRASH = {
     "esp8266-arduino-9122_wdt_reset_boot.log": (None, True),
 }
 RESOLUTIONS = CAUSES | {"outside", "unresolved", "connected"}
+# file: (stack, cause, crash shown as a conflict), as other tests read it (test_attempts).
+EXPECTED = {
+    name: (
+        stack,
+        None if BY_FILE[name]["expect"] == "connected" else BY_FILE[name]["expect"],
+        crash,
+    )
+    for name, (stack, crash) in STACK_AND_CRASH.items()
+}
 
 
 def _diagnose(path: Path):
@@ -74,6 +84,8 @@ def test_real_log(name):
         assert d.confidence in (Confidence.LOG, Confidence.LIKELY)
     if d.cause == "unknown":
         assert d.confidence is Confidence.NONE
+    # `hil diagnose --serial` (streamed, attempt by attempt) names the same cause.
+    assert diagnose_files(serial=LOGS / name, pcap=None).diagnosis.cause == d.cause
     if name in STACK_AND_CRASH:
         want_stack, crash = STACK_AND_CRASH[name]
         assert stack == want_stack

@@ -63,6 +63,7 @@ _SIGNS: tuple[tuple[str, str, int], ...] = (
     ("BearSSL::", bearssl.STACK, 3),
     ("ctx: bearssl", bearssl.STACK, 3),
     ("(SSLClient)", bearssl.STACK, 5),
+    ("Connection *will* fail", bearssl.STACK, 10),
     ("SSL error: ", bearssl.STACK, 2),
     ("failed to grow plain buffer", axtls.STACK, 10),
     ("ssl_client.cpp", mbedtls.STACK, 10),
