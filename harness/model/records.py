@@ -86,6 +86,9 @@ class Confidence(StrEnum):
     WIRE_AND_LOG = "wire and log"
     WIRE = "wire only"
     LOG = "log only"
+    # The log names the cause only as the commonest reading of an ambiguous message (a code
+    # several causes share) or of the core's era when the log has no TLS line at all.
+    LIKELY = "likely"
     NONE = "none"
 
 

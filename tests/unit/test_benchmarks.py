@@ -29,3 +29,12 @@ def test_hil_bench_runs_one_figure_as_json(capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["name"].startswith("builtin server") and doc["runs"] == 1
     assert doc["value"] > 0 and doc["baseline_value"] > 0
+
+
+def test_hil_bench_diagnosis_counts_right_unknown_and_wrong(capsys):
+    assert main(["bench", "diagnosis", "--runs", "1", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["unit"] == "%" and 0 < doc["value"] <= 100
+    # No log whose thread settled a cause is named wrong; the keyword reading is.
+    assert "wrong 0 (confidently 0);" in doc["name"]
+    assert "keyword reading" in doc["baseline"] and doc["baseline_value"] < doc["value"]

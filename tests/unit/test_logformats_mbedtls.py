@@ -15,7 +15,12 @@ def test_5480_old_format_verify_failed_twice_attempted():
     evs = events("arduino-esp32-5480_x509_verify_failed.log")
     errors = [e for e in evs if e.kind == "log_error"]
     assert [e.fields["code"] for e in errors] == [-9984, -9984]
-    assert errors[0].fields["x509"] == "verify_error"
+    # Alone, -9984 is only the likely reading untrusted_cert (a name mismatch gives it too).
+    assert (errors[0].fields["cause"], errors[0].fields["cause_confidence"]) == (
+        "untrusted_cert",
+        "likely",
+    )
+    assert "x509" not in errors[0].fields
     assert errors[0].fields["where"] == "start_ssl_client"
     steps = [e.fields["step"] for e in evs if e.kind == "log_state"]
     assert steps[:8] == [
@@ -55,7 +60,7 @@ def test_7511_bare_clock_stamps_and_invalid_record():
 def test_649_line_glued_behind_sketch_text():
     evs = events("arduinowebsockets-649_x509_verify_failed.log")
     assert [e.kind for e in evs[:3]] == ["log_other", "log_error", "log_error"]
-    assert evs[1].fields["x509"] == "verify_error"
+    assert evs[1].fields["message_id"] == "mbedtls.error.-9984"
 
 
 def test_794_verified_then_guru_meditation():
@@ -91,5 +96,5 @@ def test_codes_and_verify_info():
     e = p.parse(0.0, "  ! The certificate Common Name (CN) does not match with the expected CN")
     assert e.fields["x509"] == "hostname_mismatch"
     e = p.parse(0.0, "E (5324) esp-tls-mbedtls: mbedtls_ssl_handshake returned -0x2700")
-    assert e.fields["code"] == -9984 and e.fields["x509"] == "verify_error"
+    assert e.fields["code"] == -9984 and e.fields["cause_confidence"] == "likely"
     assert p.parse(0.0, "[D][WiFiGeneric.cpp:342] _eventCallback(): Event: 7 - STA_GOT_IP") is None

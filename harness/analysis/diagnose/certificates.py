@@ -72,7 +72,9 @@ def cert_time_invalid(tl: Timeline, ctx: Context) -> Finding | None:
     if alerts:
         proof.wire = True
         proof.add("The board rejected the certificate with certificate_expired (45)", alerts[0])
-    if not (proof.log or proof.wire):
+    if not errors:
+        proof.catalogued(tl, "cert_time_invalid")
+    if not (proof.log or proof.wire or proof.likely):
         return None
     kinds = {e.fields.get("x509") for e in errors}
     no_clock = bool(kinds & {"not_yet_valid", "time_unknown"}) or any(
@@ -109,6 +111,9 @@ def untrusted_cert(tl: Timeline, ctx: Context) -> Finding | None:
     if alerts and not _name_mismatch(ctx):
         proof.wire = True
         proof.add("The board rejected the server's certificate with an alert", alerts[0])
+    # A verification info line that names another reason outranks the bare code's reading.
+    if not errors and not [e for e in tl.of("log_error") if e.fields.get("x509")]:
+        proof.catalogued(tl, "untrusted_cert")
     return proof.finding(
         "untrusted_cert",
         "The board could not chain the server's certificate to a certificate it trusts: "
@@ -160,6 +165,8 @@ def hostname_mismatch(tl: Timeline, ctx: Context) -> Finding | None:
                 f"The board connects to {ctx.connect_host!r}; the certificate names "
                 f"{', '.join(ctx.cert_names or ()) or 'nothing usable'}"
             )
+    if not errors:
+        proof.catalogued(tl, "hostname_mismatch")
     return proof.finding(
         "hostname_mismatch",
         "The certificate is valid but issued for another name than the one the board "
@@ -187,6 +194,8 @@ def no_trust_method(tl: Timeline, ctx: Context) -> Finding | None:
     if said:
         proof.log = True
         proof.add("The board was given no way to trust the server", said[0])
+    else:
+        proof.catalogued(tl, "no_trust_method")
     return proof.finding(
         "no_trust_method",
         "The sketch never told the TLS client how to trust the server: no CA, no "
@@ -215,6 +224,8 @@ def fingerprint_mismatch(tl: Timeline, ctx: Context) -> Finding | None:
         proof.add(
             "The board's log says the server's fingerprint is not the one it expects", said[0]
         )
+    else:
+        proof.catalogued(tl, "fingerprint_mismatch")
     return proof.finding(
         "fingerprint_mismatch",
         "The sketch pins a SHA-1 fingerprint that is not the server certificate's: the "

@@ -10,6 +10,7 @@ that connected has no cause; nothing matching gives `unknown` with what was seen
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -41,6 +42,7 @@ class Finding:
     fixes: tuple[Fix, ...]
     from_wire: bool
     from_log: bool
+    likely: bool = False  # only ambiguous log evidence: Confidence.LIKELY
 
 
 Rule = Callable[[Timeline, Context], Finding | None]
@@ -84,14 +86,40 @@ class Proof:
     evidence: list[Evidence] = field(default_factory=list)
     wire: bool = False
     log: bool = False
+    likely: bool = False
 
     def add(self, claim: str, *events: Event) -> None:
         self.evidence.append(Evidence(claim, tuple(events)))
 
+    def catalogued(self, tl: Timeline, cause: str) -> None:
+        """Log lines the message catalogue maps to `cause`: 'log' ones prove it, 'likely' ones
+        (a code other causes share too) only make it the likely reading."""
+        for e in catalogued(tl, cause):
+            said = e.fields.get("message") or e.text.strip()
+            if e.fields.get("cause_confidence") == "log":
+                if not self.log:
+                    self.add(f"The board's log says: {said}", e)
+                self.log = True
+            elif not (self.log or self.likely):
+                self.likely = True
+                self.add(
+                    f"The board's log says: {said} -- the commonest reading of this message; "
+                    "other causes print it too",
+                    e,
+                )
+
     def finding(self, cause: str, explanation: str, fixes: Iterable[Fix]) -> Finding | None:
-        if not (self.wire or self.log):
+        if not (self.wire or self.log or self.likely):
             return None
-        return Finding(cause, explanation, tuple(self.evidence), tuple(fixes), self.wire, self.log)
+        return Finding(
+            cause,
+            explanation,
+            tuple(self.evidence),
+            tuple(fixes),
+            self.wire,
+            self.log,
+            likely=self.likely and not (self.wire or self.log),
+        )
 
 
 def suites_text(ids: Iterable[int]) -> str:
@@ -144,6 +172,22 @@ def log_errors(tl: Timeline, **match: object) -> tuple[Event, ...]:
     return tuple(e for e in tl.of("log_error") if ok(e))
 
 
+def catalogued(tl: Timeline, cause: str) -> tuple[Event, ...]:
+    """Serial events a parser tagged, from the message catalogue, with `cause`."""
+    return tuple(
+        e for e in tl.events if e.source is Source.SERIAL and e.fields.get("cause") == cause
+    )
+
+
+def core_version(tl: Timeline) -> tuple[int, ...] | None:
+    """The ESP8266 core version the board's boot banner names (`SDK:.../Core:2.4.1/...`)."""
+    for e in tl.of("log_boot", source=Source.SERIAL):
+        core = str(e.fields.get("core") or "")
+        if m := re.search(r"(\d+)\.(\d+)\.?(\d*)", core):
+            return tuple(int(g) for g in m.groups() if g)
+    return None
+
+
 def log_text(tl: Timeline, *needles: str) -> tuple[Event, ...]:
     """Serial lines containing any of `needles` (case-insensitive): for messages no
     parser gives a field to."""
@@ -186,13 +230,15 @@ def connected(tl: Timeline) -> bool | None:
     return None
 
 
-def _confidence(wire: bool, log: bool) -> Confidence:
+def _confidence(wire: bool, log: bool, likely: bool = False) -> Confidence:
     if wire and log:
         return Confidence.WIRE_AND_LOG
     if wire:
         return Confidence.WIRE
     if log:
         return Confidence.LOG
+    if likely:
+        return Confidence.LIKELY
     return Confidence.NONE
 
 
@@ -239,15 +285,18 @@ def diagnose(tl: Timeline, ctx: Context | None = None) -> Diagnosis:
     if not (is_connected and chain_ok):
         findings = [f for _, fn in rules() if (f := fn(tl, ctx)) is not None]
     if findings:
-        first = findings[0]
+        # A cause the evidence states beats one that is only the likely reading of a
+        # message, whatever their order in a connection's life.
+        strong = [f for f in findings if f.from_wire or f.from_log]
+        first = strong[0] if strong else findings[0]
         conflicts += [
             Evidence(f"Rule {other.cause} matches too: {other.evidence[0].claim}", ())
-            for other in findings[1:]
-            if other.evidence
+            for other in findings
+            if other is not first and other.evidence
         ]
         return Diagnosis(
             cause=first.cause,
-            confidence=_confidence(first.from_wire, first.from_log),
+            confidence=_confidence(first.from_wire, first.from_log, first.likely),
             explanation=first.explanation,
             evidence=first.evidence,
             fixes=first.fixes,

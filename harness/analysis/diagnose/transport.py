@@ -15,6 +15,8 @@ def dns_failed(tl: Timeline, ctx: Context) -> Finding | None:
     if said and not tl.of("tcp_syn", source=Source.WIRE):
         proof.log = True
         proof.add("The board could not resolve the server's name", said[0])
+    if not tl.of("tcp_syn", source=Source.WIRE) and not proof.log:
+        proof.catalogued(tl, "dns_failed")
     return proof.finding(
         "dns_failed",
         "The board never reached the server: its name did not resolve.",
@@ -41,6 +43,8 @@ def tcp_connect_failed(tl: Timeline, ctx: Context) -> Finding | None:
     if said:
         proof.log = True
         proof.add("The board's log: the TCP connection failed", said[0])
+    else:
+        proof.catalogued(tl, "tcp_connect_failed")
     syns = tl.of("tcp_syn", source=Source.WIRE)
     if syns and not tl.of("tcp_synack", "client_hello", source=Source.WIRE):
         proof.wire = True
@@ -63,6 +67,8 @@ def out_of_memory(tl: Timeline, ctx: Context) -> Finding | None:
     if said:
         proof.log = True
         proof.add("The board ran out of memory during TLS", said[0])
+    else:
+        proof.catalogued(tl, "out_of_memory")
     return proof.finding(
         "out_of_memory",
         "TLS needs two record buffers (up to 16 KB in, plus out) and the handshake's "
@@ -86,6 +92,8 @@ def record_too_large(tl: Timeline, ctx: Context) -> Finding | None:
     if said:
         proof.log = True
         proof.add("The board's log: a record larger than its buffer", said[0])
+    else:
+        proof.catalogued(tl, "record_too_large")
     if ctx.board_rx_buffer:
         big = [
             e
@@ -100,7 +108,7 @@ def record_too_large(tl: Timeline, ctx: Context) -> Finding | None:
                 big[0],
             )
     hello = next(iter(tl.of("client_hello", source=Source.WIRE)), None)
-    if hello is not None and (proof.wire or proof.log):
+    if hello is not None and (proof.wire or proof.log or proof.likely):
         mfln = hello.fields.get("max_fragment_length")
         proof.add(
             "The board asked for max_fragment_length " + (str(mfln) if mfln else "not at all"),

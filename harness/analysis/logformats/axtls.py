@@ -15,38 +15,40 @@ import re
 from typing import Any
 
 from harness.analysis.logformats.lines import stack_event
+from harness.analysis.messages import catalogue
 from harness.model import Direction, Event
 
 STACK = "axtls"
 
-# DISPLAY_ALERT's texts -> alert numbers (RFC 5246). axtls-8266 names only these.
+# The message catalogue's axTLS entries (harness/analysis/messages/axtls.toml: igrr/axtls-8266
+# 24af415, what cores 2.4.0-2.4.2 ship).
+_CATALOGUE = catalogue()
+# DISPLAY_ALERT's texts -> alert numbers; others print as `alert - (unknown N)`.
 ALERT_TEXTS: dict[str, int] = {
-    "close notify": 0,
-    "unexpected message": 10,
-    "bad record mac": 20,
-    "handshake failure": 40,
-    "bad certificate": 42,
-    "illegal parameter": 47,
-    "decode error": 50,
-    "decrypt error": 51,
-    "invalid version": 70,
-    "no renegotiation": 100,
-    "unsupported extension": 110,
+    m.text.removeprefix("Alert: "): m.alert
+    for m in _CATALOGUE.stack("axtls", "alert")
+    if m.alert is not None
 }
-
-# x509_display_error's texts -> short codes used by the diagnosis.
+# x509_display_error's names -> the diagnosis's short codes.
+_X509_SHORT = {
+    "X509_VFY_ERROR_NO_TRUSTED_CERT": "untrusted",
+    "X509_VFY_ERROR_BAD_SIGNATURE": "bad_signature",
+    "X509_VFY_ERROR_NOT_YET_VALID": "not_yet_valid",
+    "X509_VFY_ERROR_EXPIRED": "expired",
+    "X509_VFY_ERROR_SELF_SIGNED": "self_signed",
+    "X509_VFY_ERROR_INVALID_CHAIN": "bad_chain",
+    "X509_VFY_ERROR_UNSUPPORTED_DIGEST": "unsupported_digest",
+    "X509_VFY_ERROR_BASIC_CONSTRAINT": "basic_constraint",
+    "X509_INVALID_PRIV_KEY": "invalid_key",
+}
+# `Error: <text>` lines (ssl_display_error, x509_display_error) -> their catalogue entries.
+_ERROR_MESSAGES = {
+    m.text.removeprefix("Error: "): m
+    for m in _CATALOGUE.stack("axtls", "error_code")
+    if m.text.startswith("Error: ")
+}
 X509_ERRORS: dict[str, str] = {
-    "Cert is not yet valid": "not_yet_valid",
-    "Cert has expired": "expired",
-    "No trusted cert is available": "untrusted",
-    "Cert is self-signed": "self_signed",
-    "Bad signature": "bad_signature",
-    "Basic constraint invalid": "basic_constraint",
-    "Path length constraint invalid": "path_length",
-    "Certificate verify error": "verify_error",
-    "Unsupported key type": "unsupported_key",
-    "Invalid key usage": "key_usage",
-    "Invalid certificate chain": "bad_chain",
+    text: _X509_SHORT[m.name] for text, m in _ERROR_MESSAGES.items() if m.name in _X509_SHORT
 }
 
 _STATE = re.compile(r"^(Error - invalid )?State:\s*(sending|receiving) (.+?) \((\d+)\)\s*$")
@@ -130,7 +132,9 @@ class AxtlsParser:
         if m := _ERROR.match(text):
             message = m.group(1)
             x509 = X509_ERRORS.get(message)
-            return self._ev(t, "log_error", text, message=message, x509=x509)
+            known = _ERROR_MESSAGES.get(message)
+            extra = known.fields() if known is not None else {}
+            return self._ev(t, "log_error", text, message=message, x509=x509, **extra)
         if m := _CERT_HEADER.match(text):
             self._cert_section = "subject" if m.group(1) == "TO" else "issuer"
             return self._ev(t, "log_cert", text, section=self._cert_section, header=True)

@@ -20,6 +20,7 @@ from functools import partial
 from typing import Any
 
 from harness.analysis.logformats.lines import stack_event
+from harness.analysis.messages import catalogue
 from harness.model import Direction, Event
 
 STACK = "bearssl"
@@ -28,77 +29,78 @@ BR_ERR_RECV_FATAL_ALERT = 256
 BR_ERR_SEND_FATAL_ALERT = 512
 OUT_OF_MEMORY = -1000
 
-# getLastSSLError()'s texts, by BearSSL error number (core 3.x WiFiClientSecureBearSSL.cpp).
+# getLastSSLError()'s texts by BearSSL error number, from the message catalogue (the cores'
+# own tables, harness/analysis/messages/bearssl.toml).
+_CATALOGUE = catalogue()
 ERROR_TEXTS: dict[int, str] = {
-    OUT_OF_MEMORY: "Unable to allocate memory for SSL structures and buffers.",
-    0: "OK",
-    1: "Caller-provided parameter is incorrect.",
-    2: "Operation requested by the caller cannot be applied with the current context state "
-    "(e.g. reading data while outgoing data is waiting to be sent).",
-    3: "Incoming protocol or record version is unsupported.",
-    4: "Incoming record version does not match the expected version.",
-    5: "Incoming record length is invalid.",
-    6: "Incoming record is too large to be processed, or buffer is too small for the "
-    "handshake message to send.",
-    7: "Decryption found an invalid padding, or the record MAC is not correct.",
-    8: "No initial entropy was provided, and none can be obtained from the OS.",
-    9: "Incoming record type is unknown.",
-    10: "Incoming record or message has wrong type with regards to the current engine state.",
-    12: "ChangeCipherSpec message from the peer has invalid contents.",
-    13: "Alert message from the peer has invalid contents (odd length).",
-    14: "Incoming handshake message decoding failed.",
-    15: "ServerHello contains a session ID which is larger than 32 bytes.",
-    16: "Server wants to use a cipher suite that we did not claim to support. This is also "
-    "reported if we tried to advertise a cipher suite that we do not support.",
-    17: "Server wants to use a compression that we did not claim to support.",
-    18: "Server's max fragment length does not match client's.",
-    19: "Secure renegotiation failed.",
-    20: "Server sent an extension type that we did not announce, or used the same extension "
-    "type several times in a single ServerHello.",
-    21: "Invalid Server Name Indication contents (when used by the server, this extension "
-    "shall be empty).",
-    22: "Invalid ServerHelloDone from the server (length is not 0).",
-    23: "Internal limit exceeded (e.g. server's public key is too large).",
-    24: "Finished message from peer does not match the expected value.",
-    25: "Session resumption attempt with distinct version or cipher suite.",
-    26: "Unsupported or invalid algorithm (ECDHE curve, signature algorithm, hash function).",
-    27: "Invalid signature in ServerKeyExchange or CertificateVerify message.",
-    28: "Peer's public key does not have the proper type or is not allowed for the requested "
-    "operation.",
-    29: "Client did not send a certificate upon request, or the client certificate could not "
-    "be validated.",
-    31: "I/O error or premature close on transport stream.",
-    33: "Invalid value in an ASN.1 structure.",
-    34: "Truncated certificate or other ASN.1 object.",
-    35: "Empty certificate chain (no certificate at all).",
-    36: "Decoding error: inner element extends beyond outer element size.",
-    37: "Decoding error: unsupported tag class (application or private).",
-    38: "Decoding error: unsupported tag value.",
-    39: "Decoding error: indefinite length.",
-    40: "Decoding error: extraneous element.",
-    41: "Decoding error: unexpected element.",
-    42: "Decoding error: expected constructed element, but is primitive.",
-    43: "Decoding error: expected primitive element, but is constructed.",
-    44: "Decoding error: BIT STRING length is not multiple of 8.",
-    45: "Decoding error: BOOLEAN value has invalid length.",
-    46: "Decoding error: value is off-limits.",
-    47: "Invalid distinguished name.",
-    48: "Invalid date/time representation.",
-    49: "Certificate contains unsupported features that cannot be ignored.",
-    50: "Key or signature size exceeds internal limits.",
-    51: "Key type does not match that which was expected.",
-    52: "Signature is invalid.",
-    53: "Validation time is unknown.",
-    54: "Certificate is expired or not yet valid.",
-    55: "Issuer/Subject DN mismatch in the chain.",
-    56: "Expected server name was not found in the chain.",
-    57: "Unknown critical extension in certificate.",
-    58: "Not a CA, or path length constraint violation.",
-    59: "Key Usage extension prohibits intended usage.",
-    60: "Public key found in certificate is too small.",
-    62: "Chain could not be linked to a trust anchor.",
+    m.code: m.text
+    for m in _CATALOGUE.stack("bearssl", "error_code")
+    if m.code is not None and m.stack == "bearssl" and m.name != "default"
 }
-_CODES_BY_TEXT = {text.rstrip("."): code for code, text in ERROR_TEXTS.items()}
+_UNKNOWN_TEXT = _CATALOGUE.by_id["bearssl.error.unknown"].text
+_MESSAGES_BY_CODE = {
+    m.code: m for m in _CATALOGUE.stack("bearssl", "error_code") if m.stack == "bearssl"
+}
+_CODES_BY_TEXT = {
+    text.rstrip("."): code
+    for code, text in ERROR_TEXTS.items()
+    if text != _UNKNOWN_TEXT and code not in (0, 32)
+}
+_ALERTS = {(m.extra["direction"], m.alert): m for m in _CATALOGUE.stack("bearssl", "alert")}
+# Core 3.x prefixes an alert's text with these, then prints the text of the unrelated BR_ERR
+# code equal to the alert number (catalogue: bearssl.alert_prefix.*).
+_RECV_PREFIX = _CATALOGUE.by_id["bearssl.alert_prefix.recv"].text
+_SEND_PREFIX = _CATALOGUE.by_id["bearssl.alert_prefix.send"].text
+# Alert numbers that are also X.509 error numbers: on core 3.x a bare number among these
+# is either, so it names no cause without its text.
+_TLS_ALERTS = frozenset(
+    {
+        0,
+        10,
+        20,
+        21,
+        22,
+        30,
+        40,
+        41,
+        42,
+        43,
+        44,
+        45,
+        46,
+        47,
+        48,
+        49,
+        50,
+        51,
+        60,
+        70,
+        71,
+        80,
+        86,
+        90,
+        100,
+        109,
+        110,
+        111,
+        112,
+        113,
+        114,
+        115,
+        116,
+        120,
+    }
+)
+# Debug lines that name a cause, found anywhere in a line (other libraries print BearSSL's
+# lines behind their own prefixes: `SSL: Connection *will* fail...`, `(SSLClient)...`).
+_DEBUG_CAUSES = tuple(
+    (m.text.removeprefix("BSSL:"), m)
+    for m in _CATALOGUE.stack("bearssl", "debug_line")
+    if m.names_cause and "%" not in m.text
+)
+_TEXT_ANYWHERE = re.compile(
+    "|".join(sorted((re.escape(t) for t in _CODES_BY_TEXT if len(t) > 12), key=len, reverse=True))
+)
 
 # BR_ERR_X509_* -> the diagnosis's short codes. 54 covers both ends of the validity
 # period; 53 means the board has no clock, whose fix is the not-yet-valid one (set it).
@@ -135,11 +137,26 @@ HANDSHAKE_TYPES: dict[str, tuple[int, Direction | None]] = {
 }
 
 
-def error_fields(code: int | None) -> dict[str, Any]:
-    """The normalised log_error fields of a BearSSL error number."""
+def error_fields(code: int | None, *, ambiguous_alert: bool = False) -> dict[str, Any]:
+    """The normalised log_error fields of a BearSSL error number (as getLastSSLError() of
+    cores 2.5.x-2.7.x returns it: 256+n / 512+n for alerts). `ambiguous_alert`: the number
+    came without its text from a core that may be 3.x, where alert n returns n."""
     if code is None:
         return {}
     fields: dict[str, Any] = {"code": code}
+    if ambiguous_alert and code in _TLS_ALERTS and code in ERROR_TEXTS:
+        fields["ambiguous"] = True
+        fields["message"] = (
+            f"{code}: on core 3.x a received alert {code} also returns {code}; without its text "
+            "the number names no cause"
+        )
+        return fields
+    message = _MESSAGES_BY_CODE.get(code)
+    if BR_ERR_RECV_FATAL_ALERT <= code < BR_ERR_SEND_FATAL_ALERT + 256 and code not in (256, 512):
+        way = "sent" if code >= BR_ERR_SEND_FATAL_ALERT else "received"
+        message = _ALERTS.get((way, code % 256))
+    if message is not None:
+        fields.update(message.fields())
     if code == OUT_OF_MEMORY:
         fields["oom"] = True
     elif BR_ERR_SEND_FATAL_ALERT <= code < BR_ERR_SEND_FATAL_ALERT + 256:
@@ -163,9 +180,28 @@ def error_fields(code: int | None) -> dict[str, Any]:
     return fields
 
 
+def alert_text_fields(text: str) -> dict[str, Any] | None:
+    """Fields of core 3.x's 'SSL received fatal alert - <text of BR_ERR n>': alert n."""
+    for prefix, base in (
+        (_RECV_PREFIX, BR_ERR_RECV_FATAL_ALERT),
+        (_SEND_PREFIX, BR_ERR_SEND_FATAL_ALERT),
+    ):
+        if text.startswith(prefix):
+            rest = text[len(prefix) :].strip().rstrip(".")
+            n = _CODES_BY_TEXT.get(rest)
+            if n is None:
+                # 'Unknown error code.': an alert number with no BR_ERR of the same value.
+                return {"message": text, "alert_unnamed": True}
+            return {**error_fields(base + n), "message": text}
+    return None
+
+
 def _text_fields(text: str) -> dict[str, Any]:
     """Fields of a getLastSSLError() text, with its number when the text names one."""
     clean = text.strip().strip("'\"").strip()
+    alert = alert_text_fields(clean)
+    if alert is not None:
+        return alert
     code = _CODES_BY_TEXT.get(clean.rstrip("."))
     fields = error_fields(code)
     fields["message"] = clean
@@ -179,7 +215,7 @@ _COULDNT = re.compile(r"Couldn't connect\. Error = '(.*)'?\s*$")
 _STATE_NAME = re.compile(r"([A-Z][A-Z_]{3,})\b\s*(.*)$")
 _FUNC = re.compile(r"(\w+): (.*?)\s*$")
 _SSL_ERROR = re.compile(
-    r"(?i)(?:last\s+)?(?:bear)?ssl[ _]?error(?:\s+(?:was|code|is))?\s*[:=]\s*"
+    r"(?i)\b(?:last\s+)?(?:bear)?ssl[ _]?error(?:\s+(?:was|code|is))?\s*[:=]\s*"
     r"(-?\d+)?[\s:,-]*(.*?)\s*$"
 )
 _GET_LAST = re.compile(r"getLastSSLError\(?\)?\s*[:=]?\s*(-?\d+)?[\s:,-]*(.*?)\s*$")
@@ -196,14 +232,26 @@ class BearsslParser:
         s = text.lstrip()
         if s.startswith("BSSL:"):
             return self._bssl(t, text, s[5:].strip())
+        if "SSL" in s or "ssl" in s:
+            if m := _SSL_ERROR.search(s) or _GET_LAST.search(s):
+                code = int(m.group(1)) if m.group(1) else None
+                said = m.group(2).split("//")[0].strip() if m.group(2) else ""
+                fields = _text_fields(said) if said else {}
+                if code is not None:
+                    # A bare number from a sketch: on core 3.x alert n returns n, so a number
+                    # that is both an alert and an X.509 code names nothing without its text.
+                    numbered = error_fields(code, ambiguous_alert=not said)
+                    fields = (
+                        {**numbered, **fields} if fields.get("code") else {**fields, **numbered}
+                    )
+                    fields.setdefault("message", said or ERROR_TEXTS.get(code, ""))
+                return _ev(t, "log_error", text, None, **fields)
+            for said, message in _DEBUG_CAUSES:
+                if said in s:
+                    return _ev(t, "log_error", text, None, message=said, **message.fields())
+            if m := _TEXT_ANYWHERE.search(s):
+                return _ev(t, "log_error", text, None, **_text_fields(m.group(0)))
         c = s[:1]
-        if c in "SsLlBbgG" and (m := _SSL_ERROR.match(s) or _GET_LAST.match(s)):
-            code = int(m.group(1)) if m.group(1) else None
-            fields = _text_fields(m.group(2)) if m.group(2) else {}
-            if code is not None:
-                fields = {**fields, **error_fields(code)}
-                fields.setdefault("message", m.group(2) or ERROR_TEXTS.get(code, ""))
-            return _ev(t, "log_error", text, None, **fields)
         if c in "MmPp" and "MFLN" in s and (m := _MFLN.search(s)):
             return _ev(
                 t, "log_mfln", text, None, supported=m.group(2).lower() in _TRUTHY, what=m.group(1)
@@ -280,6 +328,9 @@ class BearsslParser:
             return _ev(t, "log_error", text, None, message=msg, dns_failed=True)
         if func == "connect" and "tcp" in low:
             return _ev(t, "log_error", text, None, message=msg, tcp_connect_failed=True)
+        for said, message in _DEBUG_CAUSES:
+            if msg.startswith(said):
+                return _ev(t, "log_error", text, None, message=msg, **message.fields())
         return _ev(t, "log_other", text, None, function=func, message=msg)
 
 

@@ -234,6 +234,9 @@ def _idf_log(t: float, text: str, m: re.Match[str]) -> Event | None:
     """ESP-IDF `L (ms) tag: message` lines: boot, watchdog and WiFi tags; others are not
     the board's (a stack parser or log_other has them)."""
     level, _ms, tag, message = m.groups()
+    if _APP_CONNECT.search(message):
+        # ESP-IDF examples' own words (http_request, tcp_client): the TCP connect failed.
+        return _ev(t, "log_error", text, tcp_connect_failed=True, message=message, level=level)
     if tag == "task_wdt" and "watchdog got triggered" in message.lower():
         return _ev(t, "log_reset", text, reason="task_wdt", message=message)
     if tag.startswith("boot") or tag in ("cpu_start", "heap_init", "spi_flash"):
@@ -254,6 +257,40 @@ def _arduino_log(t: float, text: str, m: re.Match[str]) -> Event | None:
     if ip := _STA_IP.search(message):
         return _ev(t, "log_wifi", text, status="got_ip", ip=ip.group(1))
     return _ev(t, "log_wifi", text, status=message.strip(), level=level)
+
+
+def _dns_error(t: float, text: str, m: re.Match[str]) -> Event:
+    # ESP8266WiFiGeneric's `[hostByName] Host: <name> lookup error: <err_t>!` (catalogue:
+    # esp8266.dns.lookup_error.*): the name did not resolve.
+    return _ev(
+        t,
+        "log_error",
+        text,
+        dns_failed=True,
+        host=m.group(1),
+        message=text.strip(),
+        message_id="esp8266.dns.lookup_error",
+    )
+
+
+def _http_error(t: float, text: str, m: re.Match[str]) -> Event:
+    # ESP8266HTTPClient's returnError line (catalogue: esp8266.http.*): a code, no cause by
+    # itself (-1 is whatever made connect() fail).
+    return _ev(t, "log_http", text, code=int(m.group(1)), message=m.group(2).strip())
+
+
+def _tls_heap(t: float, text: str, m: re.Match[str]) -> Event:
+    # axTLS's `failed to grow plain buffer` and an allocator's `<file>.c:<n> realloc <n>
+    # failed` (catalogue: axtls.printf.*): the heap could not give what TLS asked for.
+    return _ev(t, "log_heap", text, oom=True, message=text.strip())
+
+
+def _tls_need(t: float, text: str, m: re.Match[str]) -> Event:
+    return _ev(t, "log_heap", text, needed=int(m.group(1)), available=int(m.group(2)))
+
+
+def _app_connect_failed(t: float, text: str, m: re.Match[str]) -> Event:
+    return _ev(t, "log_error", text, tcp_connect_failed=True, message=text.strip())
 
 
 _ARDUINO_EVENT = re.compile(r"Event: (\d+) - (\w+)")
@@ -334,6 +371,13 @@ _add(
     r"(?:\[\s*(\d+)\])?\[([VDIWE])\]\[([^\]:]+):\d+\]\s*[\w:~]*\(\):\s?(.*)",
     _arduino_log,
 )
+
+_APP_CONNECT = re.compile(r"socket connect failed errno=\d+|Socket unable to connect: errno \d+")
+_add("[", r"\[hostByName\] Host: (.*?) lookup error", _dns_error)
+_add("[", r"\[HTTP-Client\]\[returnError\] error\((-?\d+)\): (.*)", _http_error)
+_add("f", r"failed to grow plain buffer", _tls_heap)
+_add("s", r"ssl->need_bytes=(\d+) > (\d+)", _tls_need)
+_add("c", r"[\w/]+\.c:\d+ (?:re|m|c)alloc \d+ failed", _tls_heap)
 
 _HEAP = re.compile(r"(?i)\bfree\s*(?:internal\s*)?heap\b\D{0,24}?(\d+)")
 

@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from harness.analysis.logformats.lines import stack_event
+from harness.analysis.messages import catalogue, format_regex
 from harness.model import Direction, Event
 
 STACK = "mbedtls"
@@ -23,7 +24,8 @@ STACK = "mbedtls"
 # mbedTLS error numbers -> the normalised log_error fields (mbedtls/ssl.h, x509.h, net.h).
 ERROR_FIELDS: dict[int, dict[str, Any]] = {
     -0x7780: {"fatal_alert": "received"},  # -30592 SSL_FATAL_ALERT_MESSAGE
-    -0x2700: {"x509": "verify_error"},  # -9984 X509_CERT_VERIFY_FAILED
+    # -0x2700 X509_CERT_VERIFY_FAILED has no field here: alone it is only the likely reading
+    # (catalogue: untrusted_cert, 'likely'); the verification info line, when there, says why.
     -0x7F00: {"oom": True},  # -32512 SSL_ALLOC_FAILED
     -0x2880: {"oom": True},  # -10368 X509_ALLOC_FAILED
     -0x3F80: {"oom": True},  # -16256 PK_ALLOC_FAILED
@@ -38,18 +40,31 @@ ERROR_FIELDS: dict[int, dict[str, Any]] = {
     -0x0050: {"eof": True, "reset": True},  # -80 NET_CONN_RESET
 }
 
-# mbedtls_x509_crt_verify_info() texts -> the diagnosis's short codes.
-VERIFY_INFO: tuple[tuple[str, str], ...] = (
-    ("validity has expired", "expired"),
-    ("validity starts in the future", "not_yet_valid"),
-    ("Common Name (CN) does not match", "hostname_mismatch"),
-    ("not correctly signed by the trusted CA", "untrusted"),
-    ("unacceptable key", "unsupported_key"),
-    ("unacceptable hash", "bad_signature"),
-    ("unacceptable PK alg", "unsupported_key"),
-    ("Certificate was missing", "bad_chain"),
-    ("Certificate verification was skipped", "verify_error"),
-    ("Other reason", "verify_error"),
+_CATALOGUE = catalogue()
+# mbedtls_x509_crt_verify_info() texts (catalogue: mbedtls.verify.*) -> the diagnosis's codes.
+_VERIFY_SHORT = {
+    "MBEDTLS_X509_BADCERT_EXPIRED": "expired",
+    "MBEDTLS_X509_BADCERT_FUTURE": "not_yet_valid",
+    "MBEDTLS_X509_BADCERT_CN_MISMATCH": "hostname_mismatch",
+    "MBEDTLS_X509_BADCERT_NOT_TRUSTED": "untrusted",
+    "MBEDTLS_X509_BADCERT_MISSING": "bad_chain",
+    "MBEDTLS_X509_BADCERT_BAD_KEY": "unsupported_key",
+    "MBEDTLS_X509_BADCERT_BAD_PK": "unsupported_key",
+    "MBEDTLS_X509_BADCERT_BAD_MD": "unsupported_hash",
+}
+VERIFY_INFO: tuple[tuple[str, str], ...] = tuple(
+    (m.text, _VERIFY_SHORT.get(m.name, "verify_error"))
+    for m in _CATALOGUE.stack("mbedtls", "verify_info")
+)
+# mbedtls_strerror texts ("SSL - ...", "X509 - ...") by module, to find them anywhere in a line.
+_STRERROR: dict[str, list[tuple[str, int]]] = {}
+for _m in _CATALOGUE.stack("mbedtls", "error_code"):
+    if _m.stack == "mbedtls" and " - " in _m.text and _m.code is not None:
+        _STRERROR.setdefault(_m.text.split(" - ", 1)[0], []).append((_m.text, _m.code))
+_MODULE = re.compile(r"\b([A-Z][A-Z0-9_]{1,12}) - ")
+# arduino-esp32 and ESP-IDF log lines that name a cause (catalogue: arduino_esp32.toml).
+_LINES = tuple(
+    (format_regex(m.text), m) for m in _CATALOGUE.messages if m.kind == "log_line" and m.names_cause
 )
 
 # ssl_client.cpp's verbose steps of start_ssl_client().
@@ -71,7 +86,13 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("Record expansion is", "record_expansion"),
 )
 
-_TLS_FILES = ("ssl_client", "WiFiClientSecure", "NetworkClientSecure", "SSLClient")
+_TLS_FILES = (
+    "ssl_client",
+    "WiFiClientSecure",
+    "NetworkClientSecure",
+    "SSLClient",
+    "esp_crt_bundle",
+)
 _ARDUINO = re.compile(
     r"(?:\[\s*(\d+)\])?\[([VDIWE])\]\[([^\]:]+):(\d+)\]\s*([\w:~]*)\(\):\s?(.*?)\s*$"
 )
@@ -80,18 +101,56 @@ _START_FAILED = re.compile(r"start_ssl_client:\s*(-?\d+)")
 _CIPHER = re.compile(r"Protocol is (\S+)\s+Ciphersuite is (\S+)")
 _HEAP = re.compile(r"Free internal heap (before|after) TLS\s+(\d+)")
 _IDF = re.compile(r"([EWIDV]) \((\d+)\) ([\w-]+): (.*?)\s*$")
+# Glued behind other text too ("...MAC: 08:B6:1F:3B:F4:60E (11895) esp-tls-mbedtls: ...").
+_IDF_ANY = re.compile(r"(?<![A-Za-z])([EWIDV]) \((\d+)\) ([\w-]+): (.*?)\s*$")
 _HEX_CODE = re.compile(r"-0x([0-9a-fA-F]{2,5})\b")
-_OLD = re.compile(r"MbedTLS error:\s*(-?\d+)")
+_OLD = re.compile(r"MbedTLS (?:error|message code):\s*(-?\d+)")
+_RETURNED = re.compile(r"returned (-\d+)\b")
 
 
 def error_fields(code: int) -> dict[str, Any]:
-    return {"code": code, **ERROR_FIELDS.get(code, {})}
+    message = _CATALOGUE.get(f"mbedtls.error.{code}")
+    known = message.fields() if message is not None else {}
+    return {"code": code, **ERROR_FIELDS.get(code, {}), **known}
+
+
+def _common(a: str, b: str) -> int:
+    """Characters two strings share from their start."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def verify_info(message: str) -> str | None:
+    """The short code of a verification info text, also when a paste cut it short."""
     for needle, short in VERIFY_INFO:
         if needle in message:
             return short
+    tail = message.rsplit("!", 1)[-1].strip()
+    best = max(VERIFY_INFO, key=lambda v: _common(tail, v[0]))
+    if len(tail) >= 30 and _common(tail, best[0]) >= len(tail) - 2:
+        return best[1]  # the text as far as it goes, bar the paste's last character or two
+    return None
+
+
+def strerror_fields(line: str) -> dict[str, Any] | None:
+    """Fields of an mbedtls_strerror text found anywhere in a line ("BIGNUM - Memory
+    allocation failed", "Last error was: -29184 - SSL - An invalid SSL record ...")."""
+    for m in _MODULE.finditer(line):
+        for text, code in _STRERROR.get(m.group(1), ()):
+            if line.startswith(text, m.start()):
+                return {**error_fields(code), "message": text}
+    return None
+
+
+def line_fields(message: str) -> dict[str, Any] | None:
+    """Fields of an arduino-esp32 or ESP-IDF line the catalogue says names a cause."""
+    for rx, m in _LINES:
+        if rx.search(message):
+            return {"message": message, **m.fields()}
     return None
 
 
@@ -109,16 +168,26 @@ class MbedtlsParser:
                 m = _ARDUINO.search(s)
             if m is not None:
                 return self._arduino(t, text, m)
+            # An ESP-IDF line behind another tool's prefix (ESPHome: `[D][esp-idf:000][task]: E
+            # (433556) esp-tls: ...`).
+            if (m := _IDF_ANY.search(s)) is not None:
+                return self._idf(t, text, m)
             return None
         if c == "!":
             info = verify_info(s)
             if info:
                 return _ev(t, "log_error", text, None, x509=info, message=s.lstrip("! "))
+            if m := _RETURNED.search(s):
+                return _ev(t, "log_error", text, None, message=s, **error_fields(int(m.group(1))))
             return None
         if c in "EWIDV" and s[1:3] == " (" and (m := _IDF.match(s)):
             return self._idf(t, text, m)
         if c == "M" and (m := _OLD.match(s)):
             return _ev(t, "log_error", text, None, message=s, **error_fields(int(m.group(1))))
+        if " - " in s and (fields := strerror_fields(s)) is not None:
+            return _ev(t, "log_error", text, None, **fields)
+        if "esp-" in s and (m := _IDF_ANY.search(s)) is not None:
+            return self._idf(t, text, m)
         return None
 
     def _arduino(self, t: float, text: str, m: re.Match[str]) -> Event | None:
@@ -161,6 +230,8 @@ class MbedtlsParser:
                 return _ev(
                     t, "log_state", text, None, message=message, handshake_type=None, step=step
                 )
+        if level in "EWI" and (known := line_fields(message)) is not None:
+            return _ev(t, "log_error", text, None, level=level, where=func, **known)
         if "verify peer certificate" in message or "verification info" in message:
             return _ev(
                 t,
@@ -185,16 +256,23 @@ class MbedtlsParser:
 
     def _idf(self, t: float, text: str, m: re.Match[str]) -> Event | None:
         level, _ms, tag, message = m.groups()
-        if not (tag.startswith(("esp-tls", "mbedtls", "esp_https")) or tag == "HTTP_CLIENT"):
+        if not (
+            tag.startswith(("esp-tls", "mbedtls", "esp_https", "esp-x509-crt-bundle"))
+            or tag == "HTTP_CLIENT"
+        ):
             return None
+        if level in "EWI" and (info := verify_info(message)):
+            return _ev(t, "log_error", text, None, message=message, level=level, x509=info)
         if level in "EW":
             fields: dict[str, Any] = {"message": message, "level": level, "where": tag}
+            if (known := line_fields(message)) is not None:
+                fields.update(known)
+                if known.get("cause") == "no_trust_method":
+                    fields["no_trust"] = True
+                if known.get("cause") == "dns_failed":
+                    fields["dns_failed"] = True
             if hx := _HEX_CODE.search(message):
                 fields.update(error_fields(-int(hx.group(1), 16)))
-            if info := verify_info(message):
-                fields["x509"] = info
-            elif "verify peer certificate" in message:
-                fields["x509"] = "verify_error"
             return _ev(t, "log_error", text, None, **fields)
         return _ev(t, "log_other", text, None, level=level, function=tag, message=message)
 
