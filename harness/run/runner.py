@@ -25,10 +25,11 @@ from harness.analysis.logformats import parse_serial
 from harness.analysis.logformats.lines import read_serial_log
 from harness.analysis.serverlog import parse_server_log
 from harness.analysis.verdict import judge
-from harness.instruments.boards import get_board_spec, open_board
+from harness.instruments.boards import BOARDS, get_board_spec, open_board
 from harness.instruments.boards.base import Board, BuildRequest, Firmware
 from harness.instruments.capture import Capture, capture_target
 from harness.instruments.certs import CertBundle, get_plan, make_certs
+from harness.instruments.reaper import sweep_stale
 from harness.instruments.serial_monitor import BITS_PER_BYTE, SerialMonitor
 from harness.instruments.servers import TlsServer, start_server
 from harness.instruments.servers.profiles import ServerProfile, accepted_suites, load_profile
@@ -98,27 +99,52 @@ def _step(durations: dict[str, float], name: str) -> Iterator[None]:
 def run_scenario(
     scenario: Scenario, config: BenchConfig, *, run_dir: Path | None = None
 ) -> RunRecord:
-    """Run `scenario` once; a harness error gives an `error` verdict, never a lost run."""
+    """Run `scenario` once; a harness error gives an `error` verdict, never a lost run.
+
+    Every run that got a run directory writes `verdict.json`: one that fails on bad
+    input, one that meets a bug of ours (an `error` verdict naming it) and one cut
+    short by Ctrl-C or SIGTERM (written, then the interrupt goes on up).
+    """
     run_dir = run_dir or new_run_dir(config.runs_dir, scenario.name)
     durations: dict[str, float] = {}
     started = time.monotonic()
     error: HilError | None = None
+    interrupted: BaseException | None = None
     port = 0
     profile: ServerProfile | None = None
     certs: CertBundle | None = None
     try:
+        # A harness killed earlier may have left a server on this scenario's port.
+        sweep_stale()
         _check_local(config.bind)
+        get_board_spec(scenario.board)
         profile = load_profile(scenario.profile)
         certs = _issue_certs(scenario, profile, config, run_dir, durations)
         port = _attempt(scenario, profile, certs, config, run_dir, durations)
     except HilError as exc:
         error = exc
-        log.error("scenario %s: %s", scenario.name, exc)
-        (run_dir / "error.txt").write_text(str(exc) + "\n")
+    except KeyboardInterrupt as exc:
+        error = HilError(
+            "the run was interrupted (Ctrl-C or SIGTERM)",
+            fix="run it again; what it recorded so far is in the run directory",
+        )
+        interrupted = exc
+    except Exception as exc:
+        log.exception("scenario %s: unexpected error", scenario.name)
+        error = HilError(
+            f"unexpected {type(exc).__name__} in the harness: {exc}",
+            fix="a bug in esp-tls-hil: report it with this run directory",
+            log=run_dir,
+        )
+    if error is not None:
+        log.error("scenario %s: %s", scenario.name, error)
+        (run_dir / "error.txt").write_text(str(error) + "\n")
     with _step(durations, "analyse"):
         record = _analyse(scenario, profile, certs, port, run_dir, error, durations)
     durations["total"] = round(time.monotonic() - started, 4)
     _write_artifacts(record)
+    if interrupted is not None:
+        raise interrupted
     return record
 
 
@@ -282,8 +308,9 @@ def _analyse(
     durations: dict[str, float],
 ) -> RunRecord:
     """Turn whatever artifacts exist into a timeline, a diagnosis and a verdict."""
-    spec = get_board_spec(scenario.board)
-    stack = spec.stack
+    spec = BOARDS.get(scenario.board)  # unknown: the error verdict says so
+    stack = spec.stack if spec else None
+    baud = spec.baud if spec else 115200
     events: list[list[Event]] = []
     notes: list[str] = []
     serial_log = run_dir / "serial.log"
@@ -312,7 +339,7 @@ def _analyse(
                 notes.append("the capture was cut short: wire evidence is partial")
         except HilError as exc:
             notes.append(f"the capture could not be read: {exc.what}")
-    timeline = build_timeline(*events, serial_latency=BITS_PER_BYTE / spec.baud)
+    timeline = build_timeline(*events, serial_latency=BITS_PER_BYTE / baud)
     ctx = Context(
         stack=stack,
         server_suites=accepted_suites(profile) if profile else None,

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from harness.analysis import apachelog
 from harness.instruments import procs
+from harness.instruments.reaper import reaper
 from harness.instruments.servers.apache_conf import (
     HEAD_ALLOWANCE,
     MAX_RECORD_BYTES,
@@ -247,6 +248,8 @@ class ApacheServer(ServerBase):
         """Apache's own folder, which the user it runs as can read and write."""
         self._remove_work_dir()
         work = Path(tempfile.mkdtemp(prefix=f"hil-apache-{port}-"))
+        # It gets a copy of the private key: deleted by the reaper if the harness is killed.
+        reaper().track_dir(work)
         asks = self.profile.client_auth is not ClientAuth.NONE
         client_ca = self.certs.client_ca_pem if asks else None
         paths = ApachePaths.under(
@@ -424,6 +427,7 @@ class ApacheServer(ServerBase):
     def _remove_work_dir(self) -> None:
         if self._work is not None:
             shutil.rmtree(self._work, ignore_errors=True)
+            reaper().untrack_dir(self._work)
         self._work = self._paths = None
 
     # ---- stop -------------------------------------------------------------------
