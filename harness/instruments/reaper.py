@@ -21,6 +21,7 @@ Processes are identified by pid and start time, or by the token: never by name.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import json
@@ -94,6 +95,7 @@ class Reaper:
         )
         self._owner = os.getpid()
         self._await_ready(self._proc)
+        atexit.register(self._close)
         log.debug("reaper pid %s watches this harness (token %s)", self._proc.pid, self.token)
         return self._proc
 
@@ -127,6 +129,17 @@ class Reaper:
                 assert proc.stdin is not None
                 proc.stdin.write(line.encode() + b"\n")
                 proc.stdin.flush()
+
+    def _close(self) -> None:
+        """At a normal exit: end the pipe and let the reaper finish its (empty) round."""
+        proc = self._proc
+        if proc is None or self._owner != os.getpid():
+            return
+        with contextlib.suppress(OSError):
+            if proc.stdin is not None:
+                proc.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
 
     def child_env(self) -> dict[str, str]:
         """What every child's environment carries so the reaper can find its descendants."""

@@ -44,7 +44,8 @@ from harness.model import (
     Scenario,
     Verdict,
 )
-from harness.model.errors import HilError, NetworkSafetyError, PortInUseError
+from harness.model.errors import ConfigError, HilError, NetworkSafetyError, PortInUseError
+from harness.run.retention import prune_runs
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +67,20 @@ class BenchConfig:
     boot_timeout: float = 20.0  # reset -> HIL:BOOT
     attempt_timeout: float = 30.0  # HIL:BOOT -> HIL:DONE
     settle_timeout: float = 2.0  # HIL:DONE -> the server saw every connection close
+    keep_runs: int = 20  # run folders kept: the last N and every failed one (0: all)
+
+
+def safe_name(name: str) -> str:
+    """`name` as one path component: letters, digits, '.', '-', '_'; never '.' or '..'."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+    cleaned = re.sub(r"\.{2,}", ".", cleaned).strip("._") or "run"
+    return cleaned[-120:]
 
 
 def new_run_dir(parent: Path, name: str) -> Path:
     """A directory of its own under `parent`, `<UTC stamp>-<name>`, never reused."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    base = parent / f"{stamp}-{name}"
+    base = parent / f"{stamp}-{safe_name(name)}"
     path, n = base, 1
     while True:
         try:
@@ -80,6 +89,12 @@ def new_run_dir(parent: Path, name: str) -> Path:
         except FileExistsError:
             n += 1
             path = base.with_name(f"{base.name}-{n}")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot make a run folder in {parent}",
+                seen=exc.strerror or str(exc),
+                fix="give a runs folder you can write (--runs-dir, ini hil_runs_dir)",
+            ) from None
 
 
 @contextlib.contextmanager
@@ -143,6 +158,8 @@ def run_scenario(
         record = _analyse(scenario, profile, certs, port, run_dir, error, durations)
     durations["total"] = round(time.monotonic() - started, 4)
     _write_artifacts(record)
+    if run_dir.parent == Path(config.runs_dir).resolve():
+        prune_runs(run_dir.parent, config.keep_runs)
     if interrupted is not None:
         raise interrupted
     return record
@@ -224,10 +241,12 @@ def _start_server(
     the build and the flash are skipped. A port someone else holds falls back to a
     free one (and a build).
     """
-    remembered = config.cache_dir / "ports" / scenario.name
+    remembered = config.cache_dir / "ports" / safe_name(scenario.name)
     try:
         preferred = int(remembered.read_text())
     except (OSError, ValueError):
+        preferred = 0
+    if not 0 < preferred < 65536:
         preferred = 0
     try:
         server = start_server(profile, scenario.backend, certs, config.bind, preferred, run_dir)
@@ -236,8 +255,11 @@ def _start_server(
             raise
         log.info("port %d is taken; %s gets a free one", preferred, scenario.name)
         server = start_server(profile, scenario.backend, certs, config.bind, 0, run_dir)
-    remembered.parent.mkdir(parents=True, exist_ok=True)
-    remembered.write_text(str(server.port))
+    try:
+        remembered.parent.mkdir(parents=True, exist_ok=True)
+        remembered.write_text(str(server.port))
+    except OSError as exc:  # only a rebuild next time; the run goes on
+        log.warning("cannot remember port %d in %s: %s", server.port, remembered, exc)
     return server
 
 
@@ -261,7 +283,10 @@ def _build(
     if not sketch_dir.is_dir():
         raise HilError(
             f"scenario {scenario.name}: sketch folder {sketch_dir} does not exist",
-            fix="check the scenario's sketch name, or point --sketches at the sketches folder",
+            fix=(
+                "check the scenario's sketch name, or point the sketches folder there "
+                "(hil --sketches-dir, ini hil_sketches_dir, fixture hil_sketches_dir)"
+            ),
         )
     defines = {
         "HIL_SCENARIO": json.dumps(scenario.name),

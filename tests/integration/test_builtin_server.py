@@ -184,6 +184,8 @@ def test_sni_and_keylog(serve: ServeFn, bundles) -> None:
     label, client_random, secret = lines[0].split()
     assert label == "CLIENT_RANDOM"
     assert len(client_random) == 64 and len(secret) == 96
+    # Session secrets: the owner's only, as Apache's key log is.
+    assert keylog.stat().st_mode & 0o777 == 0o600
 
 
 def test_openssl_s_client_sees_alert_40(serve: ServeFn, tmp_path: Path) -> None:

@@ -114,12 +114,14 @@ class TwinBoard(Board):
             return self._export(project.program, include, build_id, built=True)
 
     def _export(self, program: Path, include: Path, build_id: str, *, built: bool) -> Firmware:
-        """Copy the binary out of the shared cache (the caller holds its lock)."""
-        out = self.run_dir / "firmware" / "program"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(program, out)
-        shutil.copy2(include / SCENARIO_HEADER, out.parent)
-        return Firmware(build_id=build_id, path=out, built=built)
+        """Put the binary in the firmware store, once per build id (the caller holds the
+        build lock); the run directory gets a reference to it, not a copy."""
+        stored = store_firmware(self.cache_dir, program, build_id)
+        record = self.run_dir / "firmware"
+        record.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(include / SCENARIO_HEADER, record)
+        (record / "build-id.txt").write_text(f"{build_id}\n{stored}\n")
+        return Firmware(build_id=build_id, path=stored, built=built)
 
     def _build_id(self, request: BuildRequest) -> str:
         h = hashlib.sha256()
@@ -134,10 +136,17 @@ class TwinBoard(Board):
         return h.hexdigest()[:12]
 
     def flash(self, firmware: Firmware, *, log_path: Path) -> bool:
+        """Install the build in the twin's own place: a hard link to the stored binary
+        (no copy, and the store may be cleaned while the twin runs); a copy only when the
+        run directory is on another file system."""
         target = self.run_dir / "twin" / "flash" / "program"
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".new")
-        shutil.copy2(firmware.path, tmp)
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(firmware.path, tmp)
+        except OSError:
+            shutil.copy2(firmware.path, tmp)
         os.replace(tmp, target)
         self._flashed = target
         with log_path.open("a") as f:
@@ -174,6 +183,18 @@ class TwinBoard(Board):
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self._master = self._slave = None
+
+
+def store_firmware(cache_dir: Path, program: Path, build_id: str) -> Path:
+    """The firmware store: `<cache>/firmware/<build id>/program`, written once per build
+    id (the id covers every input of the build, so the same id is the same binary)."""
+    stored = cache_dir / "firmware" / build_id / "program"
+    if not stored.is_file():
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        tmp = stored.with_name(f".program.{os.getpid()}")
+        shutil.copy2(program, tmp)
+        os.replace(tmp, stored)
+    return stored
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:
