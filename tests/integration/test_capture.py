@@ -28,6 +28,7 @@ from harness.instruments.capture import (
     interface_holding,
     interface_routing,
 )
+from harness.instruments.capture.dumpcap import FILLER_PREFIX
 from harness.instruments.tshark import (
     analyze_capture,
     guess_server_port,
@@ -367,14 +368,13 @@ def test_ring_keeps_the_newest_files_each_readable_and_loses_nothing_at_the_end(
     ring = Ring(file_bytes=64 * 1024, files=5)
     cap = Capture(pcap, bpf=bpf_for_port(server.port), log_path=tmp_path / "d.log", ring=ring)
     cap.start()
-    for _ in range(40):
+    for _ in range(100):
         handshake(server.port)
     result = cap.stop()
 
     assert result.verified
-    # The probe, the stop marker (300 kB of filler each) and the handshakes fill far
-    # more than five files of 64 KiB (the stop marker alone spans up to three): the
-    # oldest were deleted.
+    # 100 handshakes of about 5 kB fill more than five files of 64 KiB (the markers'
+    # filler is left out of the files): the oldest were deleted.
     names = sorted(p.name for p in tmp_path.glob("ring_*.pcapng"))
     assert len(names) == 5 and names == [p.name for p in result.files]
     assert names[0] != "ring_00001.pcapng"
@@ -414,13 +414,26 @@ def real_capture(server: TlsServer, tmp_path: Path) -> Path:
     return pcap
 
 
+def test_the_file_keeps_the_traffic_and_the_markers_but_not_the_filler(
+    real_capture: Path, server: TlsServer
+) -> None:
+    data = real_capture.read_bytes()
+    assert FILLER_PREFIX not in data
+    assert data.count(MARKER_PREFIX) >= 2  # the start probe and the stop marker
+    # Three handshakes are a few kB; each marker's filler alone was 300 kB.
+    assert len(data) < 60_000
+    analysis = analyze_capture(real_capture, server.keylog, server.port)
+    assert len(analysis.of_kind("client_hello")) == 3
+    last = analysis.events[-1]
+    assert (last.kind, last.direction) == ("tcp_fin", Direction.C2S)
+
+
 def test_a_truncated_capture_is_read_partially(
     real_capture: Path, server: TlsServer, tmp_path: Path
 ) -> None:
     data = real_capture.read_bytes()
     cut = tmp_path / "cut.pcapng"
-    # Cut inside the last TCP packets, just before the stop marker (the start probe
-    # and its filler fill the first ~300 kB).
+    # Cut inside the last TCP packets, just before the stop marker.
     whole = analyze_capture(real_capture, server.keylog, server.port)
     cut.write_bytes(data[: data.rfind(MARKER_PREFIX) - 200])
     fields = read_fields(

@@ -92,6 +92,9 @@ class TwinBoard(Board):
                 with log_path.open("a") as f:
                     f.write(f"twin build {build_id}: up to date in {program}, pio not run\n")
                 return self._export(program, include, build_id, built=False)
+            # PlatformIO writes into its src_dir (the .ino.cpp it makes of a sketch): it
+            # builds a copy in the cache, so a read-only checkout or install works.
+            src = _mirror(sketch, work / "src")
             include.mkdir(parents=True, exist_ok=True)
             for name, data in request.extra_headers.items():
                 _write_if_changed(include / name, data)
@@ -100,7 +103,7 @@ class TwinBoard(Board):
             project = platformio.write_project(
                 work / "project",
                 env_name=self.spec.pio_board,
-                src_dir=sketch,
+                src_dir=src,
                 build_dir=work / "build",
                 platform=f"symlink://{PLATFORM_DIR}",
                 board=self.spec.pio_board,
@@ -195,6 +198,21 @@ def store_firmware(cache_dir: Path, program: Path, build_id: str) -> Path:
         shutil.copy2(program, tmp)
         os.replace(tmp, stored)
     return stored
+
+
+def _mirror(source: Path, target: Path) -> Path:
+    """Make `target` hold the files of `source`, touching only what changed (SCons
+    rebuilds what has a new stamp), and dropping what `source` no longer has."""
+    wanted = {p.relative_to(source) for p in source.rglob("*") if p.is_file()}
+    if target.exists():
+        for path in sorted(target.rglob("*"), reverse=True):
+            rel = path.relative_to(target)
+            if path.is_file() and rel not in wanted:
+                path.unlink()
+    for rel in sorted(wanted):
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        _write_if_changed(target / rel, (source / rel).read_bytes())
+    return target
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:

@@ -19,8 +19,10 @@ Why it is built this way (measured with dumpcap 4.0 / libpcap 1.10 on Linux):
   instead of a blind sleep, and it is a proof, not a probability. Without the
   filler (if a libpcap used bigger blocks) the wait still ends at the kernel timeout.
 - The marker clause is added to the caller's filter (`... or (udp and dst host
-  127.0.0.1 and dst port M)`), so any filter works with it. The datagrams stay in
-  the file (a capture comment says so); wire decoding looks at TCP only.
+  127.0.0.1 and dst port M)`), so any filter works with it. The small marker
+  datagrams stay in the file (a capture comment says so; wire decoding looks at
+  TCP only); the ~300 KB of filler of each stop is left out of it as it passes
+  (pcapng.PacketFilter): the file holds the user's traffic, not the harness's.
 - On an interface that does not carry 127.0.0.1 (not `lo`/`any`) no marker can be
   seen; there the stop waits out the kernel block timeout with a margin and the
   result says `verified=False`.
@@ -50,9 +52,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO
 
 from harness.instruments import procs
+from harness.instruments.capture.pcapng import PacketFilter
 from harness.instruments.capture.ring import Ring, _RingFiles
 from harness.model.errors import CaptureError, ConfigError, HilError, StateError
 
@@ -100,7 +102,7 @@ class CaptureResult:
 class _Sink(threading.Thread):
     """Copies dumpcap's stdout into the capture file and spots marker nonces passing by."""
 
-    def __init__(self, fd: int, out: BinaryIO | _RingFiles, name: str) -> None:
+    def __init__(self, fd: int, out: PacketFilter, name: str) -> None:
         super().__init__(name=name, daemon=True)
         self._fd = fd  # our own dup: closing the Popen pipe elsewhere cannot pull it away
         self._out = out
@@ -192,7 +194,7 @@ class Capture:
         self.result: CaptureResult | None = None
         self._proc: procs.ManagedProcess | None = None
         self._sink: _Sink | None = None
-        self._out: BinaryIO | _RingFiles | None = None
+        self._out: PacketFilter | None = None
         self._marker_sock: socket.socket | None = None
         self._ready_seconds = 0.0
 
@@ -231,10 +233,12 @@ class Capture:
                 cmd += ["-f", self.capture_filter]
             cmd += ["--capture-comment", self._comment(), "-w", "-"]
             self.out_path.parent.mkdir(parents=True, exist_ok=True)
-            if self.ring is not None:
-                self._out = _RingFiles(self.out_path, self.ring)
-            else:
-                self._out = self.out_path.open("wb")
+            target = (
+                _RingFiles(self.out_path, self.ring)
+                if self.ring is not None
+                else self.out_path.open("wb")
+            )
+            self._out = PacketFilter(target, _is_filler, str(self.out_path))
             self._proc = procs.ManagedProcess("dumpcap", cmd, log_path=self.log_path)
             popen = self._proc.start(stdout_pipe=True, preexec_user=self._user_ids())
             assert popen.stdout is not None  # stdout_pipe=True guarantees it
@@ -289,7 +293,8 @@ class Capture:
             return f"esp-tls-hil capture on {self.interface}, filter {self.bpf!r}"
         return (
             f"esp-tls-hil capture on {self.interface}, filter {self.bpf!r}; UDP datagrams "
-            f"to 127.0.0.1:{self.marker_port} are the harness's start/stop markers"
+            f"to 127.0.0.1:{self.marker_port} are the harness's start/stop markers (their "
+            "filler datagrams are left out of this file)"
         )
 
     def _await_header(self, deadline: float, timeout: float) -> None:
@@ -375,7 +380,7 @@ class Capture:
             rc = self._teardown()
         stop_seconds = time.monotonic() - started
         received, dropped = _counts(self.log_path)
-        files = tuple(self._out.kept) if isinstance(self._out, _RingFiles) else ()
+        files = tuple(self._out.kept) if self._out is not None else ()
         path = files[-1] if files else self.out_path
         self.result = CaptureResult(
             path=path,
@@ -468,6 +473,11 @@ class Capture:
         except HilError as stop_error:
             # The error already propagating is the one to report.
             log.warning("stopping %r after an error failed too: %s", self, stop_error)
+
+
+def _is_filler(block: bytes) -> bool:
+    """A packet block of the harness's filler datagrams (see the module doc)."""
+    return FILLER_PREFIX in block
 
 
 def _log_tail(path: Path, lines: int = 15) -> str:
