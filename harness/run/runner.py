@@ -46,10 +46,9 @@ from harness.model import (
 )
 from harness.model.errors import ConfigError, HilError, NetworkSafetyError, PortInUseError
 from harness.run.retention import prune_runs
+from harness.run.shipped import shipped_dir
 
 log = logging.getLogger(__name__)
-
-REPO_DIR = Path(__file__).resolve().parents[2]
 
 
 def _default_cache() -> Path:
@@ -62,7 +61,7 @@ class BenchConfig:
 
     runs_dir: Path = field(default_factory=lambda: Path("hil-runs"))
     cache_dir: Path = field(default_factory=_default_cache)
-    sketches_dir: Path = REPO_DIR / "sketches"
+    sketches_dir: Path = field(default_factory=lambda: shipped_dir("sketches"))
     bind: str = "127.0.0.1"
     boot_timeout: float = 20.0  # reset -> HIL:BOOT
     attempt_timeout: float = 30.0  # HIL:BOOT -> HIL:DONE
