@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -253,7 +254,10 @@ def _bench_cmd_options(p: argparse.ArgumentParser) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     from harness.run.benchmarks import select
 
-    for module in select(args.names):
+    modules = select(args.names)
+    for n, module in enumerate(modules, start=1):
+        runs = f"{args.runs} run(s)" if args.runs is not None else "its default runs"
+        print(f"hil bench: [{n}/{len(modules)}] {module.NAME}, {runs} ...", file=sys.stderr)
         figure = module.measure(args.runs) if args.runs is not None else module.measure()
         print(json.dumps(figure.to_json()) if args.json else figure, flush=True)
     return 0
@@ -326,6 +330,43 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
     _bench_options(p)
 
 
+_SAID_ELSEWHERE = frozenset(
+    {"conn", "peer", "peer_port", "offered_suites", "extensions", "compression_methods"}
+)
+
+
+class _LogFollower:
+    """Prints the server log's new events, one line each, as the server writes them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+
+    def print_new(self) -> None:
+        from datetime import datetime
+
+        from harness.analysis.serverlog import parse_server_log
+
+        try:
+            with self.path.open("rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        complete = data[: data.rfind(b"\n") + 1]  # a line being written waits its turn
+        self.offset += len(complete)
+        for e in parse_server_log(complete.decode(errors="replace")):
+            if e.kind in ("server_listening", "server_stopped"):
+                continue
+            stamp = datetime.fromtimestamp(e.t).strftime("%H:%M:%S.%f")[:-3]
+            who = f"{e.fields.get('peer', '?')}:{e.fields.get('peer_port', '?')}"
+            # The connection is named in front; the suites by name only.
+            shown = {k: v for k, v in e.fields.items() if k not in _SAID_ELSEWHERE}
+            line = report.describe(replace(e, fields=shown))
+            print(f"{stamp} #{e.fields.get('conn', '-')} {who:<21} {line}")
+        sys.stdout.flush()
+
+
 @command("serve", "serve a profile until Ctrl-C, and print what a sketch needs")
 @options(_serve_options)
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -349,6 +390,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
     server = None
+    follow: _LogFollower | None = None
     try:
         server = start_server(
             profile,
@@ -365,7 +407,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _print_bundle(bundle)
         print(f"{'server log:':<28} {server.server_log}")
         print("serving; Ctrl-C stops", flush=True)
+        follow = _LogFollower(server.server_log)
         while not stop.wait(0.2):
+            follow.print_new()  # each connection as it happens
             if not server.alive():
                 raise HilError(
                     f"the {args.backend} server of {profile.name} stopped by itself",
@@ -377,6 +421,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if follow is not None:
+        follow.print_new()  # what came in while it stopped
     print("stopped", flush=True)
     return 0
 
@@ -440,6 +486,14 @@ def _main(argv: Sequence[str] | None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # Long steps (the first build) say what they do on stderr, stdout stays the result.
+        progress = logging.StreamHandler(sys.stderr)
+        progress.setFormatter(logging.Formatter(f"hil {args.command}: %(message)s"))
+        logger = logging.getLogger("harness.progress")
+        logger.addHandler(progress)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
     try:
         code = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler of main()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime
 import os
 import socket
 import ssl
@@ -12,10 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from harness.analysis import wire
 from harness.instruments.capture import (
@@ -29,6 +24,7 @@ from harness.instruments.capture import (
     interface_routing,
 )
 from harness.instruments.capture.dumpcap import FILLER_PREFIX
+from harness.instruments.certs import get_plan, make_certs
 from harness.instruments.tshark import (
     analyze_capture,
     guess_server_port,
@@ -37,6 +33,7 @@ from harness.instruments.tshark import (
 )
 from harness.model import Direction
 from harness.model.errors import CaptureError, ConfigError, StateError
+from harness.run.runner import BenchConfig
 
 pytestmark = pytest.mark.integration
 
@@ -86,29 +83,9 @@ class TlsServer:
 
 @pytest.fixture(scope="module")
 def cert_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    tmp = tmp_path_factory.mktemp("cert")
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    (tmp / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return tmp / "cert.pem", tmp / "key.pem"
+    out = tmp_path_factory.mktemp("cert")
+    bundle = make_certs(get_plan("self-signed"), "127.0.0.1", out, BenchConfig().cache_dir / "keys")
+    return bundle.cert_pem, bundle.key_pem
 
 
 @pytest.fixture

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from harness.instruments.boards.platformio import core_dir
 from harness.run.runner import BenchConfig
@@ -128,17 +130,12 @@ def test_a_session_using_the_fixtures_gets_sigterm_handled_and_restored(pytester
 
 
 def test_the_readme_override_of_hil_runs_dir_by_parametrization(pytester, tmp_path):
-    pytester.makepyfile(
-        test_override=f"""
-        import pytest
-        from pathlib import Path
-
-        @pytest.mark.parametrize("hil_runs_dir", [Path({str(tmp_path / "mine")!r})])
-        def test_it(hil_bench, hil_run_dir):
-            assert hil_bench.runs_dir == Path({str(tmp_path / "mine")!r})
-            assert hil_run_dir.parent == hil_bench.runs_dir / "tests"
-        """
-    )
+    # The README's own example, run as written (only its folder moved under tmp_path).
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+    (example,) = [b for b in blocks if 'parametrize("hil_runs_dir"' in b]
+    assert "/tmp/hil-nightly-runs" in example
+    pytester.makepyfile(test_readme=example.replace("/tmp/hil-nightly-runs", str(tmp_path)))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
 

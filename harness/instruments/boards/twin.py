@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import signal
+import time
 import tty
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,8 @@ from harness.instruments.boards.base import Board, BoardSpec, BuildRequest, Firm
 from harness.model.errors import StateError
 
 log = logging.getLogger(__name__)
+# Long steps a person waits for: the CLI shows this logger on stderr even when quiet.
+progress = logging.getLogger("harness.progress")
 
 TWIN_DIR = Path(__file__).resolve().parents[2] / "twin"
 PLATFORM_DIR = TWIN_DIR / "platform"
@@ -112,7 +115,16 @@ class TwinBoard(Board):
                 build_flags=[f"-I{include}"],
             )
             stamp.unlink(missing_ok=True)
+            progress.info(
+                "building %s for %s with PlatformIO (the first build of a sketch takes about "
+                "a minute; the log: %s)",
+                sketch.name,
+                self.spec.name,
+                log_path,
+            )
+            started = time.monotonic()
             platformio.build(project, log_path=log_path, platforms_dir=work / "platforms")
+            progress.info("built %s in %.0f s", sketch.name, time.monotonic() - started)
             stamp.write_text(build_id)
             return self._export(project.program, include, build_id, built=True)
 
