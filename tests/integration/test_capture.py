@@ -23,7 +23,7 @@ from harness.instruments.capture import (
     interface_holding,
     interface_routing,
 )
-from harness.instruments.capture.dumpcap import FILLER_PREFIX
+from harness.instruments.capture.markers import FILLER_PREFIX
 from harness.instruments.certs import get_plan, make_certs
 from harness.instruments.tshark import (
     analyze_capture,
@@ -240,10 +240,10 @@ def test_an_unknown_user_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_permission_refusal_names_the_three_fixes() -> None:
-    from harness.instruments.capture.dumpcap import _fix_for
+    from harness.instruments.capture.dumpcap_log import fix_for
 
     seen = 'dumpcap: You do not have permission to capture on device "lo".'
-    fix = _fix_for(seen, "lo")
+    fix = fix_for(seen, "lo")
     assert "root" in fix and "wireshark group" in fix
     assert "setcap cap_net_raw,cap_net_admin+eip /usr/bin/dumpcap" in fix
 
