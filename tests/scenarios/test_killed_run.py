@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,8 +20,9 @@ import pytest
 
 from harness.model import Outcome
 from harness.run.runner import BenchConfig, run_scenario
-from harness.run.scenarios import load_scenario
+from harness.run.scenarios import SCENARIO_DIR, load_scenario
 from tests.integration.test_reaper import _alive, _descendants, _wait_dead
+from tests.samples import DATA
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -80,6 +83,41 @@ def test_a_killed_run_leaves_no_process_and_no_key(tmp_path, scenario):
     hil.wait()
     assert _wait_dead(kids, 15) == set()
     assert _wait_removed(apache, 5) == set()
+
+
+def test_a_run_killed_during_its_build_leaves_no_compiler(tmp_path):
+    # A sketch no cache has seen (a fresh comment): PlatformIO really builds.
+    sketches = tmp_path / "sketches"
+    shutil.copytree(DATA / "sketches", sketches)
+    ino = sketches / "silent" / "silent.ino"
+    ino.write_text(ino.read_text() + f"\n// {secrets.token_hex(8)}\n")
+    scenario = tmp_path / "silent-build.toml"
+    text = (SCENARIO_DIR / "founding-report.toml").read_text()
+    scenario.write_text(text.replace('sketch = "founding_report"', 'sketch = "silent"'))
+    env = {**os.environ, "HIL_STATE_DIR": str(tmp_path / "state")}
+    hil = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "harness.cli", "run", "--scenario-file", scenario),
+            *("--runs-dir", tmp_path / "runs", "--sketches-dir", sketches),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=REPO,
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        kids = _descendants(hil.pid)
+        # pio's scons is running: the build's grandchildren are there.
+        if any(any("scons" in a for a in _cmdline(p)) for p in kids):
+            break
+        assert hil.poll() is None, "the run ended before its build was seen"
+        assert time.monotonic() < deadline, "the build never started"
+        time.sleep(0.01)
+    hil.kill()
+    hil.wait()
+    assert _wait_dead(kids, 15) == set()
 
 
 def test_the_run_after_a_killed_run_and_reaper_clears_what_was_left(tmp_path, monkeypatch):
