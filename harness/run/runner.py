@@ -403,6 +403,7 @@ def _analyse(
 
 
 def _write_artifacts(record: RunRecord) -> None:
+    # The record first: a renderer that fails must not cost the run its verdict.
+    (record.run_dir / "verdict.json").write_text(report.record_json_text(record) + "\n")
     (record.run_dir / "timeline.md").write_text(report.timeline_markdown(record))
     (record.run_dir / "timeline.html").write_text(ladder.timeline_html(record))
-    (record.run_dir / "verdict.json").write_text(report.record_json_text(record) + "\n")
