@@ -45,7 +45,7 @@ from harness.model import (
     Verdict,
 )
 from harness.model.errors import ConfigError, HilError, NetworkSafetyError, PortInUseError
-from harness.run.retention import prune_runs
+from harness.run.retention import prune_firmware, prune_runs
 from harness.run.shipped import shipped_dir
 
 log = logging.getLogger(__name__)
@@ -157,8 +157,9 @@ def run_scenario(
         record = _analyse(scenario, profile, certs, port, run_dir, error, durations)
     durations["total"] = round(time.monotonic() - started, 4)
     _write_artifacts(record)
-    if run_dir.parent == Path(config.runs_dir).resolve():
+    if run_dir.parent == Path(config.runs_dir).resolve() and config.keep_runs > 0:
         prune_runs(run_dir.parent, config.keep_runs)
+        prune_firmware(config.cache_dir)
     if interrupted is not None:
         raise interrupted
     return record

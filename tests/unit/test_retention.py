@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from harness.run.retention import prune_runs
+from harness.run.retention import prune_firmware, prune_runs
 
 
 def _run(runs, name, verdict, age):
@@ -48,3 +48,25 @@ def test_a_folder_without_a_readable_verdict_is_not_a_run(tmp_path):
     newest = _run(tmp_path, "new", "pass", 0)
     assert prune_runs(tmp_path, keep=1) == []
     assert broken.is_dir() and newest.is_dir()
+
+
+def _stored(cache, build_id, age):
+    program = cache / "firmware" / build_id / "program"
+    program.parent.mkdir(parents=True)
+    program.write_bytes(b"\x7fELF")
+    os.utime(program, (1_700_000_000 - age, 1_700_000_000 - age))
+    return program
+
+
+def test_a_stored_build_no_run_links_to_goes_once_old(tmp_path):
+    unused = _stored(tmp_path, "aaaa", 0)
+    linked = _stored(tmp_path, "bbbb", 0)
+    os.link(linked, tmp_path / "a-run-folder-link")
+    young = tmp_path / "firmware" / "cccc" / "program"
+    young.parent.mkdir(parents=True)
+    young.write_bytes(b"\x7fELF")  # stored just now, its run about to link it
+
+    removed = prune_firmware(tmp_path)
+
+    assert removed == [unused.parent]
+    assert not unused.parent.exists() and linked.exists() and young.exists()
