@@ -17,7 +17,6 @@ remade (the file name carries `_VERSION`).
 from __future__ import annotations
 
 import contextlib
-import datetime
 import logging
 import socket
 import ssl
@@ -27,14 +26,10 @@ import threading
 from pathlib import Path
 from typing import NamedTuple
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-
 from harness.analysis import wire
 from harness.instruments import procs
 from harness.instruments.capture import Capture, bpf_for_port
+from harness.instruments.certs import get_plan, make_certs
 from harness.instruments.tshark import analyze_capture, tshark_command
 from harness.model.errors import CaptureError
 from harness.run.benchmarks import Figure, median_seconds
@@ -177,25 +172,5 @@ def _client(port: int, top: ssl.TLSVersion) -> None:
 
 
 def _self_signed(tmp: Path) -> tuple[Path, Path]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=3650))
-        .sign(key, hashes.SHA256())
-    )
-    (tmp / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return tmp / "cert.pem", tmp / "key.pem"
+    bundle = make_certs(get_plan("self-signed"), "127.0.0.1", tmp, BenchConfig().cache_dir / "keys")
+    return bundle.cert_pem, bundle.key_pem

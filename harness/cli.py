@@ -5,18 +5,24 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.analysis import report
-from harness.model.errors import HilError
+from harness.model.errors import ConfigError, HilError, NetworkSafetyError
 
 if TYPE_CHECKING:
     from harness.instruments.certs import CertBundle
+
+EXIT_BAD_INPUT = 2  # the user's input: fix the command line or the file it names
+EXIT_ENVIRONMENT = 3  # the machine: a folder, a tool, a port; or a run that could not complete
+EXIT_BROKEN_PIPE = 141  # stdout closed by the reader (`| head`), as a shell reports SIGPIPE
 
 Command = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
@@ -38,24 +44,115 @@ def options(setup: Callable[[argparse.ArgumentParser], None]):
     return attach
 
 
+def _ranged(parse: Callable[[str], float], low: float, high: float, what: str):
+    """An argparse type: `parse` the text and refuse what is outside [low, high]."""
+
+    def check(text: str):
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not low <= value <= high:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{value} is not {what}")
+        return value
+
+    return check
+
+
+_positive_int = _ranged(int, 1, float("inf"), "a whole number of 1 or more")
+_port = _ranged(int, 0, 65535, "a TCP port (0..65535)")
+_seconds = _ranged(float, 0.0, float("inf"), "a duration (0 or more seconds)")
+
+
 def _bench_options(p: argparse.ArgumentParser) -> None:
+    from harness.run.runner import BenchConfig
+
+    d = BenchConfig(cache_dir=Path("."))  # the defaults, for the help text
     p.add_argument("--runs-dir", type=Path, default=Path("hil-runs"), help="where run dirs go")
     p.add_argument("--cache-dir", type=Path, default=None, help="keys and builds cache")
+    p.add_argument(
+        "--sketches-dir", type=Path, default=None, help="the sketches folder (default: built in)"
+    )
+    p.add_argument("--bind", default=d.bind, help=f"bench address (default {d.bind})")
+    for name, what in (
+        ("boot", "from reset to HIL:BOOT"),
+        ("attempt", "from HIL:BOOT to HIL:DONE"),
+        ("settle", "for the server to see every connection close"),
+    ):
+        default = getattr(d, f"{name}_timeout")
+        p.add_argument(
+            f"--{name}-timeout",
+            type=_seconds,
+            default=default,
+            help=f"seconds {what} (default {default:g})",
+        )
+    p.add_argument(
+        "--keep-runs",
+        type=int,
+        default=d.keep_runs,
+        help=f"run folders kept: the last N, and every failed one (default {d.keep_runs}; "
+        "0 keeps all)",
+    )
+
+
+def writable_dir(path: Path, option: str) -> Path:
+    """`path` as a folder this process can write, made if missing; else a clear error."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(
+            f"{option} {path} is a file, not a folder",
+            fix=f"give {option} a folder (or a name that does not exist yet)",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{option} {path}: cannot make the folder",
+            seen=exc.strerror or str(exc),
+            fix=f"give {option} a folder you can write",
+        ) from None
+    if not path.is_dir():
+        raise ConfigError(f"{option} {path} is not a folder", fix=f"give {option} a folder")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"{option} {path} is not writable",
+            seen="read-only (a read-only mount, or another user's folder)",
+            fix=f"give {option} a folder you can write",
+        )
+    return path
 
 
 def _bench(args: argparse.Namespace):
     from harness.run.runner import BenchConfig
 
-    extra = {"cache_dir": args.cache_dir} if args.cache_dir is not None else {}
-    return BenchConfig(runs_dir=args.runs_dir, **extra)
+    extra = {}
+    if args.cache_dir is not None:
+        extra["cache_dir"] = writable_dir(args.cache_dir, "--cache-dir")
+    if args.sketches_dir is not None:
+        extra["sketches_dir"] = args.sketches_dir
+    if args.keep_runs < 0:
+        raise ConfigError(
+            f"--keep-runs {args.keep_runs} is negative", fix="give 0 (keep all) or more"
+        )
+    return BenchConfig(
+        runs_dir=writable_dir(args.runs_dir, "--runs-dir"),
+        bind=args.bind,
+        boot_timeout=args.boot_timeout,
+        attempt_timeout=args.attempt_timeout,
+        settle_timeout=args.settle_timeout,
+        keep_runs=args.keep_runs,
+        **extra,
+    )
 
 
 # -- run -------------------------------------------------------------------------------------
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario", nargs="?", help="scenario name (see --list)")
+    p.add_argument("scenario", nargs="?", help="scenario name from the catalogue (see --list)")
     p.add_argument("--list", action="store_true", help="list the scenarios")
+    p.add_argument(
+        "--scenario-file", type=Path, default=None, help="run a scenario from a TOML file instead"
+    )
     p.add_argument("--json", action="store_true", help="print the run record as JSON")
     _bench_options(p)
 
@@ -64,17 +161,32 @@ def _run_options(p: argparse.ArgumentParser) -> None:
 @options(_run_options)
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.run.runner import run_scenario
-    from harness.run.scenarios import list_scenarios, load_scenario
+    from harness.run.scenarios import list_scenarios, load_scenario, load_scenario_file
 
-    if args.list or not args.scenario:
+    if args.list:
         print("\n".join(list_scenarios()))
-        return 0 if args.list else 2
-    record = run_scenario(load_scenario(args.scenario), _bench(args))
+        return 0
+    if args.scenario and args.scenario_file:
+        raise ConfigError(
+            "hil run: both a scenario name and --scenario-file",
+            fix="give one: a name from the catalogue, or --scenario-file PATH",
+        )
+    if args.scenario_file is not None:
+        scenario = load_scenario_file(args.scenario_file)
+    elif args.scenario:
+        scenario = load_scenario(args.scenario)
+    else:
+        raise ConfigError(
+            "hil run needs a scenario",
+            seen=f"the catalogue: {', '.join(list_scenarios())}",
+            fix="hil run NAME, or hil run --scenario-file PATH",
+        )
+    record = run_scenario(scenario, _bench(args))
     if args.json:
         print(report.record_json_text(record))
     else:
         print(report.render_text(record))
-    return {"pass": 0, "fail": 1}.get(record.verdict.outcome.value, 3)
+    return {"pass": 0, "fail": 1}.get(record.verdict.outcome.value, EXIT_ENVIRONMENT)
 
 
 # -- diagnose --------------------------------------------------------------------------------
@@ -84,7 +196,7 @@ def _diagnose_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--serial", type=Path, help="a serial log (serial.log, or pasted from an issue)")
     p.add_argument("--pcap", type=Path, help="a capture of the same connection")
     p.add_argument("--keylog", type=Path, help="the TLS key log, to decode encrypted alerts")
-    p.add_argument("--port", type=int, default=None, help="the server's TCP port in the capture")
+    p.add_argument("--port", type=_port, default=None, help="the server's TCP port in the capture")
     p.add_argument(
         "--stack", default="auto", help="TLS stack of the log: auto, axtls, bearssl, mbedtls"
     )
@@ -97,7 +209,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     from harness.run.offline import diagnose_files
 
     if args.serial is None and args.pcap is None:
-        raise HilError(
+        raise ConfigError(
             "hil diagnose needs something to read", fix="pass --serial FILE, --pcap FILE or both"
         )
     result = diagnose_files(
@@ -133,7 +245,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 def _bench_cmd_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
-    p.add_argument("--runs", type=int, default=None, help="runs per figure")
+    p.add_argument("--runs", type=_positive_int, default=None, help="runs per figure (1 or more)")
     p.add_argument("--json", action="store_true", help="one JSON object per figure")
 
 
@@ -142,7 +254,10 @@ def _bench_cmd_options(p: argparse.ArgumentParser) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     from harness.run.benchmarks import select
 
-    for module in select(args.names):
+    modules = select(args.names)
+    for n, module in enumerate(modules, start=1):
+        runs = f"{args.runs} run(s)" if args.runs is not None else "its default runs"
+        print(f"hil bench: [{n}/{len(modules)}] {module.NAME}, {runs} ...", file=sys.stderr)
         figure = module.measure(args.runs) if args.runs is not None else module.measure()
         print(json.dumps(figure.to_json()) if args.json else figure, flush=True)
     return 0
@@ -175,7 +290,9 @@ def _certs_options(p: argparse.ArgumentParser) -> None:
 def _key_cache(cache_dir: Path | None) -> Path:
     from harness.run.runner import BenchConfig
 
-    return (cache_dir if cache_dir is not None else BenchConfig().cache_dir) / "keys"
+    if cache_dir is not None:
+        return writable_dir(cache_dir, "--cache-dir") / "keys"
+    return BenchConfig().cache_dir / "keys"
 
 
 def _print_bundle(bundle: CertBundle) -> None:
@@ -196,8 +313,9 @@ def cmd_certs(args: argparse.Namespace) -> int:
         for name, plan in sorted(PLANS.items()):
             print(f"{name:<24} {plan.description}")
         return 0
-    out = args.out if args.out is not None else Path(f"certs-{args.plan}")
-    bundle = make_certs(get_plan(args.plan), args.host, out, _key_cache(args.cache_dir))
+    plan = get_plan(args.plan)
+    out = writable_dir(args.out if args.out is not None else Path(f"certs-{args.plan}"), "--out")
+    bundle = make_certs(plan, args.host, out, _key_cache(args.cache_dir))
     print(f"{'plan:':<28} {bundle.plan} for {bundle.host}")
     _print_bundle(bundle)
     return 0
@@ -206,11 +324,47 @@ def cmd_certs(args: argparse.Namespace) -> int:
 def _serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("profile", help="server profile (see `hil profiles`)")
     p.add_argument("--backend", default="builtin", help="builtin or apache")
-    p.add_argument("--bind", default="127.0.0.1", help="address to listen on")
-    p.add_argument("--port", type=int, default=0, help="port (0: a free one)")
+    p.add_argument("--port", type=_port, default=0, help="port (0: a free one)")
     p.add_argument("--host", default=None, help="host the certificate is for (default: --bind)")
     p.add_argument("--allow-external", action="store_true", help="allow a bind off 127.0.0.0/8")
     _bench_options(p)
+
+
+_SAID_ELSEWHERE = frozenset(
+    {"conn", "peer", "peer_port", "offered_suites", "extensions", "compression_methods"}
+)
+
+
+class _LogFollower:
+    """Prints the server log's new events, one line each, as the server writes them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+
+    def print_new(self) -> None:
+        from datetime import datetime
+
+        from harness.analysis.serverlog import parse_server_log
+
+        try:
+            with self.path.open("rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        complete = data[: data.rfind(b"\n") + 1]  # a line being written waits its turn
+        self.offset += len(complete)
+        for e in parse_server_log(complete.decode(errors="replace")):
+            if e.kind in ("server_listening", "server_stopped"):
+                continue
+            stamp = datetime.fromtimestamp(e.t).strftime("%H:%M:%S.%f")[:-3]
+            who = f"{e.fields.get('peer', '?')}:{e.fields.get('peer_port', '?')}"
+            # The connection is named in front; the suites by name only.
+            shown = {k: v for k, v in e.fields.items() if k not in _SAID_ELSEWHERE}
+            line = report.describe(replace(e, fields=shown))
+            print(f"{stamp} #{e.fields.get('conn', '-')} {who:<21} {line}")
+        sys.stdout.flush()
 
 
 @command("serve", "serve a profile until Ctrl-C, and print what a sketch needs")
@@ -218,9 +372,12 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from harness.instruments.certs import get_plan, make_certs
     from harness.instruments.servers import start_server
+    from harness.instruments.servers.base import check_bind
     from harness.instruments.servers.profiles import load_profile
     from harness.run.runner import new_run_dir
 
+    # The refusal names this command's option, not the Python argument.
+    check_bind(args.bind, allow_external=args.allow_external, override="--allow-external")
     profile = load_profile(args.profile)
     run_dir = new_run_dir(_bench(args).runs_dir, f"serve-{profile.name}")
     host = args.host or args.bind
@@ -233,6 +390,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
     server = None
+    follow: _LogFollower | None = None
     try:
         server = start_server(
             profile,
@@ -249,7 +407,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _print_bundle(bundle)
         print(f"{'server log:':<28} {server.server_log}")
         print("serving; Ctrl-C stops", flush=True)
+        follow = _LogFollower(server.server_log)
         while not stop.wait(0.2):
+            follow.print_new()  # each connection as it happens
             if not server.alive():
                 raise HilError(
                     f"the {args.backend} server of {profile.name} stopped by itself",
@@ -261,6 +421,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if follow is not None:
+        follow.print_new()  # what came in while it stopped
     print("stopped", flush=True)
     return 0
 
@@ -300,7 +462,23 @@ def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def exit_code(exc: HilError) -> int:
+    """2 for what the user gave (an option, a file, a name), 3 for what the machine lacks."""
+    return EXIT_BAD_INPUT if isinstance(exc, ConfigError | NetworkSafetyError) else EXIT_ENVIRONMENT
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`hil profiles | head -3`): nothing more to say, and the
+        # interpreter must not fail flushing stdout at exit either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminated)
@@ -308,14 +486,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # Long steps (the first build) say what they do on stderr, stdout stays the result.
+        progress = logging.StreamHandler(sys.stderr)
+        progress.setFormatter(logging.Formatter(f"hil {args.command}: %(message)s"))
+        logger = logging.getLogger("harness.progress")
+        logger.addHandler(progress)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler of main()
+        return code
     except HilError as exc:
         print(f"hil {args.command}: {exc}", file=sys.stderr)
-        return 2
+        return exit_code(exc)
     except KeyboardInterrupt:
         print(f"hil {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        # A folder or file of the environment (read-only, full, vanished): no traceback.
+        where = exc.filename or "a file"
+        print(
+            f"hil {args.command}: cannot use {where}: {exc.strerror or exc}\n"
+            "  fix: check the path exists and is writable (see the options --runs-dir, "
+            "--cache-dir, --out)",
+            file=sys.stderr,
+        )
+        return EXIT_ENVIRONMENT
 
 
 if __name__ == "__main__":

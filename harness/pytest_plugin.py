@@ -4,39 +4,44 @@
         record = hil_run("founding-report")
         assert record.diagnosis.cause == "no_shared_cipher"
 
-Each option has a fixture of the same name (`hil_runs_dir`, `hil_cache_dir`), so a
-test can override it by parametrization. The building blocks come as factory
+Every field of the bench configuration is an option, an ini key and a fixture of
+the same name (`hil_runs_dir`, `hil_cache_dir`, `hil_sketches_dir`, `hil_bind`,
+`hil_boot_timeout`, `hil_attempt_timeout`, `hil_settle_timeout`, `hil_keep_runs`),
+so a test overrides one by parametrization. The building blocks come as factory
 fixtures that stop what they started: `certs`, `tls_server`, `capture`, `serial`,
-`board`, each writing into the test's own run directory (`hil_run_dir`). A
-failing test's report shows the diagnosis and the timeline of every scenario it
-ran, and JUnit XML gets the verdict, the cause and the run directory as properties.
+`board`, each writing into the test's own run directory (`hil_run_dir`). A failing
+test's report shows the diagnosis and the timeline of every scenario it ran, and
+JUnit XML gets the verdict, the cause and the run directory as properties.
+
+The plugin is loaded into every pytest session of the environment it is installed
+in, so it keeps to itself: the harness (cryptography, pyserial, ...) is imported
+only by a test that uses a fixture, and the SIGTERM handler is installed only for
+a session that does, and put back at its end.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import re
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.analysis import report, summary
-from harness.instruments.boards import open_board
-from harness.instruments.boards.base import Board
-from harness.instruments.capture import Capture, capture_target
-from harness.instruments.certs import CertBundle, get_plan, make_certs
-from harness.instruments.serial_monitor import SerialMonitor
-from harness.instruments.servers import TlsServer, start_server
-from harness.instruments.servers.profiles import load_profile
-from harness.model import RunRecord
-from harness.run.runner import BenchConfig, new_run_dir, run_scenario
-from harness.run.scenarios import load_scenario
+if TYPE_CHECKING:
+    from harness.instruments.boards.base import Board
+    from harness.instruments.capture import Capture
+    from harness.instruments.certs import CertBundle
+    from harness.instruments.serial_monitor import SerialMonitor
+    from harness.instruments.servers import TlsServer
+    from harness.model import RunRecord
+    from harness.run.runner import BenchConfig
 
-_RECORDS = pytest.StashKey[list[RunRecord]]()
-_SESSION_RECORDS = pytest.StashKey[list[RunRecord]]()
+_RECORDS = pytest.StashKey[list["RunRecord"]]()
+_SESSION_RECORDS = pytest.StashKey[list["RunRecord"]]()
 _SUMMARY_PATH = pytest.StashKey[Path]()
 SUMMARY_NAME = "hil-summary.md"
 
@@ -56,66 +61,142 @@ def _junit_properties(record: RunRecord) -> list[tuple[str, str]]:
     return props
 
 
+# name -> (help, ini default, parse); each is --hil-NAME, ini hil_NAME, fixture hil_NAME.
+_OPTIONS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
+    "runs_dir": ("where run directories go", "hil-runs", Path),
+    "cache_dir": (
+        "keys and build cache (default: $HIL_CACHE_DIR or ~/.cache/esp-tls-hil)",
+        "",
+        Path,
+    ),
+    "sketches_dir": ("the sketches folder (default: the package's own)", "", Path),
+    "bind": ("the bench address servers listen on (default 127.0.0.1)", "", str),
+    "boot_timeout": ("seconds from reset to HIL:BOOT", "", float),
+    "attempt_timeout": ("seconds from HIL:BOOT to HIL:DONE", "", float),
+    "settle_timeout": ("seconds for the server to see every connection close", "", float),
+    "keep_runs": ("run folders kept: the last N and every failed one (0: all)", "", int),
+}
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hil", "esp-tls-hil")
-    group.addoption("--hil-runs-dir", help="where run directories go (default: hil-runs)")
-    group.addoption("--hil-cache-dir", help="keys and build cache (default: ~/.cache/esp-tls-hil)")
-    parser.addini("hil_runs_dir", "where run directories go", default="hil-runs")
-    parser.addini("hil_cache_dir", "keys and build cache", default="")
+    for name, (help_text, default, _) in _OPTIONS.items():
+        group.addoption(f"--hil-{name.replace('_', '-')}", help=help_text)
+        parser.addini(f"hil_{name}", help_text, default=default)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "hil_scenario(name): the scenario a test runs")
-    # A cancelled nightly job gets SIGTERM: turn it into pytest's interrupt, so fixture
-    # teardown stops every server, capture and twin instead of orphaning them.
-    if (
-        threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
-    ):
-        signal.signal(signal.SIGTERM, _terminated)
+
+
+def _option(config: pytest.Config, name: str) -> Any:
+    """The option, else the ini key; None when neither is set (the BenchConfig default).
+    `is None`, so an explicit 0 or empty value is kept."""
+    value = config.getoption(f"--hil-{name.replace('_', '-')}")
+    if value is None:
+        value = config.getini(f"hil_{name}")
+    if value in (None, ""):
+        return None
+    parse = _OPTIONS[name][2]
+    try:
+        return parse(value)
+    except ValueError:
+        raise pytest.UsageError(
+            f"--hil-{name.replace('_', '-')} / ini hil_{name}: {value!r} is not a {parse.__name__}"
+        ) from None
 
 
 def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _option(config: pytest.Config, name: str) -> str:
-    # An explicit option wins over the ini key; `is None`, so an empty value is kept.
-    value = config.getoption(f"--hil-{name.replace('_', '-')}")
-    return value if value is not None else config.getini(f"hil_{name}")
-
-
 @pytest.fixture(scope="session")
+def _hil_sigterm() -> Iterator[None]:
+    """While a session uses the harness: a cancelled nightly job's SIGTERM becomes
+    pytest's interrupt, so fixture teardown stops every server, capture and twin
+    instead of orphaning them. The previous handler is put back at the end."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:
+        yield  # someone else handles SIGTERM: theirs stays
+        return
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# Function scope, all of them: `@pytest.mark.parametrize("hil_runs_dir", ...)` gives
+# a function-scoped value, which a wider fixture could not use.
+@pytest.fixture
 def hil_runs_dir(pytestconfig: pytest.Config) -> Path:
-    runs = Path(_option(pytestconfig, "runs_dir"))
+    runs = _option(pytestconfig, "runs_dir") or Path("hil-runs")
     return runs if runs.is_absolute() else pytestconfig.rootpath / runs
 
 
-@pytest.fixture(scope="session")
-def hil_cache_dir(pytestconfig: pytest.Config) -> Path | None:
-    cache = _option(pytestconfig, "cache_dir")
-    return Path(cache) if cache else None
+def _option_fixture(name: str):
+    def fixture(pytestconfig: pytest.Config) -> Any:
+        return _option(pytestconfig, name)
+
+    fixture.__doc__ = f"{_OPTIONS[name][0]} (--hil-{name.replace('_', '-')}, ini hil_{name})"
+    return pytest.fixture(fixture, name=f"hil_{name}")
 
 
-@pytest.fixture(scope="session")
-def hil_bench(hil_runs_dir: Path, hil_cache_dir: Path | None) -> BenchConfig:
-    """The bench configuration, one frozen object for every run of the session."""
-    extra = {"cache_dir": hil_cache_dir} if hil_cache_dir is not None else {}
-    return BenchConfig(runs_dir=hil_runs_dir, **extra)
+# hil_cache_dir, hil_sketches_dir, hil_bind, hil_boot_timeout, ...: None means the default.
+hil_cache_dir = _option_fixture("cache_dir")
+hil_sketches_dir = _option_fixture("sketches_dir")
+hil_bind = _option_fixture("bind")
+hil_boot_timeout = _option_fixture("boot_timeout")
+hil_attempt_timeout = _option_fixture("attempt_timeout")
+hil_settle_timeout = _option_fixture("settle_timeout")
+hil_keep_runs = _option_fixture("keep_runs")
+
+
+@pytest.fixture
+def hil_bench(
+    _hil_sigterm: None,
+    hil_runs_dir: Path,
+    hil_cache_dir: Path | None,
+    hil_sketches_dir: Path | None,
+    hil_bind: str | None,
+    hil_boot_timeout: float | None,
+    hil_attempt_timeout: float | None,
+    hil_settle_timeout: float | None,
+    hil_keep_runs: int | None,
+) -> BenchConfig:
+    """The bench configuration: one frozen object, from the fixtures of its fields."""
+    from harness.run.runner import BenchConfig
+
+    given = {
+        "cache_dir": hil_cache_dir,
+        "sketches_dir": hil_sketches_dir,
+        "bind": hil_bind,
+        "boot_timeout": hil_boot_timeout,
+        "attempt_timeout": hil_attempt_timeout,
+        "settle_timeout": hil_settle_timeout,
+        "keep_runs": hil_keep_runs,
+    }
+    return BenchConfig(runs_dir=hil_runs_dir, **{k: v for k, v in given.items() if v is not None})
 
 
 @pytest.fixture
 def hil_run_dir(hil_bench: BenchConfig, request: pytest.FixtureRequest) -> Path:
     """This test's own directory for the artifacts of the building-block fixtures."""
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-120:]
+    from harness.run.runner import new_run_dir
+
     # A new directory for every run of the test: an earlier run's artifacts stay as
     # they were, never appended to or overwritten.
-    return new_run_dir(hil_bench.runs_dir / "tests", name)
+    return new_run_dir(hil_bench.runs_dir / "tests", request.node.nodeid)
 
 
 @pytest.fixture
 def hil_run(hil_bench: BenchConfig, request: pytest.FixtureRequest) -> Callable[[str], RunRecord]:
     """Run a scenario by name; the record is returned and attached to the test's report."""
+    from harness.run.runner import run_scenario
+    from harness.run.scenarios import load_scenario
 
     def run(name: str) -> RunRecord:
         record = run_scenario(load_scenario(name), hil_bench)
@@ -131,6 +212,7 @@ def hil_run(hil_bench: BenchConfig, request: pytest.FixtureRequest) -> Callable[
 @pytest.fixture
 def certs(hil_bench: BenchConfig, hil_run_dir: Path) -> Callable[..., CertBundle]:
     """`certs(plan, host="127.0.0.1")`: a certificate plan's files in the run directory."""
+    from harness.instruments.certs import get_plan, make_certs
 
     def make(plan: str, host: str = "127.0.0.1") -> CertBundle:
         return make_certs(
@@ -140,24 +222,32 @@ def certs(hil_bench: BenchConfig, hil_run_dir: Path) -> Callable[..., CertBundle
     return make
 
 
+# Each factory stops what it started through an ExitStack: every stop runs, in reverse
+# order, even when an earlier one raises (that error is reported, not lost).
+
+
 @pytest.fixture
 def tls_server(
     hil_bench: BenchConfig, hil_run_dir: Path, certs: Callable[..., CertBundle]
 ) -> Iterator[Callable[..., TlsServer]]:
     """`tls_server(profile, backend="builtin", port=0)`: started, stopped after the test."""
-    started: list[TlsServer] = []
+    from harness.instruments.servers import start_server
+    from harness.instruments.servers.profiles import load_profile
 
-    def serve(profile: str, backend: str = "builtin", port: int = 0) -> TlsServer:
-        loaded = load_profile(profile)
-        bundle = certs(loaded.cert_plan, hil_bench.bind)
-        run_dir = hil_run_dir / f"server-{len(started)}"
-        server = start_server(loaded, backend, bundle, hil_bench.bind, port, run_dir)
-        started.append(server)
-        return server
+    with contextlib.ExitStack() as stack:
+        count = 0
 
-    yield serve
-    for server in reversed(started):
-        server.stop()
+        def serve(profile: str, backend: str = "builtin", port: int = 0) -> TlsServer:
+            nonlocal count
+            loaded = load_profile(profile)
+            bundle = certs(loaded.cert_plan, hil_bench.bind)
+            run_dir = hil_run_dir / f"server-{count}"
+            count += 1
+            server = start_server(loaded, backend, bundle, hil_bench.bind, port, run_dir)
+            stack.callback(server.stop)
+            return server
+
+        yield serve
 
 
 @pytest.fixture
@@ -166,52 +256,58 @@ def capture(hil_bench: BenchConfig, hil_run_dir: Path) -> Iterator[Callable[[int
     stopped losslessly after the test (or earlier by `.stop()`).
     `harness.instruments.tshark.open_filecapture` gives the pyshark FileCapture of its file for
     packet assertions of your own."""
-    started: list[Capture] = []
+    from harness.instruments.capture import Capture, capture_target
 
-    def start(port: int) -> Capture:
-        target = capture_target(hil_bench.bind, port)
-        cap = Capture(
-            hil_run_dir / f"capture-{len(started)}.pcapng",
-            interface=target.interface,
-            bpf=target.bpf,
-            log_path=hil_run_dir / f"dumpcap-{len(started)}.log",
-        )
-        started.append(cap)
-        return cap.start()
+    with contextlib.ExitStack() as stack:
+        count = 0
 
-    yield start
-    for cap in reversed(started):
-        cap.stop()
+        def start(port: int) -> Capture:
+            nonlocal count
+            target = capture_target(hil_bench.bind, port)
+            cap = Capture(
+                hil_run_dir / f"capture-{count}.pcapng",
+                interface=target.interface,
+                bpf=target.bpf,
+                log_path=hil_run_dir / f"dumpcap-{count}.log",
+            )
+            count += 1
+            stack.callback(cap.stop)
+            return cap.start()
+
+        yield start
 
 
 @pytest.fixture
 def serial(hil_run_dir: Path) -> Iterator[Callable[..., SerialMonitor]]:
     """`serial(port, baud=115200)`: a SerialMonitor, closed after the test."""
-    opened: list[SerialMonitor] = []
+    from harness.instruments.serial_monitor import SerialMonitor
 
-    def open_monitor(port: str, baud: int = 115200) -> SerialMonitor:
-        mon = SerialMonitor(port, hil_run_dir / f"serial-{len(opened)}", baud=baud)
-        opened.append(mon)
-        return mon.open()
+    with contextlib.ExitStack() as stack:
+        count = 0
 
-    yield open_monitor
-    for mon in reversed(opened):
-        mon.close()
+        def open_monitor(port: str, baud: int = 115200) -> SerialMonitor:
+            nonlocal count
+            mon = SerialMonitor(port, hil_run_dir / f"serial-{count}", baud=baud)
+            count += 1
+            stack.callback(mon.close)
+            return mon.open()
+
+        yield open_monitor
 
 
 @pytest.fixture
 def board(hil_bench: BenchConfig, hil_run_dir: Path) -> Iterator[Callable[[str], Board]]:
     """`board(name)`: a board to build, flash and reset; released after the test."""
-    opened: list[Board] = []
+    from harness.instruments.boards import open_board
 
-    def open_one(name: str) -> Board:
-        b = open_board(name, cache_dir=hil_bench.cache_dir, run_dir=hil_run_dir / name)
-        opened.append(b)
-        return b
+    with contextlib.ExitStack() as stack:
 
-    yield open_one
-    for b in reversed(opened):
-        b.close()
+        def open_one(name: str) -> Board:
+            b = open_board(name, cache_dir=hil_bench.cache_dir, run_dir=hil_run_dir / name)
+            stack.callback(b.close)
+            return b
+
+        yield open_one
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -221,6 +317,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     records = session.config.stash.get(_SESSION_RECORDS, [])
     if not records:
         return
+    from harness.analysis import summary
+
     folder = records[0].run_dir.parent
     text = summary.summary_markdown(records, base=folder)
     path = folder / SUMMARY_NAME
@@ -243,8 +341,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     rep = yield
     if rep.when == "call" and rep.failed:
-        for record in item.stash.get(_RECORDS, []):
-            rep.sections.append(
-                (f"hil: {record.scenario.name} ({record.run_dir})", report.render_text(record))
-            )
+        records = item.stash.get(_RECORDS, [])
+        if records:
+            from harness.analysis import report
+
+            for record in records:
+                rep.sections.append(
+                    (f"hil: {record.scenario.name} ({record.run_dir})", report.render_text(record))
+                )
     return rep

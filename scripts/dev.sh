@@ -8,6 +8,10 @@
 # Safe to run again: each step checks first and does nothing when already done.
 set -euo pipefail
 
+# stdout belongs to the command run at the end (`demo --json` prints one JSON
+# document): every set-up step (apt, pip, hil setup) writes to stderr instead.
+exec 3>&1 1>&2
+
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 venv="$here/.venv"
@@ -74,11 +78,11 @@ cmd="${1:-}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
   demo)
-    exec "$venv/bin/hil" run founding-report "$@"
+    exec "$venv/bin/hil" run founding-report "$@" 1>&3 3>&-
     ;;
   test)
     set +e
-    "$venv/bin/python" -m pytest "$@"
+    "$venv/bin/python" -m pytest "$@" 1>&3
     rc=$?
     # pytest's 5 means no test ran: for us that is a failure, never a pass.
     [ $rc -eq 5 ] && say "pytest collected no tests: failing" && exit 1

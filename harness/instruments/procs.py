@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from harness.instruments.reaper import die_with_parent, reaper
+from harness.instruments.reaper_main import group_members
 from harness.model.errors import DeadlineError, StateError, ToolFailedError, ToolMissingError
 
 log = logging.getLogger(__name__)
@@ -67,9 +69,23 @@ class RunResult:
         return self
 
 
+def _child_env(env: Mapping[str, str] | None) -> dict[str, str]:
+    # The reaper's token rides in every child's environment, so it finds grandchildren too.
+    return {**os.environ, **(env or {}), **reaper().child_env()}
+
+
 def _kill_group(proc: subprocess.Popen[bytes], first: int, grace: float) -> None:
-    """Signal the process group, wait `grace`, then SIGKILL and reap."""
+    """Signal the process group, wait `grace`, then SIGKILL and reap.
+
+    A leader that already exited may have left members in its group (Apache's
+    workers, a compiler under pio): while any is alive the group id cannot be
+    reused, so they are killed by group too.
+    """
     if proc.poll() is not None:
+        if group_members(proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        reaper().untrack_group(proc.pid)
         return
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, first)
@@ -81,6 +97,10 @@ def _kill_group(proc: subprocess.Popen[bytes], first: int, grace: float) -> None
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=5)
+    if group_members(proc.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    reaper().untrack_group(proc.pid)
 
 
 def run(
@@ -95,16 +115,16 @@ def run(
     """Run `cmd` to completion within `timeout` seconds; never raises for exit codes."""
     cmd = tuple(str(c) for c in cmd)
     started = time.monotonic()
-    full_env = {**os.environ, **env} if env else None
     try:
         proc = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env=full_env,
+            env=_child_env(env),
             cwd=cwd,
             start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
     except FileNotFoundError as exc:
         raise ToolMissingError(
@@ -112,6 +132,7 @@ def run(
             seen=str(exc),
             fix="run the set-up (scripts/dev.sh) so the tool is installed",
         ) from None
+    reaper().track_group(proc.pid)
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -128,6 +149,7 @@ def run(
         # Ctrl-C or any other exit path: never leave the child behind.
         _kill_group(proc, signal.SIGTERM, 2.0)
         raise
+    _kill_group(proc, signal.SIGTERM, 2.0)  # only what it left in its group, if anything
     _write_log(log_path, out, append_log)
     return RunResult(
         cmd=cmd,
@@ -196,10 +218,11 @@ class ManagedProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE if stdout_pipe else logf,
                 stderr=logf,
-                env={**os.environ, **env} if env else None,
+                env=_child_env(env),
                 cwd=cwd,
                 pass_fds=tuple(pass_fds),
                 start_new_session=True,
+                preexec_fn=die_with_parent(),
                 user=preexec_user[0] if preexec_user else None,
                 group=preexec_user[1] if preexec_user else None,
             )
@@ -211,6 +234,7 @@ class ManagedProcess:
             ) from None
         finally:
             logf.close()
+        reaper().track_group(self._proc.pid)
         self.state = ProcState.RUNNING
         log.debug("started %s pid=%s: %s", self.name, self._proc.pid, " ".join(self.cmd))
         return self._proc

@@ -4,8 +4,11 @@ Raw bytes go to `serial.raw` as they arrive; lines are decoded incrementally wit
 replacement (boot ROM output is not UTF-8), stamped with the host wall clock when
 their first byte arrived, and written to `serial.log` as `<epoch>\t<line>`.
 `expect()` waits for a pattern with a deadline and shows the buffer tail when it
-does not come. The port may vanish (USB re-enumeration after a reset): the
-reader reopens it until it returns or the monitor is closed.
+does not come; like pexpect's, it consumes what it read: the next `expect()` looks
+only after the line that matched, so after a second reset an old `HIL:DONE` does not
+match again. `write()` sends bytes to the board. The port may vanish (USB
+re-enumeration after a reset): the reader reopens it until it returns or the
+monitor is closed.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class SerialMonitor:
         self.reopen_timeout = reopen_timeout
         self.state = MonitorState.IDLE
         self._lines: list[Line] = []
+        self._cursor = 0  # index of the first line the next expect() looks at
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -182,18 +186,28 @@ class SerialMonitor:
         text = "\n".join(ln.text for ln in chunk)
         return text + (f"\n{partial}" if partial else "")
 
-    def expect(self, pattern: str | re.Pattern[str], timeout: float, *, since: int = 0) -> re.Match:
-        """Wait until a line (index >= `since`) matches; DeadlineError with the tail if not."""
+    @property
+    def cursor(self) -> int:
+        """Index of the first line the next `expect()` looks at."""
+        with self._cond:
+            return self._cursor
+
+    def expect(
+        self, pattern: str | re.Pattern[str], timeout: float, *, since: int | None = None
+    ) -> re.Match:
+        """Wait until a line after the last match (or from index `since`) matches, and
+        consume every line up to it; DeadlineError with the tail if none does in time."""
         __tracebackhide__ = True
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
         deadline = time.monotonic() + timeout
-        index = since
         with self._cond:
+            index = self._cursor if since is None else since
             while True:
                 while index < len(self._lines):
                     m = regex.search(self._lines[index].text)
                     index += 1
                     if m:
+                        self._cursor = index
                         return m
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._thread is None or not self._thread.is_alive():
@@ -206,6 +220,25 @@ class SerialMonitor:
             fix="check the sketch prints it and the board runs the expected firmware",
             log=self.log_path,
         )
+
+    def write(self, data: bytes) -> int:
+        """Send `data` to the board (its Serial input); returns the bytes written."""
+        ser = self._ser
+        if self.state is not MonitorState.OPEN or ser is None:
+            raise StateError(
+                f"{self!r}.write() in state '{self.state}': expected open with the port present",
+                fix="open() the monitor first; after the port vanished, wait until it is back",
+            )
+        try:
+            written = ser.write(data)
+            ser.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise SerialError(
+                f"cannot write to serial port {self.port}",
+                seen=str(exc),
+                fix="check the board is still plugged in",
+            ) from None
+        return int(written or 0)
 
     def close(self) -> None:
         """Stop the reader and keep every byte read so far; safe to repeat."""

@@ -1,6 +1,7 @@
 """Benchmarks: figures measured side by side with their baseline in the same run.
 
-A benchmark is a module under `bench/` with `NAME` and `measure(runs: int) -> Figure`.
+A benchmark is a module under `bench/` (shipped in the package too) with `NAME`
+and `measure(runs: int) -> Figure`.
 It is not a test: nothing here asserts on time; the figures are for reading and
 for comparing runs (`hil bench --json`, one JSON object a line).
 """
@@ -16,8 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 from harness.model.errors import ConfigError
-
-BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
+from harness.run.shipped import shipped_dir
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,8 @@ def median_seconds(fn: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
-def discover(directory: Path = BENCH_DIR) -> dict[str, ModuleType]:
+def discover(directory: Path | None = None) -> dict[str, ModuleType]:
+    directory = directory or shipped_dir("bench")
     found = {}
     for path in sorted(directory.glob("*.py")):
         if path.name.startswith("_"):
@@ -67,7 +68,7 @@ def discover(directory: Path = BENCH_DIR) -> dict[str, ModuleType]:
     return found
 
 
-def select(names: list[str], directory: Path = BENCH_DIR) -> list[ModuleType]:
+def select(names: list[str], directory: Path | None = None) -> list[ModuleType]:
     modules = discover(directory)
     unknown = [n for n in names if n not in modules]
     if unknown:

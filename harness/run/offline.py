@@ -28,7 +28,7 @@ from harness.analysis.logformats.lines import (
 )
 from harness.instruments.tshark import analyze_capture, guess_server_port
 from harness.model import Diagnosis, Event, Timeline
-from harness.model.errors import ConfigError, HilError
+from harness.model.errors import CaptureError, ConfigError
 
 # A harness serial.log line: `<epoch>\t<text>`.
 _SERIAL_LOG_LINE = re.compile(r"^\d{9,}(?:\.\d*)?\t")
@@ -46,8 +46,8 @@ def _read(path: Path, what: str) -> str:
     try:
         return path.read_text(errors="replace")
     except OSError as exc:
-        raise HilError(
-            f"cannot read the {what} {path}", seen=str(exc), fix="check the path"
+        raise ConfigError(
+            f"cannot read the {what} {path}", seen=exc.strerror or str(exc), fix="check the path"
         ) from None
 
 
@@ -68,8 +68,10 @@ class _SerialFile:
             with self.path.open(encoding="utf-8", errors="replace", newline="") as f:
                 yield from f
         except OSError as exc:
-            raise HilError(
-                f"cannot read the serial log {self.path}", seen=str(exc), fix="check the path"
+            raise ConfigError(
+                f"cannot read the serial log {self.path}",
+                seen=exc.strerror or str(exc),
+                fix="check the --serial path",
             ) from None
 
     def chunks(self, size: int = 1 << 20) -> Iterator[str]:
@@ -78,8 +80,10 @@ class _SerialFile:
                 while chunk := f.read(size):
                     yield chunk
         except OSError as exc:
-            raise HilError(
-                f"cannot read the serial log {self.path}", seen=str(exc), fix="check the path"
+            raise ConfigError(
+                f"cannot read the serial log {self.path}",
+                seen=exc.strerror or str(exc),
+                fix="check the --serial path",
             ) from None
 
     def lines(self) -> Iterator[Line]:
@@ -100,6 +104,15 @@ def diagnose_serial_log(path: Path, stack: str = AUTO) -> OfflineResult:
 
     result = diagnose_attempts(iter_serial_events(log.lines(), found), one)
     return OfflineResult(found, None, result.main, result)
+
+
+def _check_file(path: Path, what: str, option: str) -> None:
+    if path.is_dir():
+        raise ConfigError(
+            f"the {what} {path} is a folder", fix=f"give {option} the file itself, not its folder"
+        )
+    if not path.is_file():
+        raise ConfigError(f"the {what} {path} does not exist", fix=f"check the {option} path")
 
 
 def diagnose_files(
@@ -125,9 +138,14 @@ def diagnose_files(
             found_stack = detect_stack(lines)
         events.append(parse_serial(lines, found_stack))
     if pcap is not None:
-        if keylog is not None and not keylog.is_file():
-            raise ConfigError(f"key log {keylog} does not exist", fix="check the --keylog path")
-        server_port = port if port is not None else guess_server_port(pcap)
-        events.append(list(analyze_capture(pcap, keylog, server_port).events))
+        _check_file(pcap, "capture", "--pcap")
+        if keylog is not None:
+            _check_file(keylog, "key log", "--keylog")
+        try:
+            server_port = port if port is not None else guess_server_port(pcap)
+            events.append(list(analyze_capture(pcap, keylog, server_port).events))
+        except CaptureError as exc:
+            # The file the user gave cannot be read as a capture: bad input, not the machine.
+            raise ConfigError(exc.what, seen=exc.seen, fix=exc.fix, log=exc.log) from None
     timeline = build_timeline(*events, same_clock=same_clock)
     return OfflineResult(found_stack, timeline, diagnose(timeline, Context(stack=found_stack)))

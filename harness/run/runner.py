@@ -25,10 +25,11 @@ from harness.analysis.logformats import parse_serial
 from harness.analysis.logformats.lines import read_serial_log
 from harness.analysis.serverlog import parse_server_log
 from harness.analysis.verdict import judge
-from harness.instruments.boards import get_board_spec, open_board
+from harness.instruments.boards import BOARDS, get_board_spec, open_board
 from harness.instruments.boards.base import Board, BuildRequest, Firmware
 from harness.instruments.capture import Capture, capture_target
 from harness.instruments.certs import CertBundle, get_plan, make_certs
+from harness.instruments.reaper import sweep_stale
 from harness.instruments.serial_monitor import BITS_PER_BYTE, SerialMonitor
 from harness.instruments.servers import TlsServer, start_server
 from harness.instruments.servers.profiles import ServerProfile, accepted_suites, load_profile
@@ -43,11 +44,11 @@ from harness.model import (
     Scenario,
     Verdict,
 )
-from harness.model.errors import HilError, NetworkSafetyError, PortInUseError
+from harness.model.errors import ConfigError, HilError, NetworkSafetyError, PortInUseError
+from harness.run.retention import prune_firmware, prune_runs
+from harness.run.shipped import shipped_dir
 
 log = logging.getLogger(__name__)
-
-REPO_DIR = Path(__file__).resolve().parents[2]
 
 
 def _default_cache() -> Path:
@@ -60,17 +61,25 @@ class BenchConfig:
 
     runs_dir: Path = field(default_factory=lambda: Path("hil-runs"))
     cache_dir: Path = field(default_factory=_default_cache)
-    sketches_dir: Path = REPO_DIR / "sketches"
+    sketches_dir: Path = field(default_factory=lambda: shipped_dir("sketches"))
     bind: str = "127.0.0.1"
     boot_timeout: float = 20.0  # reset -> HIL:BOOT
     attempt_timeout: float = 30.0  # HIL:BOOT -> HIL:DONE
     settle_timeout: float = 2.0  # HIL:DONE -> the server saw every connection close
+    keep_runs: int = 20  # run folders kept: the last N and every failed one (0: all)
+
+
+def safe_name(name: str) -> str:
+    """`name` as one path component: letters, digits, '.', '-', '_'; never '.' or '..'."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+    cleaned = re.sub(r"\.{2,}", ".", cleaned).strip("._") or "run"
+    return cleaned[-120:]
 
 
 def new_run_dir(parent: Path, name: str) -> Path:
     """A directory of its own under `parent`, `<UTC stamp>-<name>`, never reused."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    base = parent / f"{stamp}-{name}"
+    base = parent / f"{stamp}-{safe_name(name)}"
     path, n = base, 1
     while True:
         try:
@@ -79,6 +88,12 @@ def new_run_dir(parent: Path, name: str) -> Path:
         except FileExistsError:
             n += 1
             path = base.with_name(f"{base.name}-{n}")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot make a run folder in {parent}",
+                seen=exc.strerror or str(exc),
+                fix="give a runs folder you can write (--runs-dir, ini hil_runs_dir)",
+            ) from None
 
 
 @contextlib.contextmanager
@@ -98,27 +113,55 @@ def _step(durations: dict[str, float], name: str) -> Iterator[None]:
 def run_scenario(
     scenario: Scenario, config: BenchConfig, *, run_dir: Path | None = None
 ) -> RunRecord:
-    """Run `scenario` once; a harness error gives an `error` verdict, never a lost run."""
+    """Run `scenario` once; a harness error gives an `error` verdict, never a lost run.
+
+    Every run that got a run directory writes `verdict.json`: one that fails on bad
+    input, one that meets a bug of ours (an `error` verdict naming it) and one cut
+    short by Ctrl-C or SIGTERM (written, then the interrupt goes on up).
+    """
     run_dir = run_dir or new_run_dir(config.runs_dir, scenario.name)
     durations: dict[str, float] = {}
     started = time.monotonic()
     error: HilError | None = None
+    interrupted: BaseException | None = None
     port = 0
     profile: ServerProfile | None = None
     certs: CertBundle | None = None
     try:
+        # A harness killed earlier may have left a server on this scenario's port.
+        sweep_stale()
         _check_local(config.bind)
+        get_board_spec(scenario.board)
         profile = load_profile(scenario.profile)
         certs = _issue_certs(scenario, profile, config, run_dir, durations)
         port = _attempt(scenario, profile, certs, config, run_dir, durations)
     except HilError as exc:
         error = exc
-        log.error("scenario %s: %s", scenario.name, exc)
-        (run_dir / "error.txt").write_text(str(exc) + "\n")
+    except KeyboardInterrupt as exc:
+        error = HilError(
+            "the run was interrupted (Ctrl-C or SIGTERM)",
+            fix="run it again; what it recorded so far is in the run directory",
+        )
+        interrupted = exc
+    except Exception as exc:
+        log.exception("scenario %s: unexpected error", scenario.name)
+        error = HilError(
+            f"unexpected {type(exc).__name__} in the harness: {exc}",
+            fix="a bug in esp-tls-hil: report it with this run directory",
+            log=run_dir,
+        )
+    if error is not None:
+        log.error("scenario %s: %s", scenario.name, error)
+        (run_dir / "error.txt").write_text(str(error) + "\n")
     with _step(durations, "analyse"):
         record = _analyse(scenario, profile, certs, port, run_dir, error, durations)
     durations["total"] = round(time.monotonic() - started, 4)
     _write_artifacts(record)
+    if run_dir.parent == Path(config.runs_dir).resolve() and config.keep_runs > 0:
+        prune_runs(run_dir.parent, config.keep_runs)
+        prune_firmware(config.cache_dir)
+    if interrupted is not None:
+        raise interrupted
     return record
 
 
@@ -198,10 +241,12 @@ def _start_server(
     the build and the flash are skipped. A port someone else holds falls back to a
     free one (and a build).
     """
-    remembered = config.cache_dir / "ports" / scenario.name
+    remembered = config.cache_dir / "ports" / safe_name(scenario.name)
     try:
         preferred = int(remembered.read_text())
     except (OSError, ValueError):
+        preferred = 0
+    if not 0 < preferred < 65536:
         preferred = 0
     try:
         server = start_server(profile, scenario.backend, certs, config.bind, preferred, run_dir)
@@ -210,8 +255,11 @@ def _start_server(
             raise
         log.info("port %d is taken; %s gets a free one", preferred, scenario.name)
         server = start_server(profile, scenario.backend, certs, config.bind, 0, run_dir)
-    remembered.parent.mkdir(parents=True, exist_ok=True)
-    remembered.write_text(str(server.port))
+    try:
+        remembered.parent.mkdir(parents=True, exist_ok=True)
+        remembered.write_text(str(server.port))
+    except OSError as exc:  # only a rebuild next time; the run goes on
+        log.warning("cannot remember port %d in %s: %s", server.port, remembered, exc)
     return server
 
 
@@ -235,7 +283,10 @@ def _build(
     if not sketch_dir.is_dir():
         raise HilError(
             f"scenario {scenario.name}: sketch folder {sketch_dir} does not exist",
-            fix="check the scenario's sketch name, or point --sketches at the sketches folder",
+            fix=(
+                "check the scenario's sketch name, or point the sketches folder there "
+                "(hil --sketches-dir, ini hil_sketches_dir, fixture hil_sketches_dir)"
+            ),
         )
     defines = {
         "HIL_SCENARIO": json.dumps(scenario.name),
@@ -282,8 +333,9 @@ def _analyse(
     durations: dict[str, float],
 ) -> RunRecord:
     """Turn whatever artifacts exist into a timeline, a diagnosis and a verdict."""
-    spec = get_board_spec(scenario.board)
-    stack = spec.stack
+    spec = BOARDS.get(scenario.board)  # unknown: the error verdict says so
+    stack = spec.stack if spec else None
+    baud = spec.baud if spec else 115200
     events: list[list[Event]] = []
     notes: list[str] = []
     serial_log = run_dir / "serial.log"
@@ -312,7 +364,7 @@ def _analyse(
                 notes.append("the capture was cut short: wire evidence is partial")
         except HilError as exc:
             notes.append(f"the capture could not be read: {exc.what}")
-    timeline = build_timeline(*events, serial_latency=BITS_PER_BYTE / spec.baud)
+    timeline = build_timeline(*events, serial_latency=BITS_PER_BYTE / baud)
     ctx = Context(
         stack=stack,
         server_suites=accepted_suites(profile) if profile else None,
@@ -352,6 +404,7 @@ def _analyse(
 
 
 def _write_artifacts(record: RunRecord) -> None:
+    # The record first: a renderer that fails must not cost the run its verdict.
+    (record.run_dir / "verdict.json").write_text(report.record_json_text(record) + "\n")
     (record.run_dir / "timeline.md").write_text(report.timeline_markdown(record))
     (record.run_dir / "timeline.html").write_text(ladder.timeline_html(record))
-    (record.run_dir / "verdict.json").write_text(report.record_json_text(record) + "\n")

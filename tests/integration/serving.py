@@ -4,6 +4,7 @@ check that nothing of a stopped server is left. The fixtures are in conftest.py.
 from __future__ import annotations
 
 import os
+import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -85,6 +86,33 @@ def wait_for(server: ServerBase, kind: str, timeout: float = 3.0) -> list[Event]
             kinds = [e.kind for e in events]
             pytest.fail(f"no {kind} in {server.server_log} within {timeout} s: {kinds}")
         time.sleep(0.02)
+
+
+def _tcp_queues(local_port: int, remote_port: int) -> tuple[int, int] | None:
+    """(send queue, receive queue) of the 127.0.0.1 socket local_port -> remote_port."""
+    want = (f"0100007F:{local_port:04X}", f"0100007F:{remote_port:04X}")
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        cols = line.split()
+        if (cols[1], cols[2]) == want:
+            tx, rx = cols[4].split(":")
+            return int(tx, 16), int(rx, 16)
+    return None
+
+
+def wait_until_read(sock: socket.socket, timeout: float = 3.0) -> None:
+    """Until the peer has read everything sent on `sock`: our send queue is acknowledged
+    and the peer's receive queue is empty (or the peer's socket is gone). An event to
+    wait on, where a sleep would only make it likely."""
+    __tracebackhide__ = True
+    ours, theirs = sock.getsockname()[1], sock.getpeername()[1]
+    deadline = time.monotonic() + timeout
+    while True:
+        mine, peer = _tcp_queues(ours, theirs), _tcp_queues(theirs, ours)
+        if mine is not None and mine[0] == 0 and (peer is None or peer[1] == 0):
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"the peer did not read what was sent within {timeout} s: {mine} {peer}")
+        time.sleep(0.005)
 
 
 def s_client(port: int, *args: str, log: Path | None = None) -> procs.RunResult:

@@ -6,7 +6,6 @@ import dataclasses
 import os
 import socket
 import ssl
-import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from tests.integration.serving import (
     one,
     s_client,
     wait_for,
+    wait_until_read,
 )
 
 pytestmark = pytest.mark.integration
@@ -82,9 +82,9 @@ def test_lingering_close_takes_the_clients_late_alerts_without_reset(
         # The TLS session is dead; its TCP connection is still ours to write raw records on.
         fd_sock = socket.socket(fileno=os.dup(tls.fileno()))
         with fd_sock:
-            time.sleep(0.05)  # a closed server would have answered the first record by now
+            wait_for(server, "server_handshake_failed")  # the server is past its alert
             fd_sock.sendall(bytes([21, 3, 3, 0, 2, 2, 10]))  # fatal unexpected_message
-            time.sleep(0.05)
+            wait_until_read(fd_sock)  # a server that closed now would reset the next one
             fd_sock.sendall(bytes([21, 3, 3, 0, 2, 1, 0]))  # close_notify: no EPIPE/RST
             assert fd_sock.recv(100) == b""  # the server's FIN, not a reset
             fd_sock.shutdown(socket.SHUT_WR)
@@ -184,6 +184,8 @@ def test_sni_and_keylog(serve: ServeFn, bundles) -> None:
     label, client_random, secret = lines[0].split()
     assert label == "CLIENT_RANDOM"
     assert len(client_random) == 64 and len(secret) == 96
+    # Session secrets: the owner's only, as Apache's key log is.
+    assert keylog.stat().st_mode & 0o777 == 0o600
 
 
 def test_openssl_s_client_sees_alert_40(serve: ServeFn, tmp_path: Path) -> None:
@@ -201,6 +203,8 @@ def test_openssl_s_client_sees_alert_40(serve: ServeFn, tmp_path: Path) -> None:
     assert "Cipher is AES128-SHA256" in ok.output
 
 
+# A deadline, not a timing: a hang fails, a slow machine does not.
+@pytest.mark.timeout(60)
 def test_port_in_use_is_a_clear_error_and_leaves_nothing(tmp_path: Path, bundles) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
@@ -213,10 +217,8 @@ def test_port_in_use_is_a_clear_error_and_leaves_nothing(tmp_path: Path, bundles
             port,
             tmp_path,
         )
-        started = time.monotonic()
         with pytest.raises(ToolFailedError) as info:
             server.start()
-        assert time.monotonic() - started < 5
     message = str(info.value)
     assert f"cannot listen on 127.0.0.1:{port}" in message
     assert "Address already in use" in message

@@ -97,11 +97,13 @@ def test_serve_prints_what_a_sketch_needs_and_stops_cleanly(tmp_path: Path, sig:
             der = tls.getpeercert(binary_form=True)
             assert tls.version() == "TLSv1.2"
         assert hashlib.sha1(der).hexdigest().upper() == sha1.replace(":", "")
+        # Each connection is printed as it happens, while the server still serves.
+        live = read_until(proc, "handshake_ok")
+        assert re.search(r"#\d+ 127\.0\.0\.1:\d+ +accepted", live), live
+        assert re.search(r"handshake_ok version=TLSv1.2 cipher=\S+", live), live
 
-        started = time.monotonic()
         proc.send_signal(sig)
         rc = proc.wait(timeout=5)
-        assert time.monotonic() - started < 5
         rest = proc.stdout.read() if proc.stdout else ""
         assert rc == 0, (rest, proc.stderr.read() if proc.stderr else "")
         assert "stopped" in rest
@@ -114,12 +116,13 @@ def test_serve_prints_what_a_sketch_needs_and_stops_cleanly(tmp_path: Path, sig:
             proc.wait(timeout=5)
 
 
+# A deadline, not a timing: a hang fails, a slow machine does not.
+@pytest.mark.timeout(60)
 def test_serve_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        started = time.monotonic()
         proc = start_serve(tmp_path, "tls1.2-only", "--port", str(port))
         try:
             _, err = proc.communicate(timeout=10)
@@ -127,8 +130,7 @@ def test_serve_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        assert time.monotonic() - started < 5
-    assert proc.returncode == 2
+    assert proc.returncode == 3  # the machine's state, not the user's input
     assert f"cannot listen on 127.0.0.1:{port}" in err and "fix:" in err
 
 

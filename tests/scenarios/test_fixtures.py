@@ -7,7 +7,7 @@ import json
 
 from harness.instruments.boards.base import BuildRequest
 from harness.instruments.tshark import open_filecapture
-from harness.run.runner import REPO_DIR
+from harness.run.shipped import shipped_dir
 
 AXTLS_OFFER = ["0x003c", "0x003d", "0x0035", "0x002f"]
 
@@ -24,7 +24,7 @@ def test_building_blocks_reproduce_the_founding_report(tls_server, capture, boar
     )
     bundle = certs("founding-report")
     request = BuildRequest(
-        REPO_DIR / "sketches" / "founding_report",
+        shipped_dir("sketches") / "founding_report",
         header,
         {"hil_ca_cert.h": bundle.header.read_bytes()},
     )

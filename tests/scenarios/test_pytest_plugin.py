@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import signal
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from harness.instruments.boards.platformio import core_dir
 from harness.run.runner import BenchConfig
@@ -82,3 +85,133 @@ def test_junit_names_board_and_profile_and_a_connected_run_has_no_cause(
     link = rows[0].split("](")[1].split(")")[0]
     assert (runs / link).name == "timeline.html" and (runs / link).exists()
     assert "| founding-report-fixed | twin-esp8266-axtls |" in step_summary.read_text()
+
+
+# -- the plugin keeps to itself in sessions that do not use it -------------------------------
+
+
+def test_a_session_without_harness_fixtures_is_untouched(pytester):
+    pytester.makepyfile(
+        test_plain="""
+        import signal, sys
+
+        def test_nothing_of_the_harness_is_loaded_or_installed():
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+            heavy = {"cryptography", "serial", "harness.run.runner", "harness.instruments"}
+            assert heavy.isdisjoint(sys.modules), heavy & set(sys.modules)
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_session_using_the_fixtures_gets_sigterm_handled_and_restored(pytester, tmp_path):
+    pytester.makepyfile(
+        test_uses="""
+        import signal
+
+        def test_uses_the_bench(hil_bench):
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        """
+    )
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        result = pytester.runpytest_inprocess(
+            f"--hil-runs-dir={tmp_path}", "-p", "no:cacheprovider"
+        )
+        after = signal.getsignal(signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    result.assert_outcomes(passed=1)
+    assert after is signal.SIG_DFL
+
+
+# -- every bench field: option, ini key, fixture; README's parametrization works -------------
+
+
+def test_the_readme_override_of_hil_runs_dir_by_parametrization(pytester, tmp_path):
+    # The README's own example, run as written (only its folder moved under tmp_path).
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+    (example,) = [b for b in blocks if 'parametrize("hil_runs_dir"' in b]
+    assert "/tmp/hil-nightly-runs" in example
+    pytester.makepyfile(test_readme=example.replace("/tmp/hil-nightly-runs", str(tmp_path)))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_every_bench_field_is_an_ini_key_an_option_and_a_fixture(pytester, tmp_path):
+    pytester.makeini(
+        f"""
+        [pytest]
+        hil_runs_dir = {tmp_path / "runs"}
+        hil_sketches_dir = {tmp_path / "sketches"}
+        hil_bind = 127.0.0.2
+        hil_boot_timeout = 7.5
+        hil_attempt_timeout = 8
+        hil_settle_timeout = 0
+        hil_keep_runs = 3
+        """
+    )
+    pytester.makepyfile(
+        test_fields=f"""
+        import pytest
+        from pathlib import Path
+
+        def test_from_ini_and_options(hil_bench):
+            assert hil_bench.runs_dir == Path({str(tmp_path / "runs")!r})
+            assert hil_bench.sketches_dir == Path({str(tmp_path / "sketches")!r})
+            assert hil_bench.bind == "127.0.0.2"
+            assert hil_bench.boot_timeout == 7.5
+            assert hil_bench.attempt_timeout == 9.0  # the option wins over the ini key
+            assert hil_bench.settle_timeout == 0.0  # an explicit 0 is kept
+            assert hil_bench.keep_runs == 3
+
+        @pytest.mark.parametrize("hil_boot_timeout", [1.5])
+        def test_by_parametrization(hil_bench):
+            assert hil_bench.boot_timeout == 1.5
+        """
+    )
+    result = pytester.runpytest_subprocess("--hil-attempt-timeout=9", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+# -- teardown: every stop runs, even after one raised -------------------------------------------
+
+
+def test_a_failing_stop_does_not_keep_the_other_servers_running(pytester, tmp_path, monkeypatch):
+    pids = tmp_path / "pids"
+    pytester.makepyfile(
+        test_servers=f"""
+        from harness.instruments.servers.builtin import BuiltinServer
+
+        real_stop = BuiltinServer.stop
+        started = []
+
+        def stop_then_fail_for_the_last(self):
+            real_stop(self)
+            if self is started[-1]:
+                raise RuntimeError("stop failed")
+
+        BuiltinServer.stop = stop_then_fail_for_the_last
+
+        def test_two_servers(tls_server):
+            started.append(tls_server("tls1.2-only"))
+            started.append(tls_server("tls1.2-only"))
+            open({str(pids)!r}, "w").write(" ".join(str(s.pid) for s in started))
+            # The last one started is stopped first: its error must not skip the other.
+
+        def test_both_stopped_before_the_next_test():
+            # Checked inside the session: at its end the harness's reaper would stop them.
+            from harness.instruments.reaper_main import process_start
+
+            pids = open({str(pids)!r}).read().split()
+            assert [p for p in pids if process_start(int(p)) is not None] == []
+        """
+    )
+    monkeypatch.setenv("HIL_CACHE_DIR", str(CACHE))
+    result = pytester.runpytest_subprocess(
+        f"--hil-runs-dir={tmp_path / 'runs'}", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*RuntimeError: stop failed*"])

@@ -77,9 +77,19 @@ def test_empty_log() -> None:
     assert parse_server_log("\n\n  \n") == []
 
 
-def test_events_serialise() -> None:
-    for e in parse_server_log(SAMPLE):
-        json.dumps(e.to_json())
+def test_events_serialise_with_their_content() -> None:
+    lines = SAMPLE.splitlines()
+    for line, e in zip(lines, parse_server_log(SAMPLE), strict=True):
+        doc = json.loads(json.dumps(e.to_json()))
+        original = json.loads(line)
+        assert doc["t"] == original["t"]
+        assert doc["source"] == "server"
+        assert doc["kind"] == f"server_{original['event']}"
+        assert doc["fields"] == {k: v for k, v in original.items() if k not in ("t", "event")}
+        assert doc["text"] == line
+    hello = json.loads(json.dumps(parse_server_log(SAMPLE)[2].to_json()))
+    assert hello["direction"] == "client->server"
+    assert hello["fields"]["offered_suites"] == [60, 61, 53, 47, 255]
 
 
 @given(st.text())

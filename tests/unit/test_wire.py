@@ -515,12 +515,21 @@ def test_alert_names_follow_the_rfcs() -> None:
     assert len(wire.ALERT_NAMES) == 34
 
 
-def test_events_serialise_to_json() -> None:
+def test_events_serialise_to_json_without_loss() -> None:
     import json
 
     for path in DATA.glob("*.port"):
         for event in sample(path.stem).events:
-            json.dumps(event.to_json())
+            doc = event.to_json()
+            # Every value survives the trip: no tuple turned list, no object turned string.
+            assert json.loads(json.dumps(doc)) == doc, (path.stem, event.kind)
+            assert doc["kind"] == event.kind and doc["source"] == "wire"
+            assert doc["t"] == event.t
+    hello = json.loads(
+        json.dumps(sample("tls12_no_shared_cipher").of_kind("client_hello")[0].to_json())
+    )
+    assert hello["direction"] == "client->server"
+    assert hello["fields"]["suites"][:4] == [0x003C, 0x003D, 0x0035, 0x002F]
 
 
 # -- never raises ----------------------------------------------------------------------

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import signal
+import time
 import tty
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,8 @@ from harness.instruments.boards.base import Board, BoardSpec, BuildRequest, Firm
 from harness.model.errors import StateError
 
 log = logging.getLogger(__name__)
+# Long steps a person waits for: the CLI shows this logger on stderr even when quiet.
+progress = logging.getLogger("harness.progress")
 
 TWIN_DIR = Path(__file__).resolve().parents[2] / "twin"
 PLATFORM_DIR = TWIN_DIR / "platform"
@@ -92,6 +95,9 @@ class TwinBoard(Board):
                 with log_path.open("a") as f:
                     f.write(f"twin build {build_id}: up to date in {program}, pio not run\n")
                 return self._export(program, include, build_id, built=False)
+            # PlatformIO writes into its src_dir (the .ino.cpp it makes of a sketch): it
+            # builds a copy in the cache, so a read-only checkout or install works.
+            src = _mirror(sketch, work / "src")
             include.mkdir(parents=True, exist_ok=True)
             for name, data in request.extra_headers.items():
                 _write_if_changed(include / name, data)
@@ -100,7 +106,7 @@ class TwinBoard(Board):
             project = platformio.write_project(
                 work / "project",
                 env_name=self.spec.pio_board,
-                src_dir=sketch,
+                src_dir=src,
                 build_dir=work / "build",
                 platform=f"symlink://{PLATFORM_DIR}",
                 board=self.spec.pio_board,
@@ -109,17 +115,28 @@ class TwinBoard(Board):
                 build_flags=[f"-I{include}"],
             )
             stamp.unlink(missing_ok=True)
+            progress.info(
+                "building %s for %s with PlatformIO (the first build of a sketch takes about "
+                "a minute; the log: %s)",
+                sketch.name,
+                self.spec.name,
+                log_path,
+            )
+            started = time.monotonic()
             platformio.build(project, log_path=log_path, platforms_dir=work / "platforms")
+            progress.info("built %s in %.0f s", sketch.name, time.monotonic() - started)
             stamp.write_text(build_id)
             return self._export(project.program, include, build_id, built=True)
 
     def _export(self, program: Path, include: Path, build_id: str, *, built: bool) -> Firmware:
-        """Copy the binary out of the shared cache (the caller holds its lock)."""
-        out = self.run_dir / "firmware" / "program"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(program, out)
-        shutil.copy2(include / SCENARIO_HEADER, out.parent)
-        return Firmware(build_id=build_id, path=out, built=built)
+        """Put the binary in the firmware store, once per build id (the caller holds the
+        build lock); the run directory gets a reference to it, not a copy."""
+        stored = store_firmware(self.cache_dir, program, build_id)
+        record = self.run_dir / "firmware"
+        record.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(include / SCENARIO_HEADER, record)
+        (record / "build-id.txt").write_text(f"{build_id}\n{stored}\n")
+        return Firmware(build_id=build_id, path=stored, built=built)
 
     def _build_id(self, request: BuildRequest) -> str:
         h = hashlib.sha256()
@@ -134,10 +151,17 @@ class TwinBoard(Board):
         return h.hexdigest()[:12]
 
     def flash(self, firmware: Firmware, *, log_path: Path) -> bool:
+        """Install the build in the twin's own place: a hard link to the stored binary
+        (no copy, and the store may be cleaned while the twin runs); a copy only when the
+        run directory is on another file system."""
         target = self.run_dir / "twin" / "flash" / "program"
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".new")
-        shutil.copy2(firmware.path, tmp)
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(firmware.path, tmp)
+        except OSError:
+            shutil.copy2(firmware.path, tmp)
         os.replace(tmp, target)
         self._flashed = target
         with log_path.open("a") as f:
@@ -174,6 +198,33 @@ class TwinBoard(Board):
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self._master = self._slave = None
+
+
+def store_firmware(cache_dir: Path, program: Path, build_id: str) -> Path:
+    """The firmware store: `<cache>/firmware/<build id>/program`, written once per build
+    id (the id covers every input of the build, so the same id is the same binary)."""
+    stored = cache_dir / "firmware" / build_id / "program"
+    if not stored.is_file():
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        tmp = stored.with_name(f".program.{os.getpid()}")
+        shutil.copy2(program, tmp)
+        os.replace(tmp, stored)
+    return stored
+
+
+def _mirror(source: Path, target: Path) -> Path:
+    """Make `target` hold the files of `source`, touching only what changed (SCons
+    rebuilds what has a new stamp), and dropping what `source` no longer has."""
+    wanted = {p.relative_to(source) for p in source.rglob("*") if p.is_file()}
+    if target.exists():
+        for path in sorted(target.rglob("*"), reverse=True):
+            rel = path.relative_to(target)
+            if path.is_file() and rel not in wanted:
+                path.unlink()
+    for rel in sorted(wanted):
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        _write_if_changed(target / rel, (source / rel).read_bytes())
+    return target
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:

@@ -19,8 +19,10 @@ Why it is built this way (measured with dumpcap 4.0 / libpcap 1.10 on Linux):
   instead of a blind sleep, and it is a proof, not a probability. Without the
   filler (if a libpcap used bigger blocks) the wait still ends at the kernel timeout.
 - The marker clause is added to the caller's filter (`... or (udp and dst host
-  127.0.0.1 and dst port M)`), so any filter works with it. The datagrams stay in
-  the file (a capture comment says so); wire decoding looks at TCP only.
+  127.0.0.1 and dst port M)`), so any filter works with it. The small marker
+  datagrams stay in the file (a capture comment says so; wire decoding looks at
+  TCP only); the ~300 KB of filler of each stop is left out of it as it passes
+  (pcapng.PacketFilter): the file holds the user's traffic, not the harness's.
 - On an interface that does not carry 127.0.0.1 (not `lo`/`any`) no marker can be
   seen; there the stop waits out the kernel block timeout with a margin and the
   result says `verified=False`.
@@ -40,42 +42,26 @@ import contextlib
 import logging
 import os
 import pwd
-import re
-import secrets
 import signal
-import socket
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO
 
 from harness.instruments import procs
+from harness.instruments.capture.dumpcap_log import PRIVILEGE_FIX, counts, fix_for, log_tail
+from harness.instruments.capture.markers import Markers, is_filler
+from harness.instruments.capture.pcapng import PacketFilter
 from harness.instruments.capture.ring import Ring, _RingFiles
+from harness.instruments.capture.sink import PipeSink
 from harness.model.errors import CaptureError, ConfigError, HilError, StateError
 
 log = logging.getLogger(__name__)
 
-MARKER_PREFIX = b"HIL-CAPTURE-MARK:"
-FILLER_PREFIX = b"HIL-CAPTURE-FILL:"
-# libpcap 1.10 uses 256 KiB ring blocks for TPACKET_V3; 5 x 60000 bytes after the
-# nonce always overflow the block holding it. Loopback's MTU (65536) keeps each
-# datagram one packet.
-_FILLER_COUNT = 5
-_FILLER_SIZE = 60_000
 # dumpcap's pcap read timeout (CAP_READ_TIMEOUT): the longest a packet waits in the kernel.
 KERNEL_BLOCK_TIMEOUT = 0.25
 _UNVERIFIED_STOP_WAIT = KERNEL_BLOCK_TIMEOUT + 0.15
 LOOPBACK_INTERFACES = frozenset({"lo", "any"})
-
-_PRIVILEGE_FIX = (
-    "dumpcap needs capture rights: run as root, or add the user to the wireshark group "
-    "(dpkg-reconfigure wireshark-common; usermod -a -G wireshark USER; log in again), or "
-    "setcap cap_net_raw,cap_net_admin+eip /usr/bin/dumpcap"
-)
-_DROPPED_RE = re.compile(r"Packets received/dropped on interface .*?: (\d+)/(\d+)")
 
 
 class CaptureState(StrEnum):
@@ -95,67 +81,6 @@ class CaptureResult:
     dropped: int | None
     returncode: int | None
     files: tuple[Path, ...] = ()  # with a Ring: the files kept, oldest first
-
-
-class _Sink(threading.Thread):
-    """Copies dumpcap's stdout into the capture file and spots marker nonces passing by."""
-
-    def __init__(self, fd: int, out: BinaryIO | _RingFiles, name: str) -> None:
-        super().__init__(name=name, daemon=True)
-        self._fd = fd  # our own dup: closing the Popen pipe elsewhere cannot pull it away
-        self._out = out
-        self._cond = threading.Condition()
-        self._tail = b""
-        self._wanted: set[bytes] = set()
-        self._seen: set[bytes] = set()
-        self.size = 0
-        self.eof = False
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            while chunk := os.read(self._fd, 1 << 20):
-                self._out.write(chunk)
-                self._out.flush()
-                with self._cond:
-                    window = self._tail + chunk
-                    for nonce in list(self._wanted):
-                        if nonce in window:
-                            self._wanted.discard(nonce)
-                            self._seen.add(nonce)
-                    self._tail = window[-64:]
-                    self.size += len(chunk)
-                    self._cond.notify_all()
-        except BaseException as exc:  # reported by Capture.stop(), never swallowed
-            self.error = exc
-        finally:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            with self._cond:
-                self.eof = True
-                self._cond.notify_all()
-
-    def want(self, nonce: bytes) -> None:
-        with self._cond:
-            self._wanted.add(nonce)
-
-    def _wait(self, ready: Callable[[], bool], timeout: float) -> bool:
-        with self._cond:
-            return self._cond.wait_for(ready, timeout=max(timeout, 0.0))
-
-    def wait_data(self, timeout: float) -> bool:
-        """True once dumpcap wrote its file header; False on EOF or timeout."""
-        self._wait(lambda: self.size > 0 or self.eof, timeout)
-        return self.size > 0
-
-    def wait_nonce(self, nonce: bytes, timeout: float) -> bool:
-        """True once `nonce` went through the pipe; False on EOF or timeout."""
-        self._wait(lambda: nonce in self._seen or self.eof, timeout)
-        with self._cond:
-            return nonce in self._seen
-
-    def wait_eof(self, timeout: float) -> bool:
-        return self._wait(lambda: self.eof, timeout)
 
 
 class Capture:
@@ -191,9 +116,9 @@ class Capture:
         self.capture_filter = bpf  # as given to dumpcap, once started
         self.result: CaptureResult | None = None
         self._proc: procs.ManagedProcess | None = None
-        self._sink: _Sink | None = None
-        self._out: BinaryIO | _RingFiles | None = None
-        self._marker_sock: socket.socket | None = None
+        self._sink: PipeSink | None = None
+        self._out: PacketFilter | None = None
+        self._markers = Markers()
         self._ready_seconds = 0.0
 
     def __repr__(self) -> str:
@@ -209,7 +134,7 @@ class Capture:
 
     @property
     def marker_port(self) -> int | None:
-        return self._marker_sock.getsockname()[1] if self._marker_sock else None
+        return self._markers.port
 
     # -- start -------------------------------------------------------------------------
 
@@ -225,20 +150,22 @@ class Capture:
         try:
             cmd = [dumpcap, "-i", self.interface]
             if self.uses_marker:
-                self._open_marker_socket()
-            self.capture_filter = self._capture_filter()
+                self._markers.open()
+            self.capture_filter = self._markers.widen(self.bpf)
             if self.capture_filter:
                 cmd += ["-f", self.capture_filter]
             cmd += ["--capture-comment", self._comment(), "-w", "-"]
             self.out_path.parent.mkdir(parents=True, exist_ok=True)
-            if self.ring is not None:
-                self._out = _RingFiles(self.out_path, self.ring)
-            else:
-                self._out = self.out_path.open("wb")
+            target = (
+                _RingFiles(self.out_path, self.ring)
+                if self.ring is not None
+                else self.out_path.open("wb")
+            )
+            self._out = PacketFilter(target, is_filler, str(self.out_path))
             self._proc = procs.ManagedProcess("dumpcap", cmd, log_path=self.log_path)
             popen = self._proc.start(stdout_pipe=True, preexec_user=self._user_ids())
             assert popen.stdout is not None  # stdout_pipe=True guarantees it
-            self._sink = _Sink(os.dup(popen.stdout.fileno()), self._out, f"capture-{popen.pid}")
+            self._sink = PipeSink(os.dup(popen.stdout.fileno()), self._out, f"capture-{popen.pid}")
             self._sink.start()
             self.state = CaptureState.CAPTURING
             self._await_header(deadline, timeout)
@@ -269,27 +196,13 @@ class Capture:
             ) from None
         return entry.pw_uid, entry.pw_gid
 
-    def _open_marker_socket(self) -> None:
-        # Our own port receives the markers, so no other traffic can look like them.
-        self._marker_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        # The datagrams only need to be seen on the wire; a small receive buffer lets
-        # the kernel drop them after capture instead of holding megabytes.
-        self._marker_sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self._marker_sock.bind(("127.0.0.1", 0))
-
-    def _capture_filter(self) -> str:
-        """The caller's filter, widened to let the markers through ("" captures all)."""
-        user = self.bpf.strip()
-        if self._marker_sock is None or not user:
-            return user
-        return f"({user}) or (udp and dst host 127.0.0.1 and dst port {self.marker_port})"
-
     def _comment(self) -> str:
         if not self.uses_marker:
             return f"esp-tls-hil capture on {self.interface}, filter {self.bpf!r}"
         return (
             f"esp-tls-hil capture on {self.interface}, filter {self.bpf!r}; UDP datagrams "
-            f"to 127.0.0.1:{self.marker_port} are the harness's start/stop markers"
+            f"to 127.0.0.1:{self.marker_port} are the harness's start/stop markers (their "
+            "filler datagrams are left out of this file)"
         )
 
     def _await_header(self, deadline: float, timeout: float) -> None:
@@ -301,7 +214,7 @@ class Capture:
 
     def _await_probe(self, deadline: float, timeout: float) -> None:
         assert self._sink is not None
-        nonce = self._send_marker(filler=True)
+        nonce = self._send_marker()
         if not self._sink.wait_nonce(nonce, deadline - time.monotonic()):
             self._raise_not_capturing(timeout, probe=True)
 
@@ -310,12 +223,12 @@ class Capture:
         with contextlib.suppress(procs.DeadlineError):
             self._proc.wait(0.2)  # an exiting dumpcap finishes its message first
         rc = self._proc.poll()
-        tail = _log_tail(self.log_path)
+        tail = log_tail(self.log_path)
         if rc is not None:
             raise CaptureError(
                 f"dumpcap refused to capture on {self.interface!r} (exit {rc})",
                 seen=tail,
-                fix=_fix_for(tail, self.interface, self.user),
+                fix=fix_for(tail, self.interface, self.user),
                 log=self.log_path,
             )
         if probe:
@@ -330,20 +243,14 @@ class Capture:
         raise CaptureError(
             f"dumpcap wrote nothing on {self.interface!r} within {timeout:.1f} s",
             seen=tail,
-            fix=_PRIVILEGE_FIX,
+            fix=PRIVILEGE_FIX,
             log=self.log_path,
         )
 
-    def _send_marker(self, *, filler: bool) -> bytes:
-        assert self._marker_sock is not None and self._sink is not None
-        nonce = secrets.token_hex(16).encode()
-        self._sink.want(nonce)
-        dest = ("127.0.0.1", self.marker_port)
-        self._marker_sock.sendto(MARKER_PREFIX + nonce, dest)
-        if filler:
-            pad = FILLER_PREFIX + bytes(_FILLER_SIZE - len(FILLER_PREFIX))
-            for _ in range(_FILLER_COUNT):
-                self._marker_sock.sendto(pad, dest)
+    def _send_marker(self) -> bytes:
+        assert self._sink is not None
+        # Watched for before it is sent: it may pass through the pipe at once.
+        nonce = self._markers.send(filler=True, before=self._sink.want)
         return nonce
 
     # -- stop ----------------------------------------------------------------------------
@@ -364,7 +271,7 @@ class Capture:
             died_early = self._proc.poll()
             if died_early is None:
                 if self.uses_marker:
-                    nonce = self._send_marker(filler=True)
+                    nonce = self._send_marker()
                     verified = self._sink.wait_nonce(nonce, timeout)
                 else:
                     time.sleep(_UNVERIFIED_STOP_WAIT)
@@ -374,8 +281,8 @@ class Capture:
         finally:
             rc = self._teardown()
         stop_seconds = time.monotonic() - started
-        received, dropped = _counts(self.log_path)
-        files = tuple(self._out.kept) if isinstance(self._out, _RingFiles) else ()
+        received, dropped = counts(self.log_path)
+        files = tuple(self._out.kept) if self._out is not None else ()
         path = files[-1] if files else self.out_path
         self.result = CaptureResult(
             path=path,
@@ -417,7 +324,7 @@ class Capture:
         if died_early is not None:
             raise CaptureError(
                 f"dumpcap on {self.interface!r} exited during the capture (exit {died_early})",
-                seen=_log_tail(self.log_path),
+                seen=log_tail(self.log_path),
                 fix="read the log: the capture may be missing packets",
                 log=self.log_path,
             )
@@ -425,7 +332,7 @@ class Capture:
             raise CaptureError(
                 f"the stop marker did not reach {self.out_path} within {timeout:.1f} s: "
                 "the last packets may be missing",
-                seen=_log_tail(self.log_path),
+                seen=log_tail(self.log_path),
                 fix="check for dropped packets in the log; a loaded machine may need a "
                 "longer stop timeout",
                 log=self.log_path,
@@ -449,8 +356,7 @@ class Capture:
                 log.error("capture sink for %s did not finish", self.out_path)
         if self._out is not None:
             self._out.close()
-        if self._marker_sock is not None:
-            self._marker_sock.close()
+        self._markers.close()
         self.state = CaptureState.STOPPED
         return rc
 
@@ -468,36 +374,3 @@ class Capture:
         except HilError as stop_error:
             # The error already propagating is the one to report.
             log.warning("stopping %r after an error failed too: %s", self, stop_error)
-
-
-def _log_tail(path: Path, lines: int = 15) -> str:
-    if not path.exists():
-        return ""
-    text = path.read_text(errors="replace").replace("\r", "\n")
-    kept = [line for line in text.splitlines() if line.strip() and not line.startswith("Packets:")]
-    return "\n".join(kept[-lines:])
-
-
-def _fix_for(tail: str, interface: str, user: str | None = None) -> str:
-    low = tail.lower()
-    if "permission" in low or "operation not permitted" in low:
-        who = f" (dumpcap ran as {user!r})" if user else ""
-        return _PRIVILEGE_FIX + who
-    if "no device named" in low or "no such device" in low:
-        return (
-            f"use an interface that exists ('{interface}' does not; `dumpcap -D` lists them, "
-            "the twin's traffic crosses 'lo')"
-        )
-    if "capture filter" in low:
-        return "fix the capture filter (pcap-filter syntax); bpf_for_port(port) makes one"
-    return _PRIVILEGE_FIX
-
-
-def _counts(path: Path) -> tuple[int | None, int | None]:
-    if not path.exists():
-        return None, None
-    found = _DROPPED_RE.findall(path.read_text(errors="replace"))
-    if not found:
-        return None, None
-    received, dropped = found[-1]
-    return int(received), int(dropped)

@@ -4,11 +4,11 @@ valid capture on its own (dumpcap's own ring cannot write to a pipe)."""
 from __future__ import annotations
 
 import logging
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from harness.instruments.capture.pcapng import IDB, PACKET_BLOCKS, SHB, BlockSplitter
 from harness.model.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -30,12 +30,6 @@ class Ring:
             )
 
 
-_SHB = 0x0A0D0D0A
-_IDB = 0x00000001
-_PACKET_BLOCKS = frozenset({0x00000002, 0x00000003, 0x00000006})  # PB, SPB, EPB
-_BYTE_ORDER_MAGIC = 0x1A2B3C4D
-
-
 class _RingFiles:
     """A pcapng stream cut into files at block boundaries (see the module doc)."""
 
@@ -43,53 +37,33 @@ class _RingFiles:
         self.base = base
         self.ring = ring
         self.kept: list[Path] = []
-        self._buf = bytearray()
-        self._order = "<"
+        self._blocks = BlockSplitter(str(base))
         self._header: list[bytes] = []  # blocks before the first packet, and later IDBs
         self._seen_packet = False
         self._out: BinaryIO | None = None
         self._out_size = 0
         self._out_packets = 0
         self._count = 0
-        self._raw = False  # the stream stopped parsing as pcapng: copied as it comes
 
     def path(self, n: int) -> Path:
         return self.base.with_name(f"{self.base.stem}_{n:05d}{self.base.suffix}")
 
     def write(self, chunk: bytes) -> None:
-        if self._raw:
-            self._emit(chunk)
-            return
-        self._buf += chunk
-        buf, offset = self._buf, 0
-        while len(buf) - offset >= 12:
-            btype = struct.unpack_from(self._order + "I", buf, offset)[0]
-            if btype == _SHB:
-                magic = struct.unpack_from("<I", buf, offset + 8)[0]
-                self._order = "<" if magic == _BYTE_ORDER_MAGIC else ">"
-            blen = struct.unpack_from(self._order + "I", buf, offset + 4)[0]
-            if blen < 12 or blen % 4:
-                log.error("capture stream of %s is not pcapng at byte %d", self.base, offset)
-                self._raw = True
-                break
-            if len(buf) - offset < blen:
-                break
-            self._block(btype, bytes(buf[offset : offset + blen]))
-            offset += blen
-        del buf[:offset]
-        if self._raw and buf:
-            self._emit(bytes(buf))
-            buf.clear()
+        for btype, data in self._blocks.feed(chunk):
+            if btype is None:
+                self._emit(data)  # the stream stopped parsing as pcapng: copied as it comes
+            else:
+                self._block(btype, data)
 
     def _block(self, btype: int, block: bytes) -> None:
-        if btype == _SHB:
+        if btype == SHB:
             self._header, self._seen_packet = [block], False
-        elif btype in _PACKET_BLOCKS:
+        elif btype in PACKET_BLOCKS:
             self._seen_packet = True
             if self._out_packets and self._out_size >= self.ring.file_bytes:
                 self._next_file()
             self._out_packets += 1
-        elif btype == _IDB or not self._seen_packet:
+        elif btype == IDB or not self._seen_packet:
             self._header.append(block)
         self._emit(block)
 
@@ -120,8 +94,8 @@ class _RingFiles:
             self._out.flush()
 
     def close(self) -> None:
-        if self._buf and self._out is not None:
-            self._out.write(bytes(self._buf))  # a torn last block: kept, as dumpcap would
-        self._buf.clear()
+        rest = self._blocks.rest()
+        if rest:
+            self._emit(rest)  # a torn last block: kept, as dumpcap would
         if self._out is not None:
             self._out.close()

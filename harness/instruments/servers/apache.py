@@ -11,7 +11,7 @@ Apache can only reach what that user can: pytest's and other private run
 directories are mode 0700. So Apache gets a work directory of its own (config,
 certificate, a 0600 copy of the key owned by that user, page, logs, keylog); the
 adapter mirrors what it writes into the run directory while it runs and once more
-after it stopped:
+after it stopped (apache_logs.LogMirror):
 
 - `apache-error.log`, `apache-access.log`: Apache's raw logs
 - `server.log`: the same facts as the builtin backend's JSON lines (harness/analysis/apachelog.py),
@@ -30,19 +30,19 @@ import pwd
 import shutil
 import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.analysis import apachelog
 from harness.instruments import procs
+from harness.instruments.reaper import reaper
 from harness.instruments.servers.apache_conf import (
     HEAD_ALLOWANCE,
     MAX_RECORD_BYTES,
     ApachePaths,
     render_config,
 )
+from harness.instruments.servers.apache_logs import LogMirror
 from harness.instruments.servers.base import (
     ServerBase,
     ServerState,
@@ -62,7 +62,6 @@ READY_TIMEOUT = 5.0
 CONFIG_TEST_TIMEOUT = 10.0
 RUN_USER = "www-data"
 PACKAGE = "apache2"
-MIRROR_INTERVAL = 0.05
 PORT_ATTEMPTS = 3  # port 0: a free port may be taken between our check and Apache's bind
 _PROBE_INTERVAL = 0.003
 _DH_DIR = Path(__file__).resolve().parent
@@ -150,9 +149,7 @@ class ApacheServer(ServerBase):
         self._work: Path | None = None
         self._paths: ApachePaths | None = None
         self._probe_peers: set[tuple[str, int]] = set()
-        self._mirror_stop = threading.Event()
-        self._mirror: threading.Thread | None = None
-        self._mirror_lock = threading.Lock()
+        self._mirror: LogMirror | None = None
 
     # ---- start ------------------------------------------------------------------
 
@@ -204,11 +201,8 @@ class ApacheServer(ServerBase):
         self.state = ServerState.RUNNING
         self._wait_ready(started + READY_TIMEOUT)
         self.ready_seconds = time.monotonic() - started
-        self._mirror_stop.clear()
-        self._mirror = threading.Thread(
-            target=self._mirror_loop, name=f"apache-mirror-{port}", daemon=True
-        )
-        self._mirror.start()
+        assert self._mirror is not None
+        self._mirror.start(f"apache-mirror-{port}")
         log.info(
             "apache server %s on %s:%d ready in %.0f ms (pid %s, run dir %s)",
             self.profile.name,
@@ -247,6 +241,8 @@ class ApacheServer(ServerBase):
         """Apache's own folder, which the user it runs as can read and write."""
         self._remove_work_dir()
         work = Path(tempfile.mkdtemp(prefix=f"hil-apache-{port}-"))
+        # It gets a copy of the private key: deleted by the reaper if the harness is killed.
+        reaper().track_dir(work)
         asks = self.profile.client_auth is not ClientAuth.NONE
         client_ca = self.certs.client_ca_pem if asks else None
         paths = ApachePaths.under(
@@ -273,6 +269,21 @@ class ApacheServer(ServerBase):
             for path in [work, *work.rglob("*")]:
                 os.chown(path, user.pw_uid, user.pw_gid)
         self._work, self._paths = work, paths
+        self._mirror = LogMirror(
+            pairs=(
+                (paths.error_log, self.error_log),
+                (paths.access_log, self.access_log),
+                (work / "keylog.txt", self.keylog),
+            ),
+            server_log=self.server_log,
+            listening={
+                "bind": self.bind,
+                "port": port,
+                "profile": self.profile.name,
+                "backend": self.name,
+            },
+            exclude_peers=self._probe_peers,
+        )
 
     def _config_test(self, cmd: list[str]) -> None:
         result = procs.run(
@@ -342,7 +353,8 @@ class ApacheServer(ServerBase):
             rc = self._proc.wait(timeout=2.0)
         except DeadlineError:
             rc = None
-        self._sync()
+        if self._mirror is not None:
+            self._mirror.sync()
         tail = self._log_tail()
         if "Address already in use" in tail:
             raise self._port_in_use(self.port, tail)
@@ -376,85 +388,23 @@ class ApacheServer(ServerBase):
                 out += path.read_text(errors="replace").splitlines()[-lines:]
         return "\n".join(out[-lines:])
 
-    # ---- logs -------------------------------------------------------------------
-
-    def _mirror_loop(self) -> None:
-        while not self._mirror_stop.wait(MIRROR_INTERVAL):
-            try:
-                self._sync()
-            except Exception:
-                # A failed pass is retried on the next tick; stop() runs the last one and raises.
-                log.exception("apache log mirror for %s", self.run_dir)
-
-    def _sync(self) -> None:
-        """Copy Apache's files into the run directory and rewrite server.log from them."""
-        with self._mirror_lock:
-            if self._work is None or self._paths is None:
-                return
-            changed = False
-            for src, dst in (
-                (self._paths.error_log, self.error_log),
-                (self._paths.access_log, self.access_log),
-                (self._work / "keylog.txt", self.keylog),
-            ):
-                changed |= _copy_if_grown(src, dst)
-            if changed or not self.server_log.exists():
-                self._write_server_log()
-
-    def _write_server_log(self) -> None:
-        error_text = self.error_log.read_text(errors="replace") if self.error_log.exists() else ""
-        access_text = (
-            self.access_log.read_text(errors="replace") if self.access_log.exists() else ""
-        )
-        events = [
-            apachelog.with_fields(
-                e, bind=self.bind, port=self.port, profile=self.profile.name, backend=self.name
-            )
-            if e.kind == "server_listening"
-            else e
-            for e in apachelog.parse_apache_logs(
-                error_text, access_text, exclude_peers=self._probe_peers
-            )
-        ]
-        tmp = self.server_log.with_name(".server.log.tmp")
-        tmp.write_text(apachelog.server_log_text(events), encoding="utf-8")
-        # Atomic: the runner polls server.log while the server runs.
-        os.replace(tmp, self.server_log)
-
     def _remove_work_dir(self) -> None:
         if self._work is not None:
             shutil.rmtree(self._work, ignore_errors=True)
+            reaper().untrack_dir(self._work)
         self._work = self._paths = None
 
     # ---- stop -------------------------------------------------------------------
 
     def stop(self) -> None:
         """Stop Apache, reap it, leave its logs in the run directory; safe to repeat."""
-        if self._mirror is not None:
-            self._mirror_stop.set()
-            self._mirror.join(timeout=5)
-            self._mirror = None
         if self._proc is not None:
             rc = self._proc.stop()
             log.debug("apache %s stopped (exit %s)", self.profile.name, rc)
         try:
-            self._sync()
+            if self._mirror is not None:
+                self._mirror.stop()  # its last pass copies what Apache wrote as it stopped
         finally:
+            self._mirror = None
             self._remove_work_dir()
             self.state = ServerState.STOPPED
-
-
-def _copy_if_grown(src: Path, dst: Path) -> bool:
-    """Copy `src` over `dst` when its size differs (Apache only appends)."""
-    try:
-        size = src.stat().st_size
-    except FileNotFoundError:
-        return False
-    with contextlib.suppress(FileNotFoundError):
-        if dst.stat().st_size == size:
-            return False
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    shutil.copyfile(src, tmp)
-    shutil.copymode(src, tmp)  # the keylog stays as private as Apache made it
-    os.replace(tmp, dst)
-    return True

@@ -28,8 +28,12 @@ class ServerState(StrEnum):
     STOPPED = "stopped"
 
 
-def check_bind(bind: str, *, allow_external: bool) -> None:
-    """Refuse a bind address off this machine unless the caller explicitly allowed it."""
+def check_bind(bind: str, *, allow_external: bool, override: str = "allow_external=True") -> None:
+    """Refuse a bind address off this machine unless the caller explicitly allowed it.
+
+    `override` is how the caller's user says "allow it": the Python argument by
+    default, `--allow-external` from the command line.
+    """
     try:
         addr = ipaddress.ip_address(bind)
     except ValueError:
@@ -46,7 +50,7 @@ def check_bind(bind: str, *, allow_external: bool) -> None:
         raise NetworkSafetyError(
             f"server bind address {bind} is outside 127.0.0.0/8",
             seen=bind,
-            fix="use 127.0.0.1, or pass allow_external=True for a real board on a bench LAN",
+            fix=f"use 127.0.0.1, or pass {override} for a real board on a bench LAN",
         )
 
 

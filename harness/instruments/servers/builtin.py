@@ -67,6 +67,16 @@ def openssl_conf(profile: ServerProfile) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _private_file(path: Path) -> None:
+    """Make `path` (the TLS key log: session secrets) readable by its owner only, as
+    Apache's is, before OpenSSL opens it for appending (it would create it 0644)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 class BuiltinServer(ServerBase):
     """Serves a profile with Python's `ssl` (OpenSSL) in a child process."""
 
@@ -128,6 +138,7 @@ class BuiltinServer(ServerBase):
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(json.dumps(self._config(), indent=2) + "\n", encoding="utf-8")
         self.openssl_conf_path.write_text(openssl_conf(self.profile), encoding="utf-8")
+        _private_file(self.keylog)
         self._proc = procs.ManagedProcess(
             "builtin TLS server",
             # By path, without site-packages: the child needs only the standard library.

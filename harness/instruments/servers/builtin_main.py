@@ -504,14 +504,8 @@ def main(argv: Sequence[str]) -> int:
         listener.bind((cfg["bind"], int(cfg["port"])))
         listener.listen(32)
     except OSError as exc:
-        events.write(
-            "error",
-            stage="listen",
-            bind=cfg["bind"],
-            port=int(cfg["port"]),
-            errno=exc.errno,
-            message=exc.strerror or str(exc),
-        )
+        # Not a server event: no server ran. The parent raises PortInUseError from the
+        # exit code, and a runner that falls back to another port keeps a clean server.log.
         print(
             f"cannot listen on {cfg['bind']}:{cfg['port']}: {exc.strerror or exc} "
             f"(errno {exc.errno})",

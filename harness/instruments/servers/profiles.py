@@ -159,7 +159,8 @@ def list_profiles(directory: Path = PROFILE_DIR) -> list[str]:
 
 def load_profile(name: str, directory: Path = PROFILE_DIR) -> ServerProfile:
     path = directory / f"{name}.toml"
-    if not path.is_file():
+    # By name from the catalogue only: a name with a '/' would load any file.
+    if name not in list_profiles(directory):
         raise ConfigError(
             f"unknown server profile {name!r}",
             seen=f"no {path}",

@@ -26,21 +26,59 @@ _TOP_KEYS = {
 }
 _REQUIRED = ("description", "sketch", "board", "profile", "expect")
 _MACRO = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+# A scenario's name becomes part of a run folder's name and a cache file's: letters,
+# digits, dot, dash and underscore only, never a path.
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 def list_scenarios(directory: Path = SCENARIO_DIR) -> list[str]:
-    return sorted(p.stem for p in directory.glob("*.toml"))
+    return sorted(p.stem for p in directory.glob("*.toml") if NAME.match(p.stem))
 
 
 def load_scenario(name: str, directory: Path = SCENARIO_DIR) -> Scenario:
-    path = directory / f"{name}.toml"
-    if not path.is_file():
+    """A scenario of the catalogue, by name (never a path: see load_scenario_file)."""
+    known = list_scenarios(directory)
+    if name not in known:
+        looks_like_path = "/" in name or name.endswith(".toml")
         raise ConfigError(
             f"unknown scenario {name!r}",
-            seen=f"no {path}",
-            fix=f"use one of: {', '.join(list_scenarios(directory))} (hil run --list)",
+            seen="a path, not a name" if looks_like_path else f"not in {directory}",
+            fix=f"use one of: {', '.join(known)} (hil run --list)"
+            + ("; for a file of your own: --scenario-file PATH" if looks_like_path else ""),
         )
-    return parse_scenario(name, path.read_text(), path)
+    path = directory / f"{name}.toml"
+    return parse_scenario(name, _read(path), path)
+
+
+def load_scenario_file(path: Path) -> Scenario:
+    """A scenario from a file of the user's; named by the file's stem, which must be a
+    safe name (it names the run folders)."""
+    if not path.is_file():
+        raise ConfigError(
+            f"scenario file {path} does not exist" + (" (a folder)" if path.is_dir() else ""),
+            fix="give --scenario-file the path of a .toml file",
+        )
+    if not NAME.match(path.stem):
+        raise ConfigError(
+            f"scenario file {path}: its name {path.stem!r} cannot name a run folder",
+            fix="rename the file to letters, digits, '.', '-' and '_' only",
+        )
+    return parse_scenario(path.stem, _read(path), path)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not a text file",
+            seen=f"byte {exc.start} is not UTF-8",
+            fix="give a TOML scenario file (see harness/run/scenarios/founding-report.toml)",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read scenario file {path}", seen=exc.strerror or str(exc), fix="check the path"
+        ) from None
 
 
 def parse_scenario(name: str, text: str, path: Path) -> Scenario:
@@ -64,6 +102,12 @@ def parse_scenario(name: str, text: str, path: Path) -> Scenario:
     for key in _REQUIRED:
         if key not in data:
             raise ConfigError(f"{path}: missing key {key!r}", fix=f"add {key} = ...")
+    if not NAME.match(data["sketch"]):
+        raise ConfigError(
+            f"{path}: key 'sketch' must name a folder of the sketches folder",
+            seen=repr(data["sketch"]),
+            fix='the folder\'s name only, e.g. sketch = "founding_report"',
+        )
     return Scenario(
         name=name,
         description=data["description"],
