@@ -151,9 +151,11 @@ def core_config_header(core: CoreRelease) -> str:
         out.append(
             f"#define HIL_LOG_{_ident(key)} {value if isinstance(value, int) else _c_string(value)}"
         )
+    # HTTPClient's error codes and errorToString() texts of the release.
+    out += [f"#define {name} ({code})" for code, name in sorted(core.httpclient_errors.items())]
+    texts = sorted(core.httpclient_texts.items())
     out.append(
-        "#define HIL_HTTPC_ERRORS "
-        + ", ".join(f"{{{c}, {_c_string(n)}}}" for c, n in sorted(core.httpclient_errors.items()))
+        "#define HIL_HTTPC_ERROR_TEXTS " + ", ".join(f"{{{c}, {_c_string(t)}}}" for c, t in texts)
     )
     out += _api_lines(core)
     return "\n".join(out) + "\n"

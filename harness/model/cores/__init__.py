@@ -119,7 +119,8 @@ class CoreRelease:
     errors: ErrorFacts
     log: LogFacts
     api: ApiFacts
-    httpclient_errors: Mapping[int, str]
+    httpclient_errors: Mapping[int, str]  # code -> HTTPC_ERROR_* name
+    httpclient_texts: Mapping[int, str]  # code -> errorToString() text
     platformio: PlatformioFacts
     sources: Mapping[str, str]  # "section.key" -> where the fact comes from
     path: Path
@@ -385,7 +386,8 @@ def load_release(path: Path) -> CoreRelease:
 
     h = r.sub("httpclient")
     httpclient_errors = h.codes("errors")
-    _sources(h, ["errors"], sources)
+    httpclient_texts = h.codes("texts")
+    _sources(h, ["errors", "texts"], sources)
 
     p = r.sub("platformio")
     platformio = PlatformioFacts(
@@ -424,6 +426,7 @@ def load_release(path: Path) -> CoreRelease:
         log=log,
         api=api,
         httpclient_errors=httpclient_errors,
+        httpclient_texts=httpclient_texts,
         platformio=platformio,
         sources=MappingProxyType(sources),
         path=path,
