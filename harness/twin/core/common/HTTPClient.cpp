@@ -9,6 +9,9 @@ struct CodeText {
     const char* text;
 };
 const CodeText kTexts[] = {HIL_HTTPC_ERROR_TEXTS};
+// HTTPC_ERROR_CONNECTION_REFUSED up to 2.6, HTTPC_ERROR_CONNECTION_FAILED from 2.7:
+// -1 under either name.
+constexpr int kConnectFailed = -1;
 
 }  // namespace
 
@@ -47,7 +50,7 @@ bool HTTPClient::connect() {
 }
 
 int HTTPClient::GET() {
-    if (!connect()) return HTTPC_ERROR_CONNECTION_REFUSED;
+    if (!connect()) return kConnectFailed;
     String head = String("GET ") + uri_ + " HTTP/1.1\r\nHost: " + host_ +
                   "\r\nUser-Agent: ESP8266HTTPClient\r\nConnection: close\r\n\r\n";
     if (client_->write((const uint8_t*)head.c_str(), head.length()) != head.length()) {

@@ -9,6 +9,12 @@
 
 #define HTTP_CODE_OK 200
 
+#if defined(HTTPC_ERROR_CONNECTION_FAILED) && !defined(HTTPC_ERROR_CONNECTION_REFUSED)
+// Releases that renamed it keep the old name as a deprecated constant
+// (esp8266/Arduino 2.7.4 ESP8266HTTPClient.h:63, 3.1.2 :60).
+constexpr int HTTPC_ERROR_CONNECTION_REFUSED __attribute__((deprecated)) = HTTPC_ERROR_CONNECTION_FAILED;
+#endif
+
 class HTTPClient {
 public:
     bool begin(Client& client, const String& url);
