@@ -76,9 +76,8 @@ def test_refuses_address_outside_loopback_before_any_packet(cache, tmp_path, boa
 def _sketch(tmp_path: Path, name: str, includes: str, body: str) -> Path:
     d = tmp_path / name
     d.mkdir()
-    (d / f"{name}.ino").write_text(
-        f'{includes}\n#include "hil_scenario.h"\n\nvoid setup() {{\n{body}\n}}\n\nvoid loop() {{}}\n'
-    )
+    text = f'{includes}\n#include "hil_scenario.h"\n\nvoid setup() {{\n{body}\n}}\n'
+    (d / f"{name}.ino").write_text(text + "\nvoid loop() {}\n")
     return d
 
 
