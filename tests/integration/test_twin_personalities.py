@@ -66,7 +66,10 @@ def test_refuses_address_outside_loopback_before_any_packet(cache, tmp_path, boa
         prefix=ISOLATED,
         while_running=lambda twin: opens.append(_tcp_active_opens(twin.pid or 0)),
     )
-    refused = "HIL:REFUSED 192.168.1.210: the twin only connects to 127.0.0.0/8 (map it with HIL_ADDR_MAP)"
+    refused = (
+        "HIL:REFUSED 192.168.1.210: the twin only connects to 127.0.0.0/8 "
+        "(map it with HIL_ADDR_MAP)"
+    )
     assert refused in run.lines
     assert "Connection failed" in run.lines
     assert "HIL:DONE connected=0 verified=0" in run.lines
