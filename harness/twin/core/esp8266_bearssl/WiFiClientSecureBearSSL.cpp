@@ -428,9 +428,10 @@ int WiFiClientSecure::run_until(unsigned target, bool blocking) {
         uint32_t left = timeout_ms_ - spent;
         unsigned state = br_ssl_engine_current_state(eng_);
         if (state & BR_SSL_CLOSED) return -1;
-        if (!tcp_.is_open() || (tcp_.peer_closed() && tcp_.pending() == 0)) {
-            return (state & target) ? 0 : -1;
-        }
+        if (!tcp_.is_open()) return (state & target) ? 0 : -1;
+        // Records to send go out first, also after the server's FIN (a half-closed
+        // socket still sends): so BearSSL's reply to the server's close_notify reaches
+        // the wire, as recorded (golden-staging esp8266-3.1.2/do-2016-ssl-params).
         if (state & BR_SSL_SENDREC) {
             size_t len;
             unsigned char* buf = br_ssl_engine_sendrec_buf(eng_, &len);
@@ -440,6 +441,7 @@ int WiFiClientSecure::run_until(unsigned target, bool blocking) {
             no_work = 0;
             continue;
         }
+        if (tcp_.peer_closed() && tcp_.pending() == 0) return (state & target) ? 0 : -1;
         if (state & target) return 0;
         if (state & BR_SSL_RECVAPP) {
             bssl_log("%s", "_run_until: Fatal protocol state");
@@ -675,7 +677,9 @@ int WiFiClientSecure::getLastSSLError(char* dest, size_t len) {
     if (sc_) err = br_ssl_engine_last_error(eng_);
     if (oom_err_) {
         err = -1000;
-    } else {
+    } else if (HIL_ERR_RECV_FATAL_PREFIX[0] != '\0') {
+        // 3.x strips the alert flags and names them; 2.x returns 256+n / 512+n as they
+        // are (an empty prefix in the release data), whose text is then "unknown".
         if (err & BR_ERR_RECV_FATAL_ALERT) {
             recv_fatal = HIL_ERR_RECV_FATAL_PREFIX;
             err &= ~BR_ERR_RECV_FATAL_ALERT;
