@@ -123,3 +123,23 @@ def test_esp32_against_tls13_only_gets_the_servers_alert(hil_run):
         "(-30592) SSL - A fatal alert message was received from our peer" in ln
         for ln in _serial(record)
     )
+
+
+def test_bearssl_mfln_probe_then_server_name_failure(hil_run):
+    record = hil_run("bearssl-mfln-probe-ip-san")
+    assert record.verdict.outcome is Outcome.PASS, record.verdict.reason
+    serial = _serial(record)
+    assert "MFLN supported: yes" in serial  # recorded: probeMaxFragmentLength(512) = 1
+    assert "getLastSSLError = 56: Expected server name was not found in the chain." in serial
+
+
+def test_bearssl_httpclient_get(hil_run):
+    record = hil_run("bearssl-httpclient-ok")
+    assert record.verdict.outcome is Outcome.PASS, record.verdict.reason
+    assert "HTTP code: 200" in _serial(record)
+
+
+def test_bearssl_httpclient_error_text_of_the_release(hil_run):
+    record = hil_run("bearssl-httpclient-ip-san")
+    assert record.verdict.outcome is Outcome.PASS, record.verdict.reason
+    assert "GET failed, error: -1 connection failed" in _serial(record)

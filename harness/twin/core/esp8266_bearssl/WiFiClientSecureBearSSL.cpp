@@ -780,8 +780,21 @@ bool WiFiClientSecure::probeMaxFragmentLength(const char* name, uint16_t port, u
         body.push_back((uint8_t)(s >> 8));
         body.push_back((uint8_t)s);
     }
-    body.insert(body.end(), {0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x00, 0x01, (uint8_t)mfl});
-    std::vector<uint8_t> rec = {0x16, 0x03, 0x01, (uint8_t)((body.size() + 4) >> 8),
+    // Null compression, then the extensions the core's probe sends (its clientHelloTail_P):
+    // signature_algorithms (ECDSA then RSA with SHA-256/384/512/224/1... as BearSSL's
+    // own hello), supported_groups P-256, P-384, P-521, X25519, ec_point_formats
+    // uncompressed, and max_fragment_length.
+    static const uint8_t tail[] = {
+        0x01, 0x00, 0x00, 26 + 14 + 6 + 5,
+        0x00, 0x0d, 0x00, 0x16, 0x00, 0x14, 0x04, 0x03, 0x03, 0x03, 0x05, 0x03, 0x06, 0x03,
+        0x02, 0x03, 0x04, 0x01, 0x03, 0x01, 0x05, 0x01, 0x06, 0x01, 0x02, 0x01,
+        0x00, 0x0a, 0x00, 0x0a, 0x00, 0x08, 0x00, 0x17, 0x00, 0x18, 0x00, 0x19, 0x00, 0x1d,
+        0x00, 0x0b, 0x00, 0x02, 0x01, 0x00,
+        0x00, 0x01, 0x00, 0x01,
+    };
+    body.insert(body.end(), tail, tail + sizeof tail);
+    body.push_back((uint8_t)mfl);
+    std::vector<uint8_t> rec = {0x16, 0x03, 0x03, (uint8_t)((body.size() + 4) >> 8),
                                 (uint8_t)(body.size() + 4), 0x01, 0x00,
                                 (uint8_t)(body.size() >> 8), (uint8_t)body.size()};
     rec.insert(rec.end(), body.begin(), body.end());
