@@ -143,3 +143,16 @@ def test_bearssl_httpclient_error_text_of_the_release(hil_run):
     record = hil_run("bearssl-httpclient-ip-san")
     assert record.verdict.outcome is Outcome.PASS, record.verdict.reason
     assert "GET failed, error: -1 connection failed" in _serial(record)
+
+
+def test_esp32_1_0_6_log_format_and_lines(hil_run):
+    record = hil_run("esp32-1.0.6-setcacert-ip-san")
+    assert record.verdict.outcome is Outcome.PASS, record.verdict.reason
+    serial = _serial(record)
+    # As recorded on 1.0.6: no millis field, its own line numbers.
+    assert (
+        "[E][ssl_client.cpp:36] _handle_error(): [start_ssl_client():216]: (-9984) X509 - "
+        "Certificate verification failed, e.g. CRL, CA or signature check failed"
+    ) in serial
+    assert "[E][WiFiClientSecure.cpp:127] connect(): start_ssl_client: -9984" in serial
+    assert "[V][ssl_client.cpp:265] stop_ssl_socket(): Cleaning SSL connection." in serial
