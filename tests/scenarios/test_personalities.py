@@ -44,6 +44,9 @@ def test_bearssl_trust_anchor_connects(hil_run):
     (hello,) = wire_events(record, "client_hello")
     assert hello.fields["suites"] == list(CORE["esp8266-3.1.2"].tls.default_suites)
     assert hello.fields["sni"] == "127.0.0.1"
+    # Recorded order: renegotiation_info, server_name, max_fragment_length (512, from the
+    # 597-byte output buffer), signature_algorithms, supported_groups, ec_point_formats.
+    assert hello.fields["extensions"] == [0xFF01, 0, 1, 13, 10, 11]
     assert "status: HTTP/1.1 200 OK" in _serial(record)
 
 
@@ -86,6 +89,10 @@ def test_esp32_setcacert_connects_with_the_releases_log_lines(hil_run):
     assert record.verdict.outcome is Outcome.PASS, record.verdict.reason
     (server_hello,) = wire_events(record, "server_hello")
     assert server_hello.fields["suite"] == 0xC030  # recorded: ECDHE-RSA-AES256-GCM-SHA384
+    (hello,) = wire_events(record, "client_hello")
+    core = CORE["esp32-2.0.17"].tls
+    assert hello.fields["suites"] == [*core.default_suites, 0x00FF]  # + mbedTLS's SCSV
+    assert hello.fields["extensions"] == list(core.extensions)
     steps = [m.groups() for ln in _serial(record) if (m := ESP32_V.match(ln))]
     # The lines and source line numbers of the recorded 2.0.17 log, in order.
     assert steps == [
