@@ -7,9 +7,13 @@
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_ciphersuites.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
 
+#include <cctype>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "esp32_log.h"
@@ -396,3 +400,69 @@ int WiFiClientSecure::lastError(char* buf, const size_t size) {
     snprintf(buf, size, "%s", text);
     return last_error_;
 }
+
+namespace {
+
+// matchName of ssl_client.cpp: exact, or "*." + the rest of the name after its first label.
+bool match_name(const std::string& name, const std::string& domain) {
+    size_t star = name.find('*');
+    if (star == std::string::npos) return name == domain;
+    size_t dot = name.find('.');
+    if (star != 0 || dot != 1) return false;
+    size_t domain_dot = domain.find('.');
+    return domain_dot != std::string::npos && name.substr(1) == domain.substr(domain_dot);
+}
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = (char)std::tolower((unsigned char)c);
+    return s;
+}
+
+}  // namespace
+
+#if HIL_API_verify
+bool WiFiClientSecure::verify(const char* fp, const char* domain_name) {
+    if (!connected_ || fp == nullptr) return false;
+    uint8_t want[32];
+    size_t n = 0;
+    for (const char* p = fp; *p && n < sizeof want;) {
+        if (*p == ' ' || *p == ':') {
+            ++p;
+            continue;
+        }
+        auto nib = [](char ch) -> int {
+            if (ch >= '0' && ch <= '9') return ch - '0';
+            if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+            if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+            return -1;
+        };
+        int hi = nib(p[0]);
+        int lo = hi < 0 ? -1 : nib(p[1]);
+        if (hi < 0 || lo < 0) return false;
+        want[n++] = (uint8_t)(hi << 4 | lo);
+        p += 2;
+    }
+    if (n != sizeof want) return false;
+    const mbedtls_x509_crt* peer = mbedtls_ssl_get_peer_cert(&ssl_->ssl);
+    if (peer == nullptr) return false;
+    uint8_t got[32];
+    mbedtls_sha256_ret(peer->raw.p, peer->raw.len, got, 0);
+    if (std::memcmp(want, got, sizeof got) != 0) return false;
+    if (domain_name == nullptr) return true;
+    std::string domain = lower(domain_name);
+    // SAN dNSName entries first; the CN only when there are none.
+    bool any_san = false;
+    for (const mbedtls_x509_sequence* san = &peer->subject_alt_names; san && san->buf.p; san = san->next) {
+        if ((san->buf.tag & MBEDTLS_ASN1_TAG_VALUE_MASK) != 2) continue;  // dNSName
+        any_san = true;
+        if (match_name(lower(std::string((const char*)san->buf.p, san->buf.len)), domain)) return true;
+    }
+    if (any_san) return false;
+    for (const mbedtls_x509_name* dn = &peer->subject; dn; dn = dn->next) {
+        if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &dn->oid) == 0) {
+            return match_name(lower(std::string((const char*)dn->val.p, dn->val.len)), domain);
+        }
+    }
+    return false;
+}
+#endif

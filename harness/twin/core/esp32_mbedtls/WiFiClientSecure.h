@@ -45,6 +45,9 @@ public:
     void setCiphers(const char* ciphers) HIL_API_ATTR_setCiphers;
     void setHandshakeTimeout(unsigned long handshake_timeout) HIL_API_ATTR_setHandshakeTimeout;
     int lastError(char* buf, const size_t size) HIL_API_ATTR_lastError;
+    // ssl_client.cpp's verify_ssl_fingerprint (SHA-256 of the peer certificate) and
+    // verify_ssl_dn (SAN dNSName entries, else the CN; a leading "*." label wildcard).
+    bool verify(const char* fingerprint, const char* domain_name) HIL_API_ATTR_verify;
 
 private:
     std::unique_ptr<sslclient_context> ssl_;
