@@ -163,3 +163,13 @@ def test_esp32_1_0_6_log_format_and_lines(hil_run):
     ) in serial
     assert "[E][WiFiClientSecure.cpp:127] connect(): start_ssl_client: -9984" in serial
     assert "[V][ssl_client.cpp:265] stop_ssl_socket(): Cleaning SSL connection." in serial
+
+
+def test_bearssl_received_alert_code_by_release(hil_run):
+    """Recorded: 2.5.x keeps the alert flag (256 + 70), 3.x strips and names it."""
+    old = hil_run("bearssl-2.5-tls13-only")
+    assert old.verdict.outcome is Outcome.PASS, old.verdict.reason
+    assert "getLastSSLError = 326: Unknown error code." in _serial(old)
+    new = hil_run("bearssl-tls13-only")
+    assert new.verdict.outcome is Outcome.PASS, new.verdict.reason
+    assert "getLastSSLError = 70: SSL received fatal alert - Unknown error code." in _serial(new)
