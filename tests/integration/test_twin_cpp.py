@@ -1,4 +1,5 @@
-"""The twin's C++ units (DER reader, record splitters, the axTLS certificate parser) built
+"""The twin's C++ units (DER reader, record splitters, the axTLS certificate parser, the
+TCP connection with deadlines and the loopback guard) built
 with the address and undefined-behaviour sanitizers and run: any out-of-bounds read, leak
 or undefined behaviour fails the test (-fno-sanitize-recover=all)."""
 
@@ -19,6 +20,10 @@ CORE = REPO / "harness" / "twin" / "core"
 TESTS = REPO / "tests" / "twin_cpp"
 UNITS = [
     CORE / "common" / "der.cpp",
+    CORE / "common" / "twin_tcp.cpp",
+    CORE / "common" / "twin_net.cpp",
+    CORE / "common" / "twin_io.cpp",
+    CORE / "common" / "twin_clock.cpp",
     CORE / "esp8266_axtls" / "tls_records.cpp",
     CORE / "esp8266_axtls" / "axtls_x509.cpp",
 ]
