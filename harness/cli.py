@@ -427,12 +427,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("boards", "list the boards")
+def _boards_cmd_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="one JSON object per board")
+
+
+@command("boards", "list the boards (one twin per core release, with aliases)")
+@options(_boards_cmd_options)
 def cmd_boards(args: argparse.Namespace) -> int:
     from harness.instruments.boards import BOARDS
 
     for spec in BOARDS.values():
-        print(f"{spec.name:<24} {spec.description}")
+        if args.json:
+            core = spec.core
+            print(
+                json.dumps(
+                    {
+                        "name": spec.name,
+                        "kind": spec.kind,
+                        "chip": spec.chip,
+                        "family": core.family if core else "",
+                        "core_version": spec.core_version,
+                        "stack": spec.stack,
+                        "personality": spec.personality,
+                        "aliases": list(spec.aliases),
+                        "platformio_platform": core.platformio.platform if core else "",
+                        "framework_package": core.platformio.framework_package if core else "",
+                        "description": spec.description,
+                    }
+                )
+            )
+        else:
+            aliases = f" (alias: {', '.join(spec.aliases)})" if spec.aliases else ""
+            print(f"{spec.name:<22} {spec.description}{aliases}")
     return 0
 
 

@@ -6,18 +6,30 @@ import abc
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.model.cores import CoreRelease
+
 
 @dataclass(frozen=True)
 class BoardSpec:
-    """A board model as data (boards/catalogue.py lists them)."""
+    """A board model as data (the registry in boards/__init__.py makes one per core release)."""
 
-    name: str  # e.g. "twin-esp8266-axtls"
+    name: str  # e.g. "twin-esp8266-2.4.1"
     kind: str  # implementation registered in boards.BOARD_KINDS, e.g. "twin"
     stack: str  # TLS stack whose log format it prints: "axtls", "bearssl", "mbedtls"
     personality: str  # "esp8266-axtls", ...
     pio_board: str  # PlatformIO board id
     baud: int = 115200
     description: str = ""
+    core: CoreRelease | None = None  # the core release it behaves like
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def chip(self) -> str:
+        return self.core.chip if self.core else ""
+
+    @property
+    def core_version(self) -> str:
+        return self.core.version if self.core else ""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -24,6 +25,11 @@ from pathlib import Path
 from harness.instruments import procs
 from harness.instruments.boards import platformio
 from harness.instruments.boards.base import Board, BoardSpec, BuildRequest, Firmware
+from harness.instruments.boards.twin_config import (
+    PERSONALITY_DIRS,
+    board_manifest,
+    core_config_header,
+)
 from harness.model.errors import StateError
 
 log = logging.getLogger(__name__)
@@ -33,7 +39,9 @@ progress = logging.getLogger("harness.progress")
 TWIN_DIR = Path(__file__).resolve().parents[2] / "twin"
 PLATFORM_DIR = TWIN_DIR / "platform"
 CORE_DIR = TWIN_DIR / "core"
+COMMON_DIR = CORE_DIR / "common"
 SCENARIO_HEADER = "hil_scenario.h"
+CORE_CONFIG_HEADER = "hil_core_config.h"
 
 
 def _tree_digest(h: hashlib._Hash, root: Path) -> None:
@@ -64,6 +72,16 @@ class TwinBoard(Board):
         self._port = ""
         self._proc: procs.ManagedProcess | None = None
         self._flashed: Path | None = None
+        if spec.core is None:
+            raise StateError(
+                f"twin board {spec.name} has no core release data",
+                fix="build it from harness/model/cores",
+            )
+        self._config_header = core_config_header(spec.core)
+        self._manifest = (
+            json.dumps(board_manifest(spec.core, spec.pio_board, spec.description), indent=2) + "\n"
+        )
+        self._personality_dir = CORE_DIR / PERSONALITY_DIRS[spec.personality]
         self._open_pty()
 
     def __repr__(self) -> str:
@@ -103,6 +121,15 @@ class TwinBoard(Board):
                 _write_if_changed(include / name, data)
             header = f'#define HIL_BUILD_ID "{build_id}"\n' + request.scenario_header
             _write_if_changed(include / SCENARIO_HEADER, header.encode())
+            # The core's own inputs, made from the release data: the board manifest and
+            # the generated core configuration (outside `include`, so a scenario header
+            # change never touches the core's command line).
+            config_dir = work / "core-config"
+            config_dir.mkdir(parents=True, exist_ok=True)
+            _write_if_changed(config_dir / CORE_CONFIG_HEADER, self._config_header.encode())
+            boards_dir = work / "boards"
+            boards_dir.mkdir(parents=True, exist_ok=True)
+            _write_if_changed(boards_dir / f"{self.spec.pio_board}.json", self._manifest.encode())
             project = platformio.write_project(
                 work / "project",
                 env_name=self.spec.pio_board,
@@ -113,6 +140,8 @@ class TwinBoard(Board):
                 # A stable include path: a path that changed per run would change every
                 # compile command and rebuild the whole core each time.
                 build_flags=[f"-I{include}"],
+                boards_dir=boards_dir,
+                options={"custom_hil_core_config": str(config_dir)},
             )
             stamp.unlink(missing_ok=True)
             progress.info(
@@ -143,7 +172,10 @@ class TwinBoard(Board):
         h.update(self.spec.name.encode())
         _tree_digest(h, request.sketch_dir)
         _tree_digest(h, PLATFORM_DIR)
-        _tree_digest(h, CORE_DIR)
+        _tree_digest(h, COMMON_DIR)
+        _tree_digest(h, self._personality_dir)
+        h.update(self._config_header.encode())
+        h.update(self._manifest.encode())
         h.update(request.scenario_header.encode())
         for name in sorted(request.extra_headers):
             h.update(name.encode())

@@ -1,10 +1,13 @@
-"""Arduino framework of the hil-twin platform: the host core as a library.
+"""Arduino framework of the hil-twin platform: the host core as libraries.
 
-The core (harness/twin/core, found relative to this platform) is compiled with
-an environment of its own: only its own include path and the board's
-personality defines, never the project's build_flags. So a new generated
-scenario header changes the sketch's command line only, and the core objects
-in the build dir are reused on every warm build.
+The core (harness/twin/core, found relative to this platform) is common code
+(core/common) plus one folder per personality (core/<build.personality> of the
+board, e.g. esp8266_axtls). Both are compiled with an environment of their own:
+only the core's include paths, the board's defines and the generated core
+configuration (custom_hil_core_config, a folder with hil_core_config.h made by
+the harness from the core release data), never the project's build_flags. So a
+new scenario header changes the sketch's command line only, and the core
+objects in the build dir are reused on every warm build.
 """
 
 import os
@@ -18,20 +21,39 @@ platform = env.PioPlatform()
 board = env.BoardConfig()
 # platform dir = harness/twin/platform (a symlink:// package); the core is a sibling.
 core_dir = os.path.realpath(os.path.join(platform.get_dir(), "..", "core"))
-if not os.path.isfile(os.path.join(core_dir, "Arduino.h")):
-    raise SystemExit(f"hil-twin: host core not found at {core_dir}")
+common_dir = os.path.join(core_dir, "common")
+if not os.path.isfile(os.path.join(common_dir, "Arduino.h")):
+    raise SystemExit(f"hil-twin: host core not found at {common_dir}")
+personality = board.get("build.personality", "")
+personality_dir = os.path.join(core_dir, personality)
+if not personality or not os.path.isdir(personality_dir):
+    raise SystemExit(
+        f"hil-twin: board {board.id} names personality {personality!r}, "
+        f"which has no folder in {core_dir}"
+    )
 
-personality = [f[2:] for f in shlex.split(board.get("build.extra_flags", "")) if f.startswith("-D")]
+include_dirs = [common_dir, personality_dir]
+config_dir = env.GetProjectOption("custom_hil_core_config", "")
+if config_dir:
+    if not os.path.isfile(os.path.join(config_dir, "hil_core_config.h")):
+        raise SystemExit(f"hil-twin: no hil_core_config.h in {config_dir}")
+    include_dirs.insert(0, config_dir)
+
 core_defines = []
-for d in personality:
-    name, _, value = d.partition("=")
-    core_defines.append((name, value) if value else name)
+for flag in shlex.split(board.get("build.extra_flags", "")):
+    if flag.startswith("-D"):
+        name, _, value = flag[2:].partition("=")
+        core_defines.append((name, value) if value else name)
 
-env.Append(CPPPATH=[core_dir], LIBS=["bearssl"])
+libs = [lib for lib in board.get("build.libs", "bearssl").split() if lib]
+env.Append(CPPPATH=include_dirs, LIBS=libs)
 
 core_env = env.Clone()
-core_env.Replace(CPPPATH=[core_dir], CPPDEFINES=core_defines)
-core_lib = core_env.BuildLibrary(os.path.join("$BUILD_DIR", "FrameworkArduino"), core_dir)
+core_env.Replace(CPPPATH=include_dirs, CPPDEFINES=core_defines)
+core_libs = [
+    core_env.BuildLibrary(os.path.join("$BUILD_DIR", "FrameworkCommon"), common_dir),
+    core_env.BuildLibrary(os.path.join("$BUILD_DIR", "Framework_" + personality), personality_dir),
+]
 
-# The core must come before -lbearssl on the link line.
-env.Prepend(LIBS=[core_lib])
+# The personality uses the common code; both must come before the TLS libraries.
+env.Prepend(LIBS=[core_libs[1], core_libs[0]])

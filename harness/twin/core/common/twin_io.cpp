@@ -1,5 +1,7 @@
 #include "twin_io.h"
 
+#include <vector>
+
 #include <cerrno>
 #include <csignal>
 #include <cstdarg>
@@ -42,11 +44,19 @@ void serial_printf(const char* fmt, ...) {
     char buf[512];
     va_list ap;
     va_start(ap, fmt);
+    va_list again;
+    va_copy(again, ap);
     int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (n < 0) return;
-    size_t len = static_cast<size_t>(n) < sizeof buf ? static_cast<size_t>(n) : sizeof buf - 1;
-    serial_write(reinterpret_cast<const uint8_t*>(buf), len);
+    if (n >= 0 && static_cast<size_t>(n) < sizeof buf) {
+        serial_write(reinterpret_cast<const uint8_t*>(buf), static_cast<size_t>(n));
+    } else if (n >= 0) {
+        // A long line (e.g. BearSSL's certificate dump): never cut, as on the board.
+        std::vector<char> big(static_cast<size_t>(n) + 1);
+        std::vsnprintf(big.data(), big.size(), fmt, again);
+        serial_write(reinterpret_cast<const uint8_t*>(big.data()), static_cast<size_t>(n));
+    }
+    va_end(again);
 }
 
 void diag(const char* fmt, ...) {

@@ -1,0 +1,86 @@
+"""The board registry made from the core data, `hil boards --json`, and the generated
+PlatformIO board manifest and hil_core_config.h of a twin."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.cli import main
+from harness.instruments.boards import ALIASES, BOARDS, get_board_spec
+from harness.instruments.boards.twin_config import board_manifest, core_config_header
+from harness.model.cores import releases
+from harness.model.errors import ConfigError
+
+
+def test_one_twin_per_release_and_the_aliases():
+    assert set(BOARDS) == {f"twin-{r.id}" for r in releases()}
+    assert dict(ALIASES) == {
+        "twin-esp8266-axtls": "twin-esp8266-2.4.1",
+        "twin-esp8266-bearssl": "twin-esp8266-3.1.2",
+        "twin-esp32-mbedtls": "twin-esp32-2.0.17",
+    }
+    assert get_board_spec("twin-esp8266-axtls") is BOARDS["twin-esp8266-2.4.1"]
+
+
+def test_unknown_board_lists_the_known_ones():
+    with pytest.raises(ConfigError) as e:
+        get_board_spec("twin-esp8266-2.6.0")
+    assert "unknown board 'twin-esp8266-2.6.0'" in str(e.value)
+    for name in (*BOARDS, "twin-esp8266-bearssl (= twin-esp8266-3.1.2)"):
+        assert name in e.value.fix
+
+
+def test_boards_json(capsys):
+    assert main(["boards", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    by_name = {r["name"]: r for r in rows}
+    assert set(by_name) == set(BOARDS)
+    b = by_name["twin-esp8266-3.1.2"]
+    assert (b["chip"], b["core_version"], b["stack"], b["aliases"]) == (
+        "ESP8266",
+        "3.1.2",
+        "bearssl",
+        ["twin-esp8266-bearssl"],
+    )
+    assert by_name["twin-esp32-1.0.6"]["chip"] == "ESP32"
+    assert by_name["twin-esp32-1.0.6"]["platformio_platform"] == "platformio/espressif32@3.5.0"
+
+
+def test_manifest_selects_the_personality_and_libraries():
+    spec = BOARDS["twin-esp32-2.0.17"]
+    m = board_manifest(spec.core, spec.pio_board, spec.description)
+    assert m["build"]["personality"] == "esp32_mbedtls"
+    assert m["build"]["libs"] == "mbedtls mbedx509 mbedcrypto"
+    assert "-DESP32" in m["build"]["extra_flags"]
+    spec = BOARDS["twin-esp8266-2.7.4"]
+    m = board_manifest(spec.core, spec.pio_board, spec.description)
+    assert "-DARDUINO_ESP8266_RELEASE_2_7_4" in m["build"]["extra_flags"]
+
+
+def test_header_carries_the_release_facts():
+    core = BOARDS["twin-esp8266-2.5.2"].core
+    h = core_config_header(core)
+    assert '#define HIL_CORE_VERSION "2.5.2"' in h
+    assert "#define HIL_DEFAULT_SUITES 0xCCA9, 0xCCA8," in h
+    assert "#define HIL_HANDSHAKE_TIMEOUT_MS 15000" in h
+    assert "#define HTTPC_ERROR_CONNECTION_REFUSED (-1)" in h
+    # An API the release lacks is unavailable, with the versions that have it.
+    line = next(ln for ln in h.splitlines() if ln.startswith("#define HIL_API_ATTR_setSSLVersion"))
+    assert "unavailable(" in line and "setSSLVersion() is not in ESP8266 Arduino core 2.5.2" in line
+    assert "3.0.2, 3.1.2" in line
+    dep = next(ln for ln in h.splitlines() if ln.startswith("#define HIL_API_ATTR_setCACert"))
+    assert "deprecated(" in dep
+    assert core_config_header(core) == h  # deterministic: part of the build id
+
+
+def test_headers_differ_only_where_releases_do():
+    # 3.0.2 and 3.1.2 differ in one debug line (3.1.2 dropped it) besides the version.
+    a = core_config_header(BOARDS["twin-esp8266-3.0.2"].core).replace("3.0.2", "X").splitlines()
+    b = core_config_header(BOARDS["twin-esp8266-3.1.2"].core).replace("3.1.2", "X").splitlines()
+    assert [x for x in a if x not in b] == [
+        '#define HIL_LOG_WRITE_NOT_CONNECTED "write: Connect/handshake not completed yet"'
+    ]
+    c = core_config_header(BOARDS["twin-esp8266-2.7.4"].core).replace("2.7.4", "X")
+    assert c != b  # 2.7.4 has setCACert (deprecated) and no setSSLVersion
