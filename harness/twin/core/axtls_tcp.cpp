@@ -1,0 +1,150 @@
+#include "axtls_tcp.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "axtls_core_version.h"
+#include "twin_net.h"
+
+namespace twin {
+
+namespace {
+
+// Connections lwIP still looks after: the sketch's (weak) and those closed
+// with a FIN that wait for the server's FIN (owned here until then).
+std::vector<std::weak_ptr<TcpConn>>& live() {
+    static std::vector<std::weak_ptr<TcpConn>> v;
+    return v;
+}
+std::vector<std::shared_ptr<TcpConn>>& closing() {
+    static std::vector<std::shared_ptr<TcpConn>> v;
+    return v;
+}
+
+}  // namespace
+
+std::shared_ptr<TcpConn> TcpConn::open(const std::string& ip, uint16_t port,
+                                       uint32_t timeout_ms) {
+    TcpOptions opts;
+    opts.nodelay = false;  // lwIP's Nagle is on unless the sketch calls setNoDelay
+    opts.mss = axtls::core::LWIP_TCP_MSS;
+    set_background_poll(&TcpConn::pump_all);
+    int fd = tcp_connect(ip, port, timeout_ms, opts);
+    if (fd < 0) return nullptr;
+    std::shared_ptr<TcpConn> c(new TcpConn(fd));
+    live().push_back(c);
+    return c;
+}
+
+TcpConn::~TcpConn() {
+    // ClientContext::unref() -> close(); the destructor can only let go.
+    if (state_ == State::ESTABLISHED) {
+        if (available() > 0) {
+            abort();
+        } else {
+            shutdown(fd_, SHUT_WR);
+            release_fd();
+        }
+    }
+    release_fd();
+}
+
+void TcpConn::release_fd() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+size_t TcpConn::read(uint8_t* dst, size_t len) {
+    size_t n = std::min(len, available());
+    std::memcpy(dst, rx_.data() + rx_off_, n);
+    rx_off_ += n;
+    if (rx_off_ == rx_.size()) {
+        rx_.clear();
+        rx_off_ = 0;
+    }
+    return n;
+}
+
+bool TcpConn::write(const uint8_t* data, size_t len) {
+    if (state_ != State::ESTABLISHED) return false;
+    if (send_all(fd_, data, len)) return true;
+    // tcp_err: the pcb is gone.
+    state_ = State::CLOSED;
+    release_fd();
+    return false;
+}
+
+void TcpConn::pump(int wait_ms) {
+    if (state_ == State::CLOSED || fd_ < 0) return;
+    if (wait_ms > 0) wait_readable(fd_, wait_ms);
+    for (;;) {
+        char buf[16384];
+        ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0) {
+            if (state_ == State::ESTABLISHED) rx_.append(buf, (size_t)n);
+            continue;  // CLOSING: tcp_recv_null drops it
+        }
+        if (n == 0) {
+            if (state_ == State::ESTABLISHED) {
+                abort();  // _recv(pb == 0): _notify_error(); abort();
+            } else {
+                state_ = State::CLOSED;  // both FINs: the connection is done
+                release_fd();
+            }
+            return;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        state_ = State::CLOSED;  // tcp_err (RST from the server)
+        release_fd();
+        return;
+    }
+}
+
+void TcpConn::abort() {
+    if (fd_ >= 0) {
+        struct linger l = {1, 0};  // close() now sends RST, as tcp_abort does
+        setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    state_ = State::CLOSED;
+    release_fd();
+}
+
+void TcpConn::close() {
+    if (state_ != State::ESTABLISHED) return;
+    pump(0);
+    if (state_ != State::ESTABLISHED) return;
+    if (available() > 0) {
+        abort();
+        return;
+    }
+    shutdown(fd_, SHUT_WR);
+    state_ = State::CLOSING;
+    for (auto& w : live())
+        if (auto c = w.lock(); c.get() == this) closing().push_back(c);
+}
+
+void TcpConn::pump_all() {
+    auto& l = live();
+    l.erase(std::remove_if(l.begin(), l.end(), [](const std::weak_ptr<TcpConn>& w) {
+                return w.expired();
+            }),
+            l.end());
+    for (auto& w : std::vector<std::weak_ptr<TcpConn>>(l))
+        if (auto c = w.lock()) c->pump(0);
+    auto& c = closing();
+    c.erase(std::remove_if(c.begin(), c.end(),
+                           [](const std::shared_ptr<TcpConn>& p) {
+                               return p->state_ == State::CLOSED;
+                           }),
+            c.end());
+}
+
+}  // namespace twin
