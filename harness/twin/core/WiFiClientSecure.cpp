@@ -172,21 +172,32 @@ public:
     }
 
     void load_ca_certs(const uint8_t* der, size_t size) {
-        // add_cert_auth: every certificate in the buffer is parsed and, with
-        // SSL_DISPLAY_CERTS, dumped; errors are printed and otherwise ignored.
-        size_t off = 0;
-        while (off < size) {
+        // add_cert_auth (its result is ignored: setCACert returns true): up to
+        // CONFIG_X509_MAX_CA_CERTS certificates, each dumped. The buffer
+        // pointer is never advanced, so a second certificate in the same
+        // buffer is the first one parsed again.
+        size_t slot = ctx_->ca_certs.size();
+        long left = (long)size;
+        while (left > 0) {
+            if (slot >= core::MAX_CA_CERTS) {
+                twin::serial_printf("Error: maximum number of CA certs added (%d) - change of "
+                                    "compile-time configuration required\n",
+                                    (int)core::MAX_CA_CERTS);
+                break;
+            }
             Cert cert;
             size_t used = 0;
-            int rc = parse_cert(der + off, size - off, &cert, &used);
+            int rc = parse_cert(der, size, &cert, &used);
             if (rc == X509_OK) {
                 if (core::DISPLAY_CERTS) x509_print(cert);
                 ctx_->ca_certs.push_back(std::move(cert));
             } else {
+                // x509_new's own message.
                 twin::serial_printf("Error: Invalid X509 ASN.1 file (%s)\n", x509_error_text(rc));
             }
+            ++slot;
             if (used == 0) break;  // axTLS would loop forever here
-            off += used;
+            left -= (long)used;
         }
     }
 

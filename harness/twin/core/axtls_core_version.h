@@ -31,6 +31,8 @@ const uint32_t TCP_CONNECT_TIMEOUT_MS = 15000;
 const int LWIP_TCP_MSS = 536;
 // ssl_new: max_plain_length = 1460 * 4 (grown up to 16384 on demand).
 const size_t INITIAL_PLAIN_LENGTH = 1460 * 4;
+// CONFIG_X509_MAX_CA_CERTS of the libaxtls.a build.
+const size_t MAX_CA_CERTS = 10;
 // axTLS's SSL debug options the core sets with DEBUG_ESP_SSL.
 const bool DISPLAY_STATES = true;
 const bool DISPLAY_CERTS = true;

@@ -224,13 +224,12 @@ int Ssl::basic_read(const uint8_t** data) {
         if (need_bytes_ > max_plain_length_ + RT_EXTRA - BM_RECORD_OFFSET) {
             twin::serial_printf("ssl->need_bytes=%d > %d\r\n", (int)need_bytes_,
                                 (int)(max_plain_length_ + RT_EXTRA - BM_RECORD_OFFSET));
-            // increase_bm_data_size: the buffer is reallocated, but basic_read
-            // then takes the record header from the old buffer; in the
-            // recording (large-records) that record then fails its MAC.
+            // increase_bm_data_size. basic_read then copies the record header
+            // from the old block, which the board's umm_malloc leaves intact
+            // (the host's malloc would not: esp8266-axtls-FACTS.md 4).
             if (max_plain_length_ != RT_MAX_PLAIN_LENGTH) {
                 size_t required = (need_bytes_ + BM_RECORD_OFFSET - RT_EXTRA + 1023) & ~(size_t)1023;
                 max_plain_length_ = required < RT_MAX_PLAIN_LENGTH ? required : RT_MAX_PLAIN_LENGTH;
-                hmac_header_stale_ = true;
             }
         }
         need_record_ = false;
@@ -241,17 +240,13 @@ int Ssl::basic_read(const uint8_t** data) {
 
     need_record_ = true;
     need_bytes_ = RECORD_SIZE;
-    bool stale = hmac_header_stale_;
-    hmac_header_stale_ = false;
 
     uint8_t* plain = buf;
     if (rx_encrypted_) {
-        if (stale) hmac_header_[0] ^= 0xff;  // not the header the MAC was made with
         int len = decrypt_.open(hmac_header_, version_, buf, read_len, &plain);
         if (len < 0) return SSL_ERROR_INVALID_HMAC;
         read_len = (size_t)len;
     }
-    rec_len_ = read_len;
 
     switch (record_type_) {
         case PT_HANDSHAKE:
@@ -345,7 +340,7 @@ int Ssl::process_server_hello(uint8_t*, size_t pkt_size) {
 int Ssl::process_certificate(size_t pkt_size) {
     // From bm_proc_index: right after a ServerHello without extensions in the
     // same record, or the record's start.
-    if (proc_index_ + 7 > rec_len_ + 4 + RT_EXTRA) return SSL_ERROR_INVALID_HANDSHAKE;
+    if (proc_index_ + 7 > buf_.size()) return SSL_ERROR_INVALID_HANDSHAKE;
     const uint8_t* b = buf_.data() + proc_index_;
     size_t limit = buf_.size() - proc_index_;
     size_t total = (size_t)(b[5] << 8 | b[6]);
@@ -368,8 +363,11 @@ int Ssl::process_certificate(size_t pkt_size) {
         offset += 2;
         Cert cert;
         size_t used = 0;
-        if (parse_cert(b + offset, pkt_size - offset, &cert, &used) != X509_OK)
+        int rc = parse_cert(b + offset, pkt_size - offset, &cert, &used);
+        if (rc != X509_OK) {
+            twin::serial_printf("Error: Invalid X509 ASN.1 file (%s)\n", x509_error_text(rc));
             return SSL_ERROR_BAD_CERTIFICATE;
+        }
         if (core::DISPLAY_CERTS) x509_print(cert);
         certs_.push_back(std::move(cert));
         offset += cert_size;

@@ -82,7 +82,6 @@ private:
     bool has_cert_req_ = false;
     bool read_blocking_ = false;
     bool handshake_done_ = false;  // disposable_free: no renegotiation
-    bool hmac_header_stale_ = false;
 
     // basic_read's record state.
     bool need_record_ = true;
@@ -94,7 +93,6 @@ private:
     std::vector<uint8_t> buf_;  // bm_data: the record being read
     size_t proc_index_ = 0;     // dc->bm_proc_index
     size_t msg_len_ = 0;        // bm_index while a handshake message is processed
-    size_t rec_len_ = 0;        // the plaintext length of the record being handled
 
     uint8_t client_random_[32];
     uint8_t server_random_[32];
