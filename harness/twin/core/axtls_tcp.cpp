@@ -17,14 +17,9 @@ namespace twin {
 
 namespace {
 
-// Connections lwIP still looks after: the sketch's (weak) and those closed
-// with a FIN that wait for the server's FIN (owned here until then).
+// The connections lwIP looks after: those the sketch's objects hold.
 std::vector<std::weak_ptr<TcpConn>>& live() {
     static std::vector<std::weak_ptr<TcpConn>> v;
-    return v;
-}
-std::vector<std::shared_ptr<TcpConn>>& closing() {
-    static std::vector<std::shared_ptr<TcpConn>> v;
     return v;
 }
 
@@ -43,18 +38,8 @@ std::shared_ptr<TcpConn> TcpConn::open(const std::string& ip, uint16_t port,
     return c;
 }
 
-TcpConn::~TcpConn() {
-    // ClientContext::unref() -> close(); the destructor can only let go.
-    if (state_ == State::ESTABLISHED) {
-        if (available() > 0) {
-            abort();
-        } else {
-            shutdown(fd_, SHUT_WR);
-            release_fd();
-        }
-    }
-    release_fd();
-}
+// ClientContext::unref() -> discard_received(); close(): a FIN.
+TcpConn::~TcpConn() { release_fd(); }
 
 void TcpConn::release_fd() {
     if (fd_ >= 0) ::close(fd_);
@@ -88,16 +73,11 @@ void TcpConn::pump(int wait_ms) {
         char buf[16384];
         ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
         if (n > 0) {
-            if (state_ == State::ESTABLISHED) rx_.append(buf, (size_t)n);
-            continue;  // CLOSING: tcp_recv_null drops it
+            rx_.append(buf, (size_t)n);
+            continue;
         }
         if (n == 0) {
-            if (state_ == State::ESTABLISHED) {
-                abort();  // _recv(pb == 0): _notify_error(); abort();
-            } else {
-                state_ = State::CLOSED;  // both FINs: the connection is done
-                release_fd();
-            }
+            abort();  // _recv(pb == 0): _notify_error(); abort();
             return;
         }
         if (errno == EINTR) continue;
@@ -125,26 +105,19 @@ void TcpConn::close() {
         abort();
         return;
     }
-    shutdown(fd_, SHUT_WR);
-    state_ = State::CLOSING;
-    for (auto& w : live())
-        if (auto c = w.lock(); c.get() == this) closing().push_back(c);
+    // FIN. lwIP 2 marks the pcb TF_RXCLOSED: data that still arrives is
+    // answered with a RST, as the host does for a closed socket.
+    state_ = State::CLOSED;
+    release_fd();
 }
 
 void TcpConn::pump_all() {
     auto& l = live();
-    l.erase(std::remove_if(l.begin(), l.end(), [](const std::weak_ptr<TcpConn>& w) {
-                return w.expired();
-            }),
+    l.erase(std::remove_if(l.begin(), l.end(),
+                           [](const std::weak_ptr<TcpConn>& w) { return w.expired(); }),
             l.end());
     for (auto& w : std::vector<std::weak_ptr<TcpConn>>(l))
         if (auto c = w.lock()) c->pump(0);
-    auto& c = closing();
-    c.erase(std::remove_if(c.begin(), c.end(),
-                           [](const std::shared_ptr<TcpConn>& p) {
-                               return p->state_ == State::CLOSED;
-                           }),
-            c.end());
 }
 
 }  // namespace twin

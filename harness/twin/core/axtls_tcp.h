@@ -33,8 +33,7 @@ public:
     bool write(const uint8_t* data, size_t len);
     // lwIP's turn: take what arrived, waiting up to wait_ms for something.
     void pump(int wait_ms);
-    // tcp_close(): RST when unread data is queued, else FIN; what arrives
-    // afterwards is dropped (tcp_recv_null) until the server's FIN.
+    // tcp_close(): RST when unread data is queued, else FIN.
     void close();
     // tcp_abort(): RST.
     void abort();
@@ -43,9 +42,8 @@ public:
     static void pump_all();
 
 private:
-    enum class State { ESTABLISHED, CLOSING, CLOSED };
+    enum class State { ESTABLISHED, CLOSED };
     explicit TcpConn(int fd) : fd_(fd) {}
-    void drain();
     void release_fd();
 
     int fd_;
