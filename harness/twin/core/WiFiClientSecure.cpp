@@ -391,6 +391,25 @@ size_t WiFiClientSecure::write(const uint8_t* buf, size_t size) {
     return 0;
 }
 
+#if AXTLS_CORE_HAS_WRITE_STREAM
+size_t WiFiClientSecure::write(Stream& stream) {
+    // 2.4.2: read and send 256-byte chunks until a chunk is short or not all sent.
+    if (!ssl_) return 0;
+    size_t total = 0, read_n, sent;
+    do {
+        uint8_t temp[256];
+        sent = 0;
+        read_n = stream.readBytes(temp, sizeof temp);
+        if (read_n) {
+            sent = write(temp, read_n);
+            total += sent;
+        }
+        yield();
+    } while (sent == read_n && sent > 0);
+    return total;
+}
+#endif
+
 int WiFiClientSecure::available() { return ssl_ ? ssl_->available() : 0; }
 
 int WiFiClientSecure::read() { return ssl_ ? ssl_->read() : -1; }

@@ -11,6 +11,7 @@
 
 #include "Arduino.h"
 #include "IPAddress.h"
+#include "axtls_core_version.h"
 
 namespace twin {
 class TcpConn;
@@ -43,6 +44,9 @@ public:
     size_t write(uint8_t b) override { return write(&b, 1); }
     size_t write(const uint8_t* buf, size_t size) override;
     using Print::write;
+#if AXTLS_CORE_HAS_WRITE_STREAM
+    size_t write(Stream& stream);
+#endif
     int available() override;
     int read() override;
     int read(uint8_t* buf, size_t size);

@@ -13,13 +13,15 @@
 namespace axtls {
 namespace core {
 
+// The only API difference on the axTLS path: WiFiClientSecure::write(Stream&)
+// (256-byte chunks) is new in 2.4.2 (esp8266-axtls-FACTS.md 14). A macro,
+// because it decides whether the method is declared at all.
 #if defined(ARDUINO_ESP8266_RELEASE_2_4_2)
+#define AXTLS_CORE_HAS_WRITE_STREAM 1
 const char* const CORE_VERSION = "2.4.2";
-// WiFiClientSecure::write(Stream&) (256-byte chunks) is new in 2.4.2.
-const bool HAS_WRITE_STREAM = true;
 #else
+#define AXTLS_CORE_HAS_WRITE_STREAM 0
 const char* const CORE_VERSION = "2.4.1";
-const bool HAS_WRITE_STREAM = false;
 #endif
 
 // Same in 2.4.1 and 2.4.2:

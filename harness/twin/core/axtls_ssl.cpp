@@ -1,6 +1,7 @@
 #include "axtls_ssl.h"
 
 #include <cstring>
+#include <ctime>
 
 #include "axtls_core_version.h"
 #include "axtls_debug.h"
@@ -46,11 +47,9 @@ const uint8_t PROT_PREFS[] = {0x3c, 0x3d, 0x35, 0x2f};
 const uint8_t SIG_ALG_EXT[] = {0x00, 0x0d, 0x00, 0x0a, 0x00, 0x08, 0x06, 0x01,
                                0x05, 0x01, 0x04, 0x01, 0x02, 0x01};
 
-// time(NULL) on cores 2.4.x (cores/esp8266/time.c) is SNTP's timestamp:
-// 0 until the clock was set.
-uint32_t core_time() {
-    return twin::clock_was_set() ? (uint32_t)twin::board_time() : 0;
-}
+// time(NULL): on cores 2.4.x SNTP's timestamp, 0 until the clock was set
+// (twin_clock.cpp gives the personality that time()).
+uint32_t core_time() { return (uint32_t)time(nullptr); }
 
 }  // namespace
 
