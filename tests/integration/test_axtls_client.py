@@ -24,6 +24,12 @@ import pytest
 from harness.instruments import procs
 from harness.instruments.certs import CertBundle, get_plan, make_certs
 from tests.integration.oneshot_tls import Record, split_records, tls_server
+from tests.samples import (
+    AXTLS_HELLO_SNI_HEAD,
+    AXTLS_HELLO_SNI_TAIL,
+    axtls_alert_lines,
+    axtls_handshake_lines,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -37,12 +43,6 @@ REQUEST = (
     b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: esp-tls-hil\r\nConnection: close\r\n\r\n"
 )
 
-# ClientHello of connect("127.0.0.1", port), all but the random (recording
-# do-2016-ssl-params, client_hello.hex): signature_algorithms, then server_name.
-HELLO_SNI_HEAD = bytes.fromhex("1603030055010000510303")
-HELLO_SNI_TAIL = bytes.fromhex(
-    "000008003c003d0035002f01000020000d000a000806010501040102010000000e000c0000093132372e302e302e31"
-)
 # connect(IPAddress, port): no server_name (recording do-2016-ssl-params-fixed--ip).
 HELLO_IP_HEAD = bytes.fromhex("16030300430100003f0303")
 HELLO_IP_TAIL = bytes.fromhex("000008003c003d0035002f0100000e000d000a00080601050104010201")
@@ -52,15 +52,7 @@ ALERT_UNEXPECTED_MESSAGE = bytes.fromhex("1503030002020a")
 
 # What the core prints after a received fatal handshake_failure (recording
 # do-2016-ssl-params; the founding report's lines).
-AFTER_ALERT_40 = [
-    "State:\tsending Client Hello (1)",
-    "Alert: handshake failure",
-    "Error: SSL error 40",
-    "Alert: unexpected message",
-    "Error: SSL error 40",
-    "Alert: close notify",
-    "DRV:connected=0",
-]
+AFTER_ALERT_40 = [*axtls_alert_lines("handshake failure", 40), "DRV:connected=0"]
 
 
 @pytest.fixture(scope="module")
@@ -166,14 +158,7 @@ def test_each_suite_and_version_connects(
     assert (server.cipher, server.version) == (suite, version)
     assert server.request == REQUEST
     assert run.between("State:\tsending Client Hello (1)", "DRV:done") == [
-        "State:\tsending Client Hello (1)",
-        "State:\treceiving Server Hello (2)",
-        "State:\treceiving Certificate (11)",
-        *run.cert_dump(),
-        "State:\treceiving Server Hello Done (14)",
-        "State:\tsending Client Key Exchange (16)",
-        "State:\tsending Finished (16)",
-        "State:\treceiving Finished (16)",
+        *axtls_handshake_lines(run.cert_dump()),
         "DRV:connected=1",
         "DRV:verified=1",
         "DRV:status=HTTP/1.1 200 OK",
@@ -181,7 +166,7 @@ def test_each_suite_and_version_connects(
     ]
     raw = bytes(server.client_bytes)
     hello = raw[: 5 + int.from_bytes(raw[3:5], "big")]
-    assert hello[:11] == HELLO_SNI_HEAD and hello[43:] == HELLO_SNI_TAIL
+    assert hello[:11] == AXTLS_HELLO_SNI_HEAD and hello[43:] == AXTLS_HELLO_SNI_TAIL
     assert before <= int.from_bytes(hello[11:15], "big") <= int(time.time())  # time(NULL)
     # One record per write; the record version is the server's after its ServerHello.
     v, mac = VERSIONS[version], SUITES[suite][1]
@@ -407,3 +392,22 @@ def _no_driver_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("DRV_"):
             monkeypatch.delenv(name)
+
+
+STREAM_USER = """#include <WiFiClientSecure.h>
+size_t send_all(WiFiClientSecure& c, Stream& s) { return c.write(s); }
+"""
+
+
+@pytest.mark.parametrize(("core", "has_it"), [("2_4_1", False), ("2_4_2", True)])
+def test_write_stream_exists_only_on_2_4_2(tmp_path: Path, core: str, has_it: bool) -> None:
+    """WiFiClientSecure::write(Stream&) came with core 2.4.2 (esp8266-axtls-FACTS.md 14);
+    a 2.4.1 sketch that calls it does not build."""
+    src = tmp_path / "user.cpp"
+    src.write_text(STREAM_USER)
+    result = procs.run(
+        ["g++", "-std=c++17", "-fsyntax-only", f"-DARDUINO_ESP8266_RELEASE_{core}",
+         "-DHIL_PERSONALITY_AXTLS", f"-I{CORE}", str(src)],
+        timeout=120,
+    )  # fmt: skip
+    assert (result.returncode == 0) is has_it, result.output[-2000:]

@@ -27,7 +27,13 @@ from harness.instruments.boards.base import BuildRequest, Firmware
 from harness.instruments.boards.twin import TwinBoard
 from harness.instruments.certs import CertBundle, get_plan, make_certs
 from tests.integration.oneshot_tls import OneShotTlsServer, tls_server
-from tests.samples import AXTLS_OFFER, REPORT_LINES
+from tests.samples import (
+    AXTLS_HELLO_SNI_HEAD,
+    AXTLS_HELLO_SNI_TAIL,
+    AXTLS_OFFER,
+    REPORT_LINES,
+    axtls_handshake_lines,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -267,20 +273,6 @@ CERT_DUMP_2118 = [
 
 ALERT_RECORD_UNEXPECTED_MESSAGE = bytes.fromhex("1503030002020a")  # fatal, 10
 
-# The real axTLS's ClientHello for connect("127.0.0.1", port), from the recording
-# esp8266-2.4.1/do-2016-ssl-params (client_hello.hex; igrr/axtls-8266 24af415 built
-# for the host and driven as core 2.4.1 drives it): everything but the 32-byte random.
-GOLDEN_HELLO_HEAD = bytes.fromhex("16030300550100005103 03".replace(" ", ""))
-GOLDEN_HELLO_TAIL = bytes.fromhex(
-    "00"
-    "0008003c003d0035002f"
-    "0100"  # no session id, the four suites, null compression
-    "0020"
-    "000d000a0008"
-    "0601050104010201"  # signature_algorithms: SHA-512 ... SHA-1
-    "0000000e000c0000093132372e302e302e31"  # then server_name "127.0.0.1"
-)
-
 
 def client_hello_bytes(raw: bytes) -> bytes:
     return raw[: 5 + int.from_bytes(raw[3:5], "big")]
@@ -307,8 +299,8 @@ def test_founding_report_no_shared_cipher(
 
     # Wire, board -> server: the axTLS ClientHello, byte for byte but the random.
     raw = client_hello_bytes(bytes(server.client_bytes))
-    assert raw[:11] == GOLDEN_HELLO_HEAD
-    assert raw[11 + 32 :] == GOLDEN_HELLO_TAIL
+    assert raw[:11] == AXTLS_HELLO_SNI_HEAD
+    assert raw[11 + 32 :] == AXTLS_HELLO_SNI_TAIL
     hello = parse_client_hello(raw)
     assert hello.suites == AXTLS_OFFER
     assert server.sni == "127.0.0.1"
@@ -347,14 +339,7 @@ def test_aes128_sha256_connects_and_verifies(
     assert before <= struct.unpack(">I", hello.random[:4])[0] <= int(time.time())
     # The server's certificate is dumped (SSL_DISPLAY_CERTS) as it arrives.
     assert run.between("Connecting to 127.0.0.1", "Server certificate verified") == [
-        "State:\tsending Client Hello (1)",
-        "State:\treceiving Server Hello (2)",
-        "State:\treceiving Certificate (11)",
-        *cert_dump(run),
-        "State:\treceiving Server Hello Done (14)",
-        "State:\tsending Client Key Exchange (16)",
-        "State:\tsending Finished (16)",
-        "State:\treceiving Finished (16)",
+        *axtls_handshake_lines(cert_dump(run)),
         "Server certificate verified",
     ]
     assert server.request.startswith(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")

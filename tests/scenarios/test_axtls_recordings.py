@@ -16,24 +16,17 @@ import pytest
 from harness.instruments import procs
 from harness.run.runner import BenchConfig, run_scenario
 from harness.run.scenarios import load_scenario
-
-# ClientHello of connect("127.0.0.1", port), all but the random (every recording's
-# client_hello.hex): record and client version TLS 1.2, the four suites,
-# signature_algorithms (SHA-512 ... SHA-1), then server_name.
-HELLO_HEAD = "1603030055010000510303"
-HELLO_TAIL = (
-    "000008003c003d0035002f01000020000d000a000806010501040102010000000e000c0000093132372e302e302e31"
+from tests.samples import (
+    AXTLS_HELLO_SNI_HEAD,
+    AXTLS_HELLO_SNI_TAIL,
+    REPORT_LINES,
+    axtls_alert_lines,
+    axtls_handshake_lines,
 )
 
-STATES_OK = [
-    "State:\tsending Client Hello (1)",
-    "State:\treceiving Server Hello (2)",
-    "State:\treceiving Certificate (11)",
-    "State:\treceiving Server Hello Done (14)",
-    "State:\tsending Client Key Exchange (16)",
-    "State:\tsending Finished (16)",
-    "State:\treceiving Finished (16)",
-]
+HELLO_HEAD = AXTLS_HELLO_SNI_HEAD.hex()
+HELLO_TAIL = AXTLS_HELLO_SNI_TAIL.hex()
+STATES_OK = axtls_handshake_lines([])
 
 
 @dataclass(frozen=True)
@@ -55,16 +48,7 @@ CASES = {
     "do-2016-ssl-params": Recorded(
         "do-2016-ssl-params",
         clock=False,
-        lines=[
-            "State:\tsending Client Hello (1)",
-            "Alert: handshake failure",
-            "Error: SSL error 40",
-            "Alert: unexpected message",
-            "Error: SSL error 40",
-            "Alert: close notify",
-            "Connection failed",
-            "HIL:DONE connected=0 verified=0",
-        ],
+        lines=[*REPORT_LINES, "HIL:DONE connected=0 verified=0"],
         records=[(21, 0x0303, 2)],
         alert_race=True,
     ),
@@ -74,12 +58,7 @@ CASES = {
         "mozilla-modern",
         clock=True,
         lines=[
-            "State:\tsending Client Hello (1)",
-            "Alert: invalid version",
-            "Error: SSL error 70",
-            "Alert: unexpected message",
-            "Error: SSL error 70",
-            "Alert: close notify",
+            *axtls_alert_lines("invalid version", 70),
             "Connection failed",
             "HIL:DONE connected=0 verified=0",
         ],
