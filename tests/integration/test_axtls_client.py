@@ -62,7 +62,7 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cmd = [
         "g++", "-std=c++17", "-g", "-O0", "-fno-omit-frame-pointer",
         "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
-        "-Wall", "-Wextra", "-Werror",
+        "-Wall", "-Wextra",
         "-DHIL_TWIN", "-DHIL_PERSONALITY_AXTLS", "-DESP8266", "-DARDUINO_ESP8266_RELEASE_2_4_1",
         f"-I{CORE}", *map(str, sources), "-lbearssl", "-o", str(out),
     ]  # fmt: skip
