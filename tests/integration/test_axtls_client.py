@@ -411,3 +411,36 @@ def test_write_stream_exists_only_on_2_4_2(tmp_path: Path, core: str, has_it: bo
         timeout=120,
     )  # fmt: skip
     assert (result.returncode == 0) is has_it, result.output[-2000:]
+
+
+# A server's bad first answer, the client's alert for it, and what it prints
+# (ssl/tls1.c basic_read / do_handshake / send_alert at 24af415; esp8266-axtls-FACTS.md 4, 7).
+BAD_ANSWERS = {
+    # A record header over 16384 + 1024 - 5 bytes: record_overflow (22), "overlow" sic.
+    "record-overflow": (
+        bytes.fromhex("16030343fc"),
+        bytes.fromhex("15030300020216"),
+        ["Error: record overflow", "Alert: record overlow", "Error: record overflow"],
+    ),
+    # A ServerKeyExchange where the ServerHello must be: refused before its State line.
+    "unexpected-handshake": (
+        bytes.fromhex("16030300040c000000"),
+        ALERT_UNEXPECTED_MESSAGE,
+        ["Error: invalid handshake", "Alert: unexpected message", "Error: invalid handshake"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_ANSWERS))
+def test_bad_first_answer_draws_axtls_alert(driver: Path, tmp_path: Path, name: str) -> None:
+    answer, alert, printed = BAD_ANSWERS[name]
+    with alert_server(answer, fin="after") as server:
+        run = run_driver(driver, tmp_path, server.port, server.finish)
+    assert run.between("State:\tsending Client Hello (1)", "DRV:connected=0") == [
+        "State:\tsending Client Hello (1)",
+        *printed,
+        "Alert: close notify",
+        "DRV:connected=0",
+    ]
+    assert server.after_alert == alert
+    assert server.after_fin == b"" and server.got_rst
