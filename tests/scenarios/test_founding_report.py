@@ -45,7 +45,14 @@ def test_founding_report_fails_with_no_shared_cipher(hil_run):
         (e.direction, e.fields["level"], e.fields["description"])
         for e in wire_events(record, "alert")
     ]
-    assert alerts == [(Direction.S2C, 2, 40), (Direction.C2S, 2, 10), (Direction.C2S, 1, 0)]
+    # The server's alert, then the board's unexpected_message when it read the alert
+    # before lwIP took the server's FIN (a race on the board too; the server closes at
+    # once). Never a close_notify: core 2.4.1 detaches the socket before ssl_free.
+    assert alerts[:1] == [(Direction.S2C, 2, 40)]
+    assert alerts[1:] in ([], [(Direction.C2S, 2, 10)])
+    # The board never closes that connection itself: lwIP answers the FIN with a RST.
+    assert not [e for e in wire_events(record, "tcp_fin") if e.direction is Direction.C2S]
+    assert [e for e in wire_events(record, "tcp_rst") if e.direction is Direction.C2S]
 
     serial = [e.text for e in record.timeline.events if e.source is Source.SERIAL]
     start = serial.index(REPORT_LINES[0])

@@ -4,17 +4,21 @@
 #include "Arduino.h"
 #include "twin_clock.h"
 #include "twin_io.h"
+#include "twin_net.h"
 
 unsigned long millis() { return twin::millis_since_boot(); }
 unsigned long micros() { return (unsigned long)twin::micros_since_boot(); }
 
 void delay(unsigned long ms) {
     // usleep is interrupted by SIGTERM, whose handler exits at once.
+    // The network stack runs while the sketch waits.
     while (ms > 0) {
-        unsigned long step = ms > 100 ? 100 : ms;
+        unsigned long step = ms > 10 ? 10 : ms;
+        twin::run_background_poll();
         usleep((useconds_t)step * 1000);
         ms -= step;
     }
+    twin::run_background_poll();
 }
 
 void delayMicroseconds(unsigned int us) { usleep(us); }
@@ -22,6 +26,7 @@ void delayMicroseconds(unsigned int us) { usleep(us); }
 void yield() {
     // A board's yield() lets the SDK run; the host has nothing to run, but a
     // tight loop should not spin a core at 100%.
+    twin::run_background_poll();
     usleep(200);
 }
 

@@ -43,7 +43,13 @@ int64_t board_time() {
 // The sketch's time(): the C library's is replaced for the whole program, as
 // newlib's time() on the board reads the SDK clock that only SNTP sets.
 extern "C" time_t time(time_t* out) {
+#if defined(HIL_PERSONALITY_AXTLS)
+    // Cores 2.4.x: time() is SNTP's timestamp, 0 until the clock was set
+    // (cores/esp8266/time.c); gettimeofday() counts from boot (board_time).
+    time_t t = twin::clock_was_set() ? (time_t)twin::board_time() : 0;
+#else
     time_t t = (time_t)twin::board_time();
+#endif
     if (out) *out = t;
     return t;
 }

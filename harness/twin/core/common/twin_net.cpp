@@ -63,7 +63,16 @@ Resolved resolve_guarded(const std::string& sketch_addr) {
     return r;
 }
 
-int tcp_connect(const std::string& ip, uint16_t port, uint32_t timeout_ms) {
+static void (*g_background_poll)() = nullptr;
+
+void set_background_poll(void (*poll)()) { g_background_poll = poll; }
+
+void run_background_poll() {
+    if (g_background_poll) g_background_poll();
+}
+
+int tcp_connect(const std::string& ip, uint16_t port, uint32_t timeout_ms,
+                const TcpOptions& opts) {
     in_addr a;
     if (!parse_ipv4(ip, &a) || !in_loopback8(a)) {
         // resolve_guarded() is the only way here; this is the second lock on the door.
@@ -73,7 +82,8 @@ int tcp_connect(const std::string& ip, uint16_t port, uint32_t timeout_ms) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (opts.nodelay) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (opts.mss > 0) setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &opts.mss, sizeof opts.mss);
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);

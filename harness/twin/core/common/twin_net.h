@@ -21,8 +21,19 @@ struct Resolved {
 // Prints the HIL:REFUSED line on Serial and stderr when refusing.
 Resolved resolve_guarded(const std::string& sketch_addr);
 
-// TCP connect (blocking, bounded by timeout_ms); -1 on failure. TCP_NODELAY set.
-int tcp_connect(const std::string& ip, uint16_t port, uint32_t timeout_ms);
+// How a personality's TCP stack sets up its sockets.
+struct TcpOptions {
+    bool nodelay = true;  // TCP_NODELAY (Nagle off)
+    int mss = 0;          // TCP_MAXSEG before connecting; 0 = the host's
+};
+
+// TCP connect (blocking, bounded by timeout_ms); -1 on failure.
+int tcp_connect(const std::string& ip, uint16_t port, uint32_t timeout_ms,
+                const TcpOptions& opts = TcpOptions());
+
+// lwIP's turn for every open connection of the personality (delay, yield).
+void set_background_poll(void (*poll)());
+void run_background_poll();
 
 // Write everything (blocking); false when the peer is gone.
 bool send_all(int fd, const uint8_t* data, size_t len);

@@ -1,18 +1,23 @@
-// WiFiClientSecure with the axTLS-era API of ESP8266 Arduino core 2.4.1.
+// WiFiClientSecure with the axTLS-era API of ESP8266 Arduino core 2.4.x.
 //
 // Trust is not checked during connect(): the sketch checks it afterwards
-// with verify() or verifyCertChain(), exactly as on that core.
+// with verify() or verifyCertChain(), exactly as on that core. The TLS work
+// is the twin's own axTLS client (axtls_ssl.h); this class is the core's
+// WiFiClientSecure + SSLContext around it, with their object lifetimes,
+// because those decide what reaches the wire (see FIDELITY.md).
 #pragma once
 
 #include <memory>
-#include <vector>
 
 #include "Arduino.h"
 #include "IPAddress.h"
-#include "axtls_x509.h"
+#include "axtls_core_version.h"
 
 namespace twin {
-class TlsSession;
+class LwipConn;
+}
+namespace axtls {
+class SslContext;
 }
 
 class WiFiClientSecure : public Stream {
@@ -31,7 +36,7 @@ public:
     bool setCACert_P(const void* der, size_t size) { return setCACert((const uint8_t*)der, size); }
     bool setCertificate(const uint8_t* der, size_t size);
     bool setPrivateKey(const uint8_t* der, size_t size);
-    void allowSelfSignedCerts() { allow_self_signed_ = true; }
+    void allowSelfSignedCerts();
 
     uint8_t connected();
     explicit operator bool() { return connected(); }
@@ -39,6 +44,9 @@ public:
     size_t write(uint8_t b) override { return write(&b, 1); }
     size_t write(const uint8_t* buf, size_t size) override;
     using Print::write;
+#if AXTLS_CORE_HAS_WRITE_STREAM
+    size_t write(Stream& stream);
+#endif
     int available() override;
     int read() override;
     int read(uint8_t* buf, size_t size);
@@ -47,12 +55,11 @@ public:
     void stop();
 
 private:
-    int connect_to(const String& addr, uint16_t port, const char* sni);
-    int connect_ssl(int fd, const char* sni);
-    // SSLContext's destruction on the board: ssl_free, then the TCP side.
-    void release();
+    int connect_tcp(const String& addr, uint16_t port);
+    int connect_ssl(const char* host_name);
+    bool verify_dn(const char* domain_name);
+    void init_ssl_context();
 
-    std::unique_ptr<twin::TlsSession> ssl_;
-    std::vector<axtls::Cert> ca_certs_;
-    bool allow_self_signed_ = false;
+    std::shared_ptr<twin::LwipConn> client_;           // WiFiClient::_client
+    std::shared_ptr<axtls::SslContext> ssl_;          // WiFiClientSecure::_ssl
 };

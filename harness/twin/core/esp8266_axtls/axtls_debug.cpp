@@ -32,6 +32,7 @@ void display_alert(int alert) {
         case ALERT_CLOSE_NOTIFY: s = "close notify"; break;
         case ALERT_UNEXPECTED_MESSAGE: s = "unexpected message"; break;
         case ALERT_BAD_RECORD_MAC: s = "bad record mac"; break;
+        case ALERT_RECORD_OVERFLOW: s = "record overlow"; break;  // sic
         case ALERT_HANDSHAKE_FAILURE: s = "handshake failure"; break;
         case ALERT_BAD_CERTIFICATE: s = "bad certificate"; break;
         case ALERT_UNSUPPORTED_CERTIFICATE: s = "unsupported certificate"; break;
@@ -45,8 +46,6 @@ void display_alert(int alert) {
         case ALERT_NO_RENEGOTIATION: s = "no renegotiation"; break;
         default: break;
     }
-    // DISPLAY_ALERT's switch has `case SSL_ERROR_RECORD_OVERFLOW` (-257), which
-    // no alert number matches, so record_overflow (22) prints as unknown.
     if (s)
         serial_printf("Alert: %s\n", s);
     else

@@ -30,7 +30,8 @@ enum X509Err {
     X509_VFY_ERROR_INVALID_CHAIN = -7,
     X509_VFY_ERROR_UNSUPPORTED_DIGEST = -8,
     X509_INVALID_PRIV_KEY = -9,
-    X509_VFY_ERROR_BASIC_CONSTRAINT = -10,
+    X509_MAX_CERTS = -10,
+    X509_VFY_ERROR_BASIC_CONSTRAINT = -11,
 };
 
 // Key usage flags as axTLS stores them (bit string bytes read little-endian).
