@@ -3,7 +3,7 @@ platform and run against a real Python `ssl` (OpenSSL) server on 127.0.0.1.
 
 What the board prints on its Serial (a pty read with pyserial, as the harness reads
 it) and what it puts on the wire (the server keeps every raw byte the client sent)
-must be what ESP8266 core 2.4.1's axTLS does: see harness/twin/FIDELITY.md.
+must be what ESP8266 core 2.4.1's axTLS does: see harness/twin/FIDELITY-esp8266-axtls.md.
 """
 
 from __future__ import annotations
