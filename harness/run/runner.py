@@ -44,6 +44,7 @@ from harness.model import (
     Verdict,
 )
 from harness.model.errors import HilError, NetworkSafetyError, PortInUseError
+from harness.run.runinfo import write_run_info
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ def run_scenario(
 ) -> RunRecord:
     """Run `scenario` once; a harness error gives an `error` verdict, never a lost run."""
     run_dir = run_dir or new_run_dir(config.runs_dir, scenario.name)
+    write_run_info(scenario, config.bind, run_dir)
     durations: dict[str, float] = {}
     started = time.monotonic()
     error: HilError | None = None
@@ -243,6 +245,8 @@ def _build(
         "HIL_WIFI_PASSWORD": '"hil-bench"',
         "HIL_SERVER_HOST": json.dumps(config.bind),
         "HIL_SERVER_PORT": str(port),
+        # For sketches that trust by fingerprint (verify(fp, host)); unused by the others.
+        "HIL_SERVER_SHA1": json.dumps(certs.fingerprint("sha1", sep=" ")),
         **scenario.defines,
     }
     header = (

@@ -17,6 +17,7 @@ BOARDS: dict[str, BoardSpec] = {
             stack="axtls",
             personality="esp8266-axtls",
             pio_board="twin-esp8266-axtls",
+            core="esp8266-2.4.1",
             description="host twin behaving like ESP8266 Arduino core 2.4.1 (axTLS)",
         ),
     )

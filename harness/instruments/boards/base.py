@@ -16,6 +16,7 @@ class BoardSpec:
     stack: str  # TLS stack whose log format it prints: "axtls", "bearssl", "mbedtls"
     personality: str  # "esp8266-axtls", ...
     pio_board: str  # PlatformIO board id
+    core: str = ""  # the Arduino core release it is or imitates, e.g. "esp8266-2.4.1"
     baud: int = 115200
     description: str = ""
 

@@ -1,0 +1,262 @@
+"""Compare a run with a golden recording (pure): records, TCP flags, Serial lines.
+
+The golden is what a real board did; the run must do the same, after masking
+(`masks.py`). Every difference names what differs, where, both values and the
+masks applied; whether a difference is known is decided later (`known.py`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import partial
+
+from harness.analysis.golden.capture import Connection, TlsRecord, WireRecording
+from harness.analysis.golden.masks import DATE_WHY, PORT_WHY, SERIAL_START, TEXT_MASKS
+from harness.analysis.golden.records import Item, RecordView, view
+from harness.analysis.golden.report import Difference, GoldenReport
+from harness.analysis.golden.serial import MaskedLine, dates_match, mask_line, mask_text
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One side of the comparison: what a board wrote and printed in one run."""
+
+    wire: WireRecording
+    serial: tuple[str, ...]  # the lines, without their time stamps
+    server_port: int
+    day: date | None = None  # UTC day it was recorded (certificate dates move with it)
+
+
+def compare(
+    expected: Recording, got: Recording, *, golden: str = "", run: str = ""
+) -> GoldenReport:
+    diffs: list[Difference] = []
+    notes: list[str] = []
+    diffs += _compare_wire(expected.wire, got.wire, expected.server_port, got.server_port, notes)
+    serial_diffs, serial_count = _compare_serial(expected, got, notes)
+    diffs += serial_diffs
+    compared = {
+        "connections": min(len(expected.wire.connections), len(got.wire.connections)),
+        "client records": sum(
+            min(len(a.records), len(b.records))
+            for a, b in zip(expected.wire.connections, got.wire.connections, strict=False)
+        ),
+        "serial lines": serial_count,
+    }
+    return GoldenReport(golden, run, tuple(diffs), compared, tuple(notes))
+
+
+# -- the wire ----------------------------------------------------------------------------------
+
+
+def _compare_wire(
+    exp: WireRecording, got: WireRecording, exp_port: int, got_port: int, notes: list[str]
+) -> list[Difference]:
+    diffs: list[Difference] = []
+    for name, rec in (("golden", exp), ("run", got)):
+        if rec.empty_streams:
+            notes.append(
+                f"{name}: {len(rec.empty_streams)} connection(s) in which the client wrote "
+                "nothing (a probe) not compared"
+            )
+    if len(exp.connections) != len(got.connections):
+        diffs.append(
+            Difference(
+                "connections.count",
+                "a different number of connections in which the client wrote",
+                "capture",
+                str(len(exp.connections)),
+                str(len(got.connections)),
+            )
+        )
+    for i, (a, b) in enumerate(zip(exp.connections, got.connections, strict=False)):
+        where = f"connection {i + 1}"
+        for name, conn in (("golden", a), ("run", b)):
+            if not conn.decrypted:
+                notes.append(f"{name}, {where}: not every sealed record could be decrypted")
+            if conn.trailing:
+                notes.append(f"{name}, {where}: {len(conn.trailing)} bytes after the last record")
+        diffs += _compare_records(a, b, where, exp_port, got_port)
+        if a.flags != b.flags:
+            diffs.append(
+                Difference(
+                    "tcp.flags",
+                    "the TCP flags (SYN, FIN, RST) and who sent them differ",
+                    where,
+                    _flags(a),
+                    _flags(b),
+                    "ports, sequence numbers and TCP options are not compared",
+                )
+            )
+    return diffs
+
+
+def _flags(conn: Connection) -> str:
+    return ", ".join(f"{who} {flag}" for who, flag in conn.flags)
+
+
+def _text_mask(port: int) -> Callable[[str], str]:
+    return lambda text: mask_text(text, port)[0]
+
+
+def _compare_records(
+    a: Connection, b: Connection, where: str, a_port: int, b_port: int
+) -> list[Difference]:
+    diffs = []
+    for j in range(max(len(a.records), len(b.records))):
+        ra = a.records[j] if j < len(a.records) else None
+        rb = b.records[j] if j < len(b.records) else None
+        # Plaintexts are compared only when both sides have theirs.
+        both_sealed = ra is not None and rb is not None and ra.encrypted and rb.encrypted
+        if both_sealed and (ra.plaintext is None or rb.plaintext is None):
+            ra, rb = replace(ra, plaintext=None), replace(rb, plaintext=None)
+        va = view(ra, _text_mask(a_port)) if ra else None
+        vb = view(rb, _text_mask(b_port)) if rb else None
+        here = f"{where}, client record {j}"
+        if va is None or vb is None:
+            kind = va.kind if va is not None else vb.kind if vb is not None else "?"
+            diffs.append(
+                Difference(
+                    "record.missing" if vb is None else "record.extra",
+                    "a record the golden has and the run has not"
+                    if vb is None
+                    else "a record the run wrote and the golden has not",
+                    f"{here} ({kind})",
+                    _summary(ra, va) if va else "(none)",
+                    _summary(rb, vb) if vb else "(none)",
+                )
+            )
+        elif va.kind != vb.kind:
+            diffs.append(
+                Difference(
+                    "record.kind",
+                    "a different record at this place",
+                    here,
+                    _summary(ra, va),
+                    _summary(rb, vb),
+                )
+            )
+        else:
+            diffs += _compare_items(va, vb, f"{here} ({va.kind})")
+    return diffs
+
+
+def _summary(record: TlsRecord | None, v: RecordView) -> str:
+    length = len(record.body) if record is not None else 0
+    alert = next((i.value for i in v.items if i.key == "alert"), "")
+    return f"{v.kind} {alert}, {length} bytes" if alert else f"{v.kind}, {length} bytes"
+
+
+def _compare_items(va: RecordView, vb: RecordView, where: str) -> list[Difference]:
+    ia = {i.key: i for i in va.items}
+    ib = {i.key: i for i in vb.items}
+    keys = list(ia) + [k for k in ib if k not in ia]
+    out = []
+    for key in keys:
+        x, y = ia.get(key), ib.get(key)
+        if key.startswith("client_hello.ext.") and (x is None or y is None):
+            continue  # an extension on one side only shows in client_hello.extensions
+        if x is not None and y is not None and x.value == y.value:
+            continue
+        out.append(_item_difference(va.kind, key, x, y, where))
+    # A length follows from the content; it is news only when nothing else differs.
+    if len(out) > 1:
+        out = [d for d in out if not d.id.endswith(".length")]
+    return out
+
+
+def _item_difference(kind: str, key: str, x: Item | None, y: Item | None, where: str) -> Difference:
+    ident = key if key.startswith(f"{kind}.") else f"{kind}.{key}"
+    masking = "; ".join(sorted({i.masking for i in (x, y) if i is not None and i.masking}))
+    return Difference(
+        ident,
+        f"{key.split('.')[-1].replace('_', ' ')} of the {kind} record differs",
+        where,
+        x.value if x else "(absent)",
+        y.value if y else "(absent)",
+        masking,
+    )
+
+
+# -- Serial ------------------------------------------------------------------------------------
+
+
+def _from_start(lines: tuple[str, ...]) -> tuple[int, tuple[str, ...]]:
+    for i, line in enumerate(lines):
+        if SERIAL_START.pattern.search(line):
+            return i, lines[i:]
+    return 0, lines
+
+
+def _compare_serial(
+    expected: Recording, got: Recording, notes: list[str]
+) -> tuple[list[Difference], int]:
+    a0, a_lines = _from_start(expected.serial)
+    b0, b_lines = _from_start(got.serial)
+    if any(line.strip() for line in expected.serial[:a0] + got.serial[:b0]):
+        notes.append(f"serial lines before HIL:BOOT not compared: {SERIAL_START.why}")
+    ma = [mask_line(line, expected.server_port) for line in a_lines]
+    mb = [mask_line(line, got.server_port) for line in b_lines]
+    shift = (got.day - expected.day).days if expected.day and got.day else 0
+    diffs: list[Difference] = []
+    matcher = difflib.SequenceMatcher(
+        a=[m.text for m in ma], b=[m.text for m in mb], autojunk=False
+    )
+    at = partial(_serial_where, a0, b0)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            for k in range(i2 - i1):
+                x, y = ma[i1 + k], mb[j1 + k]
+                if not all(dates_match(p, q, shift) for p, q in zip(x.dates, y.dates, strict=True)):
+                    diffs.append(_serial_diff("serial.date", x, y, at(i1 + k, j1 + k)))
+            continue
+        pairs = min(i2 - i1, j2 - j1) if op == "replace" else 0
+        for k in range(pairs):
+            diffs.append(_serial_diff("serial.changed", ma[i1 + k], mb[j1 + k], at(i1 + k, j1 + k)))
+        for k in range(i1 + pairs, i2):
+            diffs.append(_serial_diff("serial.missing", ma[k], None, at(k, None)))
+        for k in range(j1 + pairs, j2):
+            diffs.append(_serial_diff("serial.extra", None, mb[k], at(None, k)))
+    return diffs, max(len(ma), len(mb))
+
+
+def _serial_where(a0: int, b0: int, i: int | None, j: int | None) -> str:
+    parts = []
+    if i is not None:
+        parts.append(f"golden line {a0 + i + 1}")
+    if j is not None:
+        parts.append(f"run line {b0 + j + 1}")
+    return "serial, " + ", ".join(parts)
+
+
+_SERIAL_WHAT = {
+    "serial.date": "a certificate date differs beyond the days between the recordings",
+    "serial.changed": "a serial line differs",
+    "serial.missing": "a serial line the golden has and the run has not",
+    "serial.extra": "a serial line the run printed and the golden has not",
+}
+
+
+def _with_dates(m: MaskedLine) -> str:
+    text = m.text
+    for d in m.dates:
+        text = text.replace("<date>", f"<date {d}>", 1)
+    return text
+
+
+def _serial_diff(ident: str, x: MaskedLine | None, y: MaskedLine | None, where: str) -> Difference:
+    used = sorted({name for m in (x, y) if m is not None for name in m.masks})
+    reasons = {r.name: r.why for r in TEXT_MASKS}
+    reasons["certificate dates"] = DATE_WHY
+    reasons["server port"] = PORT_WHY
+    return Difference(
+        ident,
+        _SERIAL_WHAT[ident],
+        where,
+        (_with_dates(x) if ident == "serial.date" else x.text) if x else "(absent)",
+        (_with_dates(y) if ident == "serial.date" else y.text) if y else "(absent)",
+        "; ".join(f"{n}: {reasons[n]}" for n in used),
+    )
