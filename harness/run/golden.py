@@ -37,7 +37,9 @@ from harness.analysis.serverlog import parse_server_log
 from harness.instruments.boards import BOARDS, get_board_spec
 from harness.instruments.boards.base import BoardSpec
 from harness.instruments.tshark import read_decrypted_dump, read_fields, write_filtered
+from harness.model import Expectation, Scenario
 from harness.model.errors import ConfigError
+from harness.model.sketches import default_sketch
 from harness.run.runinfo import RunInfo, harness_version, read_run_info
 
 log = logging.getLogger(__name__)
@@ -188,6 +190,56 @@ def check(
     got = load(run_dir, "run")
     report = compare(expected.recording, got.recording, golden=str(golden_dir), run=str(run_dir))
     return classify(report, known_differences() if known is None else known, spec.personality)
+
+
+# -- a run for a golden's case ------------------------------------------------------------
+
+# How a case.toml (FORMAT.md) says what the recorded sketch did, and the switch of the
+# default sketch that does the same: (key, value) of the case -> defines.
+CASE_SWITCHES: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("connect_by", "ip", {"HIL_CONNECT_BY_IP": "1"}),
+    ("trust", "fingerprint", {"HIL_TRUST_FINGERPRINT": "1"}),
+    ("trust", "none", {"HIL_TRUST_NONE": "1"}),
+)
+# A call of the case's `calls` list (by its start) -> defines; the clock is off unless set.
+CALL_SWITCHES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("configTime(", {"HIL_SET_CLOCK": "1"}),
+    ("read() while", {"HIL_READ_BODY": "1"}),
+)
+CASE_TRUSTS = ("ca", "fingerprint", "none")
+
+
+def scenario_for_case(case: dict[str, Any], board: str, name: str) -> Scenario:
+    """The scenario that repeats a golden's case on `board`: its profile and backend,
+    and the board's default sketch switched to the recorded behaviour. A case that
+    `hil golden record` wrote names its sketch and defines, and those are used."""
+    spec = get_board_spec(board)
+    if case.get("sketch"):
+        sketch, defines = str(case["sketch"]), dict(case.get("defines", {}))
+    else:
+        if case.get("trust", "ca") not in CASE_TRUSTS:
+            raise ConfigError(
+                f"case {name}: trust {case.get('trust')!r} has no switch in the default sketch",
+                fix=f"record it with one of {', '.join(CASE_TRUSTS)}, or add a switch",
+            )
+        sketch = default_sketch(spec.name, spec.core, spec.stack)
+        defines = {"HIL_SET_CLOCK": "0"}
+        for key, value, switch in CASE_SWITCHES:
+            if case.get(key) == value:
+                defines.update(switch)
+        for start, switch in CALL_SWITCHES:
+            if any(str(call).startswith(start) for call in case.get("calls", [])):
+                defines.update(switch)
+    return Scenario(
+        name=f"golden-{case['core']}-{name}",
+        description=f"the golden case {case['core']}/{name} on {board}",
+        sketch=sketch,
+        board=board,
+        profile=str(case["profile"]),
+        expectation=Expectation(connected=bool(case.get("connected", False))),
+        backend=str(case.get("backend", "builtin")),
+        defines=defines,
+    )
 
 
 # -- record ------------------------------------------------------------------------------------

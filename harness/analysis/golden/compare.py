@@ -216,19 +216,44 @@ def _compare_serial(
         pairs = min(i2 - i1, j2 - j1) if op == "replace" else 0
         for k in range(pairs):
             diffs.append(_serial_diff("serial.changed", ma[i1 + k], mb[j1 + k], at(i1 + k, j1 + k)))
-        for k in range(i1 + pairs, i2):
-            diffs.append(_serial_diff("serial.missing", ma[k], None, at(k, None)))
-        for k in range(j1 + pairs, j2):
-            diffs.append(_serial_diff("serial.extra", None, mb[k], at(None, k)))
+        # A run of lines one side lacks is one difference: one cause, one known entry.
+        if i1 + pairs < i2:
+            diffs.append(
+                _serial_diff(
+                    "serial.missing",
+                    _block(ma[i1 + pairs : i2]),
+                    None,
+                    at(i1 + pairs, None, i2 - i1 - pairs),
+                )
+            )
+        if j1 + pairs < j2:
+            diffs.append(
+                _serial_diff(
+                    "serial.extra",
+                    None,
+                    _block(mb[j1 + pairs : j2]),
+                    at(None, j1 + pairs, j2 - j1 - pairs),
+                )
+            )
     return diffs, max(len(ma), len(mb))
 
 
-def _serial_where(a0: int, b0: int, i: int | None, j: int | None) -> str:
+def _block(lines: list[MaskedLine]) -> MaskedLine:
+    return MaskedLine(
+        "\n".join(m.text for m in lines),
+        tuple(d for m in lines for d in m.dates),
+        tuple(dict.fromkeys(n for m in lines for n in m.masks)),
+    )
+
+
+def _serial_where(a0: int, b0: int, i: int | None, j: int | None, n: int = 1) -> str:
     parts = []
-    if i is not None:
-        parts.append(f"golden line {a0 + i + 1}")
-    if j is not None:
-        parts.append(f"run line {b0 + j + 1}")
+    for side, base, k in (("golden", a0, i), ("run", b0, j)):
+        if k is not None:
+            first = base + k + 1
+            parts.append(
+                f"{side} line {first}" if n == 1 else f"{side} lines {first}-{first + n - 1}"
+            )
     return "serial, " + ", ".join(parts)
 
 

@@ -60,8 +60,12 @@ class GoldenReport:
         }
 
 
+def _escaped(text: str) -> str:
+    return text.replace("\n", "\\n").replace("\t", "\\t")
+
+
 def _cell(text: str, width: int) -> str:
-    text = text.replace("\n", "\\n").replace("\t", "\\t")
+    text = _escaped(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -87,7 +91,7 @@ def render_table(report: GoldenReport, width: int = 56) -> str:
         for r in rows:
             lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
         for d in report.differences:
-            if _cell(d.expected, width) != d.expected or _cell(d.got, width) != d.got:
+            if max(len(_escaped(d.expected)), len(_escaped(d.got))) > width:
                 lines += [f"  {d.id} at {d.where}:", f"    expected: {d.expected}"]
                 lines += [f"    got:      {d.got}"]
         masks = sorted({d.masking for d in report.differences if d.masking})
