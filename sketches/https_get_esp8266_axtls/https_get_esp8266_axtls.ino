@@ -69,7 +69,7 @@ static void getAndReadStatus(const char* host) {
   Serial.print("status: ");
   Serial.println(status);
 #if HIL_READ_BODY
-  unsigned long bytes = 0;  // what follows the status line
+  unsigned long bytes = status.length();  // the trimmed status line, then the rest
   while (client.connected() || client.available()) {
     if (client.available()) {
       client.read();
