@@ -96,3 +96,12 @@ def test_the_cli_refuses_a_scenario_and_options_together(capsys):
 def test_the_cli_names_a_missing_profile(capsys):
     assert main(["run", "--board", "twin-esp8266-axtls"]) == 2
     assert "needs both --board and --profile" in capsys.readouterr().err
+
+
+def test_a_twin_named_after_its_core_needs_no_core_field():
+    from harness.instruments.boards.base import BoardSpec
+
+    spec = BoardSpec("twin-esp8266-3.1.2", "twin", "bearssl", "esp8266-bearssl", "x")
+    assert spec.core == "esp8266-3.1.2"
+    assert BoardSpec("twin-esp8266-axtls", "twin", "axtls", "esp8266-axtls", "x").core == ""
+    assert BOARDS["twin-esp8266-axtls"].core == "esp8266-2.4.1"

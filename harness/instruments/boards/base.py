@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import abc
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+# A twin named after its core release, e.g. "twin-esp8266-2.4.1" -> "esp8266-2.4.1".
+_CORE_IN_NAME = re.compile(r"^twin-((?:esp8266|esp32)-\d+\.\d+\.\d+)$")
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,12 @@ class BoardSpec:
     core: str = ""  # the Arduino core release it is or imitates, e.g. "esp8266-2.4.1"
     baud: int = 115200
     description: str = ""
+
+    def __post_init__(self) -> None:
+        # Boards named twin-<core-id> need not repeat the core; others say it.
+        m = _CORE_IN_NAME.match(self.name)
+        if not self.core and m:
+            object.__setattr__(self, "core", m.group(1))
 
 
 @dataclass(frozen=True)
