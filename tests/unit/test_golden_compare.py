@@ -263,3 +263,22 @@ def test_a_capture_cut_mid_record_keeps_the_whole_records_only():
     hello = bytes.fromhex((GOLDEN / "do-2016-ssl-params/client_hello.hex").read_text().strip())
     records, rest = split_records(hello + hello[:20])
     assert len(records) == 1 and rest == hello[:20]
+
+
+def test_dates_of_a_plan_dated_from_the_day_of_issue_follow_the_recording_day(golden):
+    line = "Not Before:\t\t\tSat Nov 28 00:00:00 2026"
+    a = replace(golden, serial=(*golden.serial, line))
+    moved = replace(
+        a,
+        serial=(*golden.serial, "Not Before:\t\t\tMon Nov 30 00:00:00 2026"),
+        day=date(2026, 12, 1),
+    )
+    assert compare(a, moved).differences == ()
+    stuck = replace(a, day=date(2026, 12, 1))
+    (d,) = compare(a, stuck).differences
+    assert (d.id, d.expected, d.got) == (
+        "serial.date",
+        "Not Before:\t\t\t<date Sat Nov 28 00:00:00 2026>",
+        "Not Before:\t\t\t<date Sat Nov 28 00:00:00 2026>",
+    )
+    assert "days between the two recordings" in d.masking
