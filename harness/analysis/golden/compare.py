@@ -109,47 +109,60 @@ def _text_mask(port: int) -> Callable[[str], str]:
 def _compare_records(
     a: Connection, b: Connection, where: str, a_port: int, b_port: int
 ) -> list[Difference]:
-    diffs = []
-    for j in range(max(len(a.records), len(b.records))):
-        ra = a.records[j] if j < len(a.records) else None
-        rb = b.records[j] if j < len(b.records) else None
-        # Plaintexts are compared only when both sides have theirs.
-        both_sealed = ra is not None and rb is not None and ra.encrypted and rb.encrypted
-        if both_sealed and (ra.plaintext is None or rb.plaintext is None):
-            ra, rb = replace(ra, plaintext=None), replace(rb, plaintext=None)
-        va = view(ra, _text_mask(a_port)) if ra else None
-        vb = view(rb, _text_mask(b_port)) if rb else None
-        here = f"{where}, client record {j}"
-        if va is None or vb is None:
-            kind = va.kind if va is not None else vb.kind if vb is not None else "?"
-            diffs.append(
-                Difference(
-                    "record.missing" if vb is None else "record.extra",
-                    "a record the golden has and the run has not"
-                    if vb is None
-                    else "a record the run wrote and the golden has not",
-                    f"{here} ({kind})",
-                    _summary(ra, va) if va else "(none)",
-                    _summary(rb, vb) if vb else "(none)",
-                )
-            )
-        elif va.kind != vb.kind:
+    """Records lined up by kind (one record more or less does not shift the rest),
+    then each pair compared item by item."""
+    ra, rb = list(a.records), list(b.records)
+    if any(r.encrypted and r.plaintext is None for r in ra + rb):
+        # Plaintexts are compared only when both sides have all of theirs.
+        ra = [replace(r, plaintext=None) for r in ra]
+        rb = [replace(r, plaintext=None) for r in rb]
+    va = [view(r, _text_mask(a_port)) for r in ra]
+    vb = [view(r, _text_mask(b_port)) for r in rb]
+    diffs: list[Difference] = []
+    matcher = difflib.SequenceMatcher(
+        a=[v.kind for v in va], b=[v.kind for v in vb], autojunk=False
+    )
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
+                diffs += _compare_items(va[i], vb[j], f"{where}, client record {j} ({va[i].kind})")
+            continue
+        pairs = min(i2 - i1, j2 - j1) if op == "replace" else 0
+        for i, j in zip(range(i1, i1 + pairs), range(j1, j1 + pairs), strict=True):
             diffs.append(
                 Difference(
                     "record.kind",
                     "a different record at this place",
-                    here,
-                    _summary(ra, va),
-                    _summary(rb, vb),
+                    f"{where}, client record {j}",
+                    _summary(ra[i], va[i]),
+                    _summary(rb[j], vb[j]),
                 )
             )
-        else:
-            diffs += _compare_items(va, vb, f"{here} ({va.kind})")
+        for i in range(i1 + pairs, i2):
+            diffs.append(
+                Difference(
+                    "record.missing",
+                    "a record the golden has and the run has not",
+                    f"{where}, golden client record {i} ({va[i].kind})",
+                    _summary(ra[i], va[i]),
+                    "(none)",
+                )
+            )
+        for j in range(j1 + pairs, j2):
+            diffs.append(
+                Difference(
+                    "record.extra",
+                    "a record the run wrote and the golden has not",
+                    f"{where}, client record {j} ({vb[j].kind})",
+                    "(none)",
+                    _summary(rb[j], vb[j]),
+                )
+            )
     return diffs
 
 
-def _summary(record: TlsRecord | None, v: RecordView) -> str:
-    length = len(record.body) if record is not None else 0
+def _summary(record: TlsRecord, v: RecordView) -> str:
+    length = len(record.body)
     alert = next((i.value for i in v.items if i.key == "alert"), "")
     return f"{v.kind} {alert}, {length} bytes" if alert else f"{v.kind}, {length} bytes"
 

@@ -69,6 +69,12 @@ def _cell(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _detail(label: str, value: str) -> list[str]:
+    """A long value in full, one line per line of it, indented under its label."""
+    first, *rest = value.split("\n")
+    return [f"    {label + ':':<9} {first}"] + [f"    {'':<9} {line}" for line in rest]
+
+
 def render_table(report: GoldenReport, width: int = 56) -> str:
     """The differences as a table: status, id, where, expected, got; then the masks."""
     compared = ", ".join(f"{n} {what}" for what, n in report.compared.items())
@@ -92,8 +98,8 @@ def render_table(report: GoldenReport, width: int = 56) -> str:
             lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
         for d in report.differences:
             if max(len(_escaped(d.expected)), len(_escaped(d.got))) > width:
-                lines += [f"  {d.id} at {d.where}:", f"    expected: {d.expected}"]
-                lines += [f"    got:      {d.got}"]
+                lines.append(f"  {d.id} at {d.where}:")
+                lines += _detail("expected", d.expected) + _detail("got", d.got)
         masks = sorted({d.masking for d in report.differences if d.masking})
         lines += [f"masked: {m}" for m in masks]
         lines += [f"known:  {d.id}: {d.known}" for d in report.differences if d.known]
