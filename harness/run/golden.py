@@ -194,19 +194,57 @@ def check(
 
 # -- a run for a golden's case ------------------------------------------------------------
 
-# How a case.toml (FORMAT.md) says what the recorded sketch did, and the switch of the
-# default sketch that does the same: (key, value) of the case -> defines.
-CASE_SWITCHES: tuple[tuple[str, str, dict[str, str]], ...] = (
-    ("connect_by", "ip", {"HIL_CONNECT_BY_IP": "1"}),
-    ("trust", "fingerprint", {"HIL_TRUST_FINGERPRINT": "1"}),
-    ("trust", "none", {"HIL_TRUST_NONE": "1"}),
-)
-# A call of the case's `calls` list (by its start) -> defines; the clock is off unless set.
-CALL_SWITCHES: tuple[tuple[str, dict[str, str]], ...] = (
-    ("configTime(", {"HIL_SET_CLOCK": "1"}),
-    ("read() while", {"HIL_READ_BODY": "1"}),
-)
-CASE_TRUSTS = ("ca", "fingerprint", "none")
+
+@dataclass(frozen=True)
+class CaseSwitches:
+    """How a default sketch repeats what a golden's case.toml (FORMAT.md) says the
+    recorded sketch did: case (key, value) -> defines, a call of the case's `calls`
+    (by its start) -> defines, and the trust methods it knows."""
+
+    by_key: tuple[tuple[str, str, dict[str, str]], ...]
+    by_call: tuple[tuple[str, dict[str, str]], ...]
+    trusts: tuple[str, ...]
+    base: dict[str, str]  # before any switch, e.g. the clock off
+
+
+# Default sketch -> its switches; a personality's sketch adds its own entry.
+CASE_SWITCHES: dict[str, CaseSwitches] = {
+    "https_get_esp8266_axtls": CaseSwitches(
+        by_key=(
+            ("connect_by", "ip", {"HIL_CONNECT_BY_IP": "1"}),
+            ("trust", "fingerprint", {"HIL_TRUST_FINGERPRINT": "1"}),
+            ("trust", "none", {"HIL_TRUST_NONE": "1"}),
+        ),
+        by_call=(
+            ("configTime(", {"HIL_SET_CLOCK": "1"}),
+            ("read() while", {"HIL_READ_BODY": "1"}),
+        ),
+        trusts=("ca", "fingerprint", "none"),
+        base={"HIL_SET_CLOCK": "0"},
+    ),
+}
+
+
+def _switches(case: dict[str, Any], sketch: str, name: str) -> dict[str, str]:
+    switches = CASE_SWITCHES.get(sketch)
+    if switches is None:
+        raise ConfigError(
+            f"case {name}: the default sketch {sketch} has no case switches",
+            fix=f"add an entry for {sketch} to CASE_SWITCHES in harness/run/golden.py",
+        )
+    if case.get("trust", "ca") not in switches.trusts:
+        raise ConfigError(
+            f"case {name}: trust {case.get('trust')!r} has no switch in {sketch}",
+            fix=f"record it with one of {', '.join(switches.trusts)}, or add a switch",
+        )
+    defines = dict(switches.base)
+    for key, value, switch in switches.by_key:
+        if case.get(key) == value:
+            defines.update(switch)
+    for start, switch in switches.by_call:
+        if any(str(call).startswith(start) for call in case.get("calls", [])):
+            defines.update(switch)
+    return defines
 
 
 def scenario_for_case(case: dict[str, Any], board: str, name: str) -> Scenario:
@@ -217,19 +255,8 @@ def scenario_for_case(case: dict[str, Any], board: str, name: str) -> Scenario:
     if case.get("sketch"):
         sketch, defines = str(case["sketch"]), dict(case.get("defines", {}))
     else:
-        if case.get("trust", "ca") not in CASE_TRUSTS:
-            raise ConfigError(
-                f"case {name}: trust {case.get('trust')!r} has no switch in the default sketch",
-                fix=f"record it with one of {', '.join(CASE_TRUSTS)}, or add a switch",
-            )
         sketch = default_sketch(spec.name, spec.core, spec.stack)
-        defines = {"HIL_SET_CLOCK": "0"}
-        for key, value, switch in CASE_SWITCHES:
-            if case.get(key) == value:
-                defines.update(switch)
-        for start, switch in CALL_SWITCHES:
-            if any(str(call).startswith(start) for call in case.get("calls", [])):
-                defines.update(switch)
+        defines = _switches(case, sketch, name)
     return Scenario(
         name=f"golden-{case['core']}-{name}",
         description=f"the golden case {case['core']}/{name} on {board}",

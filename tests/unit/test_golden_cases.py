@@ -45,7 +45,7 @@ def test_the_apache_case_runs_on_apache():
 
 def test_a_case_with_an_unknown_trust_is_refused():
     case = {**load_case(GOLDEN / "do-2016-ssl-params"), "trust": "known-key"}
-    with pytest.raises(ConfigError, match="trust 'known-key' has no switch"):
+    with pytest.raises(ConfigError, match="trust .known-key. has no switch in https_get_esp8266_axtls"):
         scenario_for_case(case, BOARD, "x")
 
 
@@ -78,3 +78,10 @@ def test_a_recorded_case_names_the_run_and_reads_back_as_its_scenario():
     )
     again = scenario_for_case(case, BOARD, "again")
     assert (again.sketch, dict(again.defines)) == ("founding_report", {"HIL_SET_CLOCK": "0"})
+
+
+def test_every_default_sketch_can_repeat_golden_cases():
+    from harness.model.sketches import DEFAULT_SKETCHES
+    from harness.run.golden import CASE_SWITCHES
+
+    assert set(DEFAULT_SKETCHES.values()) <= set(CASE_SWITCHES)
