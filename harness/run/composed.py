@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.instruments.boards import get_board_spec
+from harness.instruments.boards.base import core_id
 from harness.instruments.servers.profiles import load_profile
 from harness.model import Expectation, Scenario
 from harness.model.causes import CAUSES
@@ -58,7 +59,7 @@ def compose_scenario(
             fix=f"use --backend {' or '.join(server.backends)}",
         )
     if sketch is None:
-        sketch_name = default_sketch(spec.name, spec.core, spec.stack)
+        sketch_name = default_sketch(spec.name, core_id(spec), spec.stack)
     else:
         sketch = Path(sketch).resolve()
         if not sketch.is_dir():

@@ -35,7 +35,7 @@ from harness.analysis.golden import (
 from harness.analysis.logformats.lines import read_serial_log
 from harness.analysis.serverlog import parse_server_log
 from harness.instruments.boards import BOARDS, get_board_spec
-from harness.instruments.boards.base import BoardSpec
+from harness.instruments.boards.base import BoardSpec, core_id
 from harness.instruments.tshark import read_decrypted_dump, read_fields, write_filtered
 from harness.model import Expectation, Scenario
 from harness.model.errors import ConfigError
@@ -150,23 +150,24 @@ def known_differences(twin_dir: Path = TWIN_DIR) -> tuple[KnownDifference, ...]:
 
 
 def boards_of_core(core: str) -> list[str]:
-    return sorted(name for name, spec in BOARDS.items() if spec.core == core)
+    return sorted(name for name, spec in BOARDS.items() if core_id(spec) == core)
 
 
 def _check_match(info: RunInfo, spec: BoardSpec, case: dict[str, Any], golden: Path) -> None:
     """Refuse a golden of another core, profile or backend: its differences would be
     the bench's, not the stack's."""
-    if case["core"] != spec.core:
+    core = core_id(spec)
+    if case["core"] != core:
         others = boards_of_core(case["core"])
         raise ConfigError(
             f"golden {golden} was recorded on core {case['core']}, but the run's board "
-            f"{spec.name} is core {spec.core or '(none)'}",
+            f"{spec.name} is core {core or '(none)'}",
             fix=(
                 f"run on a board of core {case['core']} ({', '.join(others)})"
                 if others
                 else f"no board in the registry is core {case['core']} yet"
             )
-            + f", or compare with a golden of core {spec.core} (tests/data/golden/{spec.core}/)",
+            + f", or compare with a golden of core {core} (tests/data/golden/{core}/)",
         )
     for key, got in (("profile", info.scenario.profile), ("backend", info.scenario.backend)):
         want = case.get(key, "builtin" if key == "backend" else None)
@@ -255,7 +256,7 @@ def scenario_for_case(case: dict[str, Any], board: str, name: str) -> Scenario:
     if case.get("sketch"):
         sketch, defines = str(case["sketch"]), dict(case.get("defines", {}))
     else:
-        sketch = default_sketch(spec.name, spec.core, spec.stack)
+        sketch = default_sketch(spec.name, core_id(spec), spec.stack)
         defines = _switches(case, sketch, name)
     return Scenario(
         name=f"golden-{case['core']}-{name}",
@@ -284,7 +285,7 @@ def case_toml(info: RunInfo, spec: BoardSpec, verdict: dict[str, Any]) -> str:
     observed = verdict.get("observed", {})
     s = info.scenario
     fields: dict[str, Any] = {
-        "core": spec.core,
+        "core": core_id(spec),
         "stack": spec.stack,
         "profile": s.profile,
         "backend": s.backend,
@@ -305,10 +306,11 @@ def case_toml(info: RunInfo, spec: BoardSpec, verdict: dict[str, Any]) -> str:
 
 def provenance(info: RunInfo, spec: BoardSpec, run_dir: Path, port: int) -> str:
     s = info.scenario
+    core = core_id(spec)
     return (
-        f"# Provenance: {s.profile} on {spec.core or spec.name}\n\n"
+        f"# Provenance: {s.profile} on {core or spec.name}\n\n"
         f"Recorded by `hil golden record` (esp-tls-hil {harness_version()}) from a run of\n"
-        f"board `{spec.name}` ({spec.description or spec.kind}; core {spec.core or '-'},\n"
+        f"board `{spec.name}` ({spec.description or spec.kind}; core {core or '-'},\n"
         f"stack {spec.stack}), run by esp-tls-hil {info.harness_version or 'unknown'}.\n\n"
         f"- run directory: `{run_dir}`\n"
         f"- scenario: `{s.name}`, sketch `{s.sketch}`, profile `{s.profile}` on the\n"

@@ -245,8 +245,8 @@ def _build(
         "HIL_WIFI_PASSWORD": '"hil-bench"',
         "HIL_SERVER_HOST": json.dumps(config.bind),
         "HIL_SERVER_PORT": str(port),
-        # For sketches that trust by fingerprint (verify(fp, host)); unused by the others.
-        "HIL_SERVER_SHA1": json.dumps(certs.fingerprint("sha1", sep=" ")),
+        # The server certificate's SHA-1, for sketches that pin it (setFingerprint).
+        "HIL_CERT_SHA1": json.dumps(certs.sha1),
         **scenario.defines,
     }
     header = (

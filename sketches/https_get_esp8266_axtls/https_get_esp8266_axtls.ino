@@ -20,7 +20,7 @@
 #define HIL_CONNECT_BY_IP 0  // 1: connect(IPAddress, port), which sends no SNI
 #endif
 #ifndef HIL_TRUST_FINGERPRINT
-#define HIL_TRUST_FINGERPRINT 0  // 1: verify(HIL_SERVER_SHA1, host) instead of a CA
+#define HIL_TRUST_FINGERPRINT 0  // 1: verify(HIL_CERT_SHA1, host) instead of a CA
 #endif
 #ifndef HIL_TRUST_NONE
 #define HIL_TRUST_NONE 0  // 1: neither a CA nor a verify call (connects, checks nothing)
@@ -54,7 +54,7 @@ static bool connectToServer(const char* host, int port) {
 
 static bool verifyServer(const char* host) {
 #if HIL_TRUST_FINGERPRINT
-  return client.verify(HIL_SERVER_SHA1, host);
+  return client.verify(HIL_CERT_SHA1, host);
 #else
   return client.verifyCertChain(host);
 #endif

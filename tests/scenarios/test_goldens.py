@@ -16,6 +16,7 @@ import pytest
 
 from harness.analysis.golden import render_table
 from harness.instruments.boards import BOARDS
+from harness.instruments.boards.base import core_id
 from harness.model import Outcome
 from harness.run.golden import check, load_case, scenario_for_case
 from harness.run.runner import run_scenario
@@ -30,7 +31,7 @@ def _goldens() -> list[Path]:
 
 def _twin_of(core: str) -> str | None:
     twins = sorted(
-        name for name, spec in BOARDS.items() if spec.kind == "twin" and spec.core == core
+        name for name, spec in BOARDS.items() if spec.kind == "twin" and core_id(spec) == core
     )
     return twins[0] if twins else None
 

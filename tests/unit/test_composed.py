@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.instruments.boards import BOARDS
+from harness.instruments.boards import BOARDS, get_board_spec
+from harness.instruments.boards.base import core_id
 from harness.model.errors import ConfigError
 from harness.model.sketches import DEFAULT_SKETCHES, default_sketch
 from harness.run.composed import compose_scenario
@@ -36,7 +37,7 @@ def test_every_default_sketch_exists_with_a_readme():
 
 def test_every_board_with_a_core_names_a_known_core_family():
     for spec in BOARDS.values():
-        assert spec.core.partition("-")[0] in {"esp8266", "esp32"}, spec.name
+        assert core_id(spec).partition("-")[0] in {"esp8266", "esp32"}, spec.name
 
 
 def test_a_family_without_a_default_sketch_is_a_clear_error():
@@ -98,10 +99,5 @@ def test_the_cli_names_a_missing_profile(capsys):
     assert "needs both --board and --profile" in capsys.readouterr().err
 
 
-def test_a_twin_named_after_its_core_needs_no_core_field():
-    from harness.instruments.boards.base import BoardSpec
-
-    spec = BoardSpec("twin-esp8266-3.1.2", "twin", "bearssl", "esp8266-bearssl", "x")
-    assert spec.core == "esp8266-3.1.2"
-    assert BoardSpec("twin-esp8266-axtls", "twin", "axtls", "esp8266-axtls", "x").core == ""
-    assert BOARDS["twin-esp8266-axtls"].core == "esp8266-2.4.1"
+def test_the_axtls_twin_is_core_2_4_1():
+    assert core_id(get_board_spec("twin-esp8266-axtls")) == "esp8266-2.4.1"

@@ -45,7 +45,9 @@ def test_the_apache_case_runs_on_apache():
 
 def test_a_case_with_an_unknown_trust_is_refused():
     case = {**load_case(GOLDEN / "do-2016-ssl-params"), "trust": "known-key"}
-    with pytest.raises(ConfigError, match="trust .known-key. has no switch in https_get_esp8266_axtls"):
+    with pytest.raises(
+        ConfigError, match=r"trust .known-key. has no switch in https_get_esp8266_axtls"
+    ):
         scenario_for_case(case, BOARD, "x")
 
 

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import abc
-import re
 from dataclasses import dataclass
 from pathlib import Path
-
-# A twin named after its core release, e.g. "twin-esp8266-2.4.1" -> "esp8266-2.4.1".
-_CORE_IN_NAME = re.compile(r"^twin-((?:esp8266|esp32)-\d+\.\d+\.\d+)$")
 
 
 @dataclass(frozen=True)
@@ -20,15 +16,21 @@ class BoardSpec:
     stack: str  # TLS stack whose log format it prints: "axtls", "bearssl", "mbedtls"
     personality: str  # "esp8266-axtls", ...
     pio_board: str  # PlatformIO board id
-    core: str = ""  # the Arduino core release it is or imitates, e.g. "esp8266-2.4.1"
+    core: str = ""  # the Arduino core release it is or imitates: "esp8266-2.4.1"
     baud: int = 115200
     description: str = ""
 
-    def __post_init__(self) -> None:
-        # Boards named twin-<core-id> need not repeat the core; others say it.
-        m = _CORE_IN_NAME.match(self.name)
-        if not self.core and m:
-            object.__setattr__(self, "core", m.group(1))
+
+def core_id(spec: BoardSpec) -> str:
+    """The core release a board is or imitates ("esp8266-2.4.1"); "" if it names none.
+
+    Read through here only: the core release data of the twin personalities
+    (harness.model.cores) makes `core` a CoreRelease, whose `id` this is.
+    """
+    core = spec.core
+    if isinstance(core, str):
+        return core
+    return core.id if core is not None else ""
 
 
 @dataclass(frozen=True)
