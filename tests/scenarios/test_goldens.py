@@ -61,6 +61,7 @@ def test_there_are_goldens_to_compare():
     assert MATCHED, f"no golden in {GOLDEN_ROOT} has a twin board"
 
 
+@pytest.mark.golden
 @pytest.mark.parametrize(
     ("golden", "board"), MATCHED, ids=[f"{g.parent.name}/{g.name}" for g, _ in MATCHED]
 )
