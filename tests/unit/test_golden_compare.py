@@ -19,7 +19,7 @@ from harness.analysis.golden import (
     parse_segments,
     render_table,
 )
-from harness.analysis.golden.capture import split_records
+from harness.analysis.golden.capture import Segment, split_records
 from harness.analysis.golden.records import view
 from harness.analysis.golden.serial import dates_match, mask_line
 from harness.analysis.logformats.lines import read_serial_log
@@ -284,3 +284,27 @@ def test_dates_of_a_plan_dated_from_the_day_of_issue_follow_the_recording_day(go
         "Not Before:\t\t\t<date Sun Nov 29 00:00:00 2026>",
     )
     assert "days between the two recordings" in d.masking
+
+
+def _segment(frame: int, seq: int, payload: bytes) -> Segment:
+    return Segment(frame, 0.0, 0, True, seq, frozenset({"ACK"}), payload)
+
+
+def test_plaintexts_pair_per_frame_when_tshark_merges_two_records():
+    ccs, fin = bytes.fromhex("140303000101"), bytes.fromhex("1603030004") + b"FFFF"
+    app1, app2 = bytes.fromhex("1703030002") + b"aa", bytes.fromhex("1703030003") + b"bbb"
+    segments = [_segment(5, 1, ccs + fin), _segment(7, 1 + len(ccs + fin), app1 + app2)]
+    both = build_recording(segments, {5: (b"\x14\x00\x00\x00",), 7: (b"G", b"ET")})
+    conn = both.connections[0]
+    assert conn.decrypted
+    assert [r.plaintext for r in conn.records] == [None, b"\x14\x00\x00\x00", b"G", b"ET"]
+    # One block for the two records of frame 7 (BearSSL's 1/n-1 split under TLS 1.0):
+    # the Finished still pairs, the application data stays sealed.
+    merged = build_recording(segments, {5: (b"\x14\x00\x00\x00",), 7: (b"GET",)})
+    conn = merged.connections[0]
+    assert not conn.decrypted
+    assert [r.plaintext for r in conn.records] == [None, b"\x14\x00\x00\x00", None, None]
+    # Compared with the fully decrypted one: the Finished by plaintext, the rest by length.
+    a = Recording(both, (), 443)
+    b = Recording(merged, (), 443)
+    assert compare(a, b).differences == ()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harness.analysis.wire.tables import CONTENT_APPLICATION_DATA, CONTENT_CHANGE_CIPHER_SPEC
 
@@ -155,13 +155,12 @@ def build_recording(
     connections, empty = [], []
     for stream, segs in sorted(by_stream.items()):
         client = [s for s in segs if s.from_client]
-        data = _reassemble(client)
+        data, chunks = _reassemble(client)
         if not data:
             empty.append(stream)
             continue
-        plaintexts = [p for s in client for p in (decrypted or {}).get(s.frame, ())]
         records, trailing = split_records(data)
-        records, complete = _attach_plaintexts(records, plaintexts, decrypted is not None)
+        records, complete = _attach_plaintexts(records, chunks, decrypted)
         connections.append(
             Connection(
                 stream=stream,
@@ -174,9 +173,11 @@ def build_recording(
     return WireRecording(tuple(connections), tuple(empty))
 
 
-def _reassemble(client: list[Segment]) -> bytes:
-    """The client's byte stream: payloads in sequence order, overlaps counted once."""
+def _reassemble(client: list[Segment]) -> tuple[bytes, list[tuple[int, int]]]:
+    """The client's byte stream (payloads in sequence order, overlaps counted once),
+    and for each piece the stream offset it ends at and the frame that brought it."""
     out = bytearray()
+    chunks: list[tuple[int, int]] = []
     base: int | None = None
     for s in sorted((s for s in client if s.payload), key=lambda s: (s.seq, s.frame)):
         if base is None:
@@ -187,7 +188,8 @@ def _reassemble(client: list[Segment]) -> bytes:
         if offset > len(out):
             break  # a hole: bytes the capture lost; what follows cannot be placed
         out.extend(s.payload[len(out) - offset :])
-    return bytes(out)
+        chunks.append((len(out), s.frame))
+    return bytes(out), chunks
 
 
 def split_records(data: bytes) -> tuple[list[TlsRecord], bytes]:
@@ -217,21 +219,50 @@ def split_records(data: bytes) -> tuple[list[TlsRecord], bytes]:
 
 
 def _attach_plaintexts(
-    records: list[TlsRecord], plaintexts: list[bytes], asked: bool
+    records: list[TlsRecord],
+    chunks: list[tuple[int, int]],
+    decrypted: Mapping[int, tuple[bytes, ...]] | None,
 ) -> tuple[list[TlsRecord], bool]:
-    """Pair the k-th sealed record with the k-th decrypted block (tshark's order is the
-    stream's order); when the counts differ the pairing is unsafe and none is made."""
+    """Give sealed records the plaintexts tshark decrypted; True when every one got its.
+
+    tshark prints a record's plaintext with the frame that completed the record. When
+    the blocks and the sealed records are as many, they pair in stream order. When not
+    (tshark prints one block for two application-data records of one frame, as with
+    BearSSL's 1/n-1 split under TLS 1.0), each frame whose blocks and records are as
+    many still pairs; the others stay without plaintext.
+    """
     sealed = [r for r in records if r.encrypted]
     if not sealed:
         return records, True
-    if not asked or len(sealed) != len(plaintexts):
+    if decrypted is None:
         return records, False
-    it = iter(plaintexts)
-    out = [
-        TlsRecord(r.index, r.content_type, r.version, r.body, True, next(it)) if r.encrypted else r
-        for r in records
-    ]
-    return out, True
+    ends = _record_frames(records, chunks)
+    frames = [f for _, f in chunks]
+    blocks = [b for f in dict.fromkeys(frames) for b in decrypted.get(f, ())]
+    plain: dict[int, bytes] = {}
+    if len(blocks) == len(sealed):
+        plain = {r.index: b for r, b in zip(sealed, blocks, strict=True)}
+    else:
+        by_frame: dict[int, list[TlsRecord]] = {}
+        for r in sealed:
+            by_frame.setdefault(ends[r.index], []).append(r)
+        for frame, group in by_frame.items():
+            found = decrypted.get(frame, ())
+            if len(found) == len(group):
+                plain.update({r.index: b for r, b in zip(group, found, strict=True)})
+    out = [replace(r, plaintext=plain[r.index]) if r.index in plain else r for r in records]
+    return out, len(plain) == len(sealed)
+
+
+def _record_frames(records: list[TlsRecord], chunks: list[tuple[int, int]]) -> dict[int, int]:
+    """Record index -> the frame that brought its last byte."""
+    out, end, k = {}, 0, 0
+    for r in records:
+        end += RECORD_HEADER + len(r.body)
+        while k < len(chunks) and chunks[k][0] < end:
+            k += 1
+        out[r.index] = chunks[k][1] if k < len(chunks) else -1
+    return out
 
 
 def _flags(segs: list[Segment]) -> tuple[tuple[str, str], ...]:

@@ -112,12 +112,9 @@ def _compare_records(
     """Records lined up by kind (one record more or less does not shift the rest),
     then each pair compared item by item."""
     ra, rb = list(a.records), list(b.records)
-    if any(r.encrypted and r.plaintext is None for r in ra + rb):
-        # Plaintexts are compared only when both sides have all of theirs.
-        ra = [replace(r, plaintext=None) for r in ra]
-        rb = [replace(r, plaintext=None) for r in rb]
-    va = [view(r, _text_mask(a_port)) for r in ra]
-    vb = [view(r, _text_mask(b_port)) for r in rb]
+    # Lined up by what is visible without keys; plaintexts compared where both have theirs.
+    va = [view(replace(r, plaintext=None), _text_mask(a_port)) for r in ra]
+    vb = [view(replace(r, plaintext=None), _text_mask(b_port)) for r in rb]
     diffs: list[Difference] = []
     matcher = difflib.SequenceMatcher(
         a=[v.kind for v in va], b=[v.kind for v in vb], autojunk=False
@@ -125,7 +122,21 @@ def _compare_records(
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
-                diffs += _compare_items(va[i], vb[j], f"{where}, client record {j} ({va[i].kind})")
+                x, y = va[i], vb[j]
+                if ra[i].plaintext is not None and rb[j].plaintext is not None:
+                    x, y = view(ra[i], _text_mask(a_port)), view(rb[j], _text_mask(b_port))
+                if x.kind != y.kind:
+                    diffs.append(
+                        Difference(
+                            "record.kind",
+                            "a different record at this place",
+                            f"{where}, client record {j}",
+                            _summary(ra[i], x),
+                            _summary(rb[j], y),
+                        )
+                    )
+                    continue
+                diffs += _compare_items(x, y, f"{where}, client record {j} ({x.kind})")
             continue
         pairs = min(i2 - i1, j2 - j1) if op == "replace" else 0
         for i, j in zip(range(i1, i1 + pairs), range(j1, j1 + pairs), strict=True):
