@@ -155,33 +155,62 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the run record as JSON")
     _bench_options(p)
+    _compose_options(p)
+
+
+def _compose_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("a run composed from options instead of a scenario file")
+    g.add_argument("--board", help="board (see `hil boards`)")
+    g.add_argument("--profile", help="server profile (see `hil profiles`)")
+    g.add_argument("--sketch", type=Path, help="sketch folder (default: the board's HTTPS GET)")
+    g.add_argument("--backend", default="builtin", help="builtin or apache")
+    g.add_argument("--expect-connected", choices=("yes", "no"), default=None)
+    g.add_argument("--expect-cause", default=None, help="a catalogue cause (implies no)")
+
+
+def _scenario(args: argparse.Namespace):
+    """The scenario of the catalogue named, the file given, or one composed from
+    --board/--profile/...; exactly one of them."""
+    from harness.run.composed import compose_scenario
+    from harness.run.scenarios import list_scenarios, load_scenario, load_scenario_file
+
+    composed = args.board is not None or args.profile is not None
+    given = [bool(args.scenario), args.scenario_file is not None, composed]
+    if sum(given) > 1:
+        raise ConfigError(
+            "hil run: more than one of a scenario name, --scenario-file and --board/--profile",
+            fix="give one: a name from the catalogue, --scenario-file PATH, or --board/--profile",
+        )
+    if args.scenario_file is not None:
+        return load_scenario_file(args.scenario_file)
+    if args.scenario:
+        return load_scenario(args.scenario)
+    if not composed:
+        raise ConfigError(
+            "hil run needs a scenario",
+            seen=f"the catalogue: {', '.join(list_scenarios())}",
+            fix="hil run NAME, hil run --scenario-file PATH, or hil run --board B --profile P",
+        )
+    return compose_scenario(
+        board=args.board,
+        profile=args.profile,
+        sketch=args.sketch,
+        backend=args.backend,
+        expect_connected=args.expect_connected,
+        expect_cause=args.expect_cause,
+    )
 
 
 @command("run", "run one scenario on its board and diagnose it")
 @options(_run_options)
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.run.runner import run_scenario
-    from harness.run.scenarios import list_scenarios, load_scenario, load_scenario_file
+    from harness.run.scenarios import list_scenarios
 
     if args.list:
         print("\n".join(list_scenarios()))
         return 0
-    if args.scenario and args.scenario_file:
-        raise ConfigError(
-            "hil run: both a scenario name and --scenario-file",
-            fix="give one: a name from the catalogue, or --scenario-file PATH",
-        )
-    if args.scenario_file is not None:
-        scenario = load_scenario_file(args.scenario_file)
-    elif args.scenario:
-        scenario = load_scenario(args.scenario)
-    else:
-        raise ConfigError(
-            "hil run needs a scenario",
-            seen=f"the catalogue: {', '.join(list_scenarios())}",
-            fix="hil run NAME, or hil run --scenario-file PATH",
-        )
-    record = run_scenario(scenario, _bench(args))
+    record = run_scenario(_scenario(args), _bench(args))
     if args.json:
         print(report.record_json_text(record))
     else:
@@ -261,6 +290,43 @@ def cmd_bench(args: argparse.Namespace) -> int:
         figure = module.measure(args.runs) if args.runs is not None else module.measure()
         print(json.dumps(figure.to_json()) if args.json else figure, flush=True)
     return 0
+
+
+# -- golden recordings ----------------------------------------------------------------------
+
+# Exit codes of `hil golden`: 0 match / recorded, 1 differences, 2 bad input,
+# 3 the environment failed (a tool missing or broken).
+GOLDEN_ENVIRONMENT_EXIT = 3
+
+
+def _golden_options(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="golden_action", required=True)
+    c = sub.add_parser("check", help="compare a run with a golden recording")
+    c.add_argument("run_dir", type=Path, help="the run directory (hil-runs/...)")
+    c.add_argument("golden_dir", type=Path, help="the golden (tests/data/golden/CORE/CASE)")
+    c.add_argument("--json", action="store_true", help="the report as JSON")
+    r = sub.add_parser("record", help="keep a run as a golden recording")
+    r.add_argument("run_dir", type=Path, help="the run directory (hil-runs/...)")
+    r.add_argument("dir", type=Path, help="where the golden goes (must not exist yet)")
+
+
+@command("golden", "compare a run with a golden recording, or keep a run as one")
+@options(_golden_options)
+def cmd_golden(args: argparse.Namespace) -> int:
+    from harness.analysis.golden import render_table
+    from harness.model.errors import DeadlineError, ToolFailedError, ToolMissingError
+    from harness.run import golden
+
+    try:
+        if args.golden_action == "record":
+            print(f"golden recorded in {golden.record(args.run_dir, args.dir)}")
+            return 0
+        result = golden.check(args.run_dir, args.golden_dir)
+    except (ToolMissingError, ToolFailedError, DeadlineError) as exc:
+        print(f"hil golden {args.golden_action}: {exc}", file=sys.stderr)
+        return GOLDEN_ENVIRONMENT_EXIT
+    print(json.dumps(result.to_json(), indent=2) if args.json else render_table(result))
+    return 0 if result.matches else 1
 
 
 # -- catalogues and set-up -------------------------------------------------------------------

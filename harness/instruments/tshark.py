@@ -353,3 +353,52 @@ def open_filecapture(
         decode_as=decode_as,
         keep_packets=True,
     )
+
+
+# -- raw bytes for the golden comparison ----------------------------------------------------
+
+
+def read_decrypted_dump(
+    pcap: Path,
+    *,
+    keylog: Path,
+    display_filter: str,
+    log_path: Path | None,
+    timeout: float = 120.0,
+    tls_ports: Sequence[int] = (),
+) -> FieldsResult:
+    """`tshark -P -x` with the frame number as the only column: each frame's number,
+    then its hex dumps, among them one "Decrypted TLS" block per record tshark could
+    decrypt with `keylog` (harness.analysis.golden.parse_decrypted reads it)."""
+    tshark = procs.which("tshark", package="tshark")
+    cmd = [tshark, "-n", "-r", str(pcap), "-o", f"tls.keylog_file:{keylog}"]
+    cmd += ["-o", 'gui.column.format:"No.","%m"']
+    for port in tls_ports:
+        cmd += ["-d", f"tcp.port=={int(port)},tls"]
+    if display_filter:
+        cmd += ["-Y", display_filter]
+    cmd += ["-P", "-x"]
+    lines: list[str] = []
+    done = _run_pass(Path(pcap), cmd, lines.extend, log_path=log_path, timeout=timeout)
+    return FieldsResult(
+        text="".join(f"{line}\n" for line in lines),
+        partial=done.partial,
+        warnings=done.diagnostics,
+    )
+
+
+def write_filtered(
+    pcap: Path,
+    out: Path,
+    *,
+    display_filter: str,
+    log_path: Path | None,
+    timeout: float = 120.0,
+) -> bool:
+    """Copy the packets of `pcap` that match `display_filter` to `out` (pcapng).
+    Returns False when `pcap` was cut short (what could be read is copied)."""
+    tshark = procs.which("tshark", package="tshark")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [tshark, "-n", "-r", str(pcap), "-Y", display_filter, "-F", "pcapng", "-w", str(out)]
+    done = _run_pass(Path(pcap), cmd, lambda lines: None, log_path=log_path, timeout=timeout)
+    return not done.partial

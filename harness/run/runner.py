@@ -46,6 +46,7 @@ from harness.model import (
 )
 from harness.model.errors import ConfigError, HilError, NetworkSafetyError, PortInUseError
 from harness.run.retention import prune_firmware, prune_runs
+from harness.run.runinfo import write_run_info
 from harness.run.shipped import shipped_dir
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ def run_scenario(
     short by Ctrl-C or SIGTERM (written, then the interrupt goes on up).
     """
     run_dir = run_dir or new_run_dir(config.runs_dir, scenario.name)
+    write_run_info(scenario, config.bind, run_dir)
     durations: dict[str, float] = {}
     started = time.monotonic()
     error: HilError | None = None

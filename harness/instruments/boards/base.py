@@ -32,6 +32,11 @@ class BoardSpec:
         return self.core.version if self.core else ""
 
 
+def core_id(spec: BoardSpec) -> str:
+    """The core release a board is or imitates ("esp8266-2.4.1"); "" if it names none."""
+    return spec.core.id if spec.core is not None else ""
+
+
 @dataclass(frozen=True)
 class BuildRequest:
     sketch_dir: Path

@@ -1,0 +1,38 @@
+"""Default sketches as data: what `hil run --board B --profile P` builds without --sketch.
+
+Keyed by the board's core family and TLS stack, because the sketch is written
+against that stack's API (axTLS's setCACert(DER) + verifyCertChain, BearSSL's
+X509List trust anchors, arduino-esp32's PEM setCACert). Each is an HTTPS GET that
+trusts the profile's CA, verifies, and reads the status line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from harness.model.errors import ConfigError
+
+DEFAULT_SKETCHES: Mapping[tuple[str, str], str] = MappingProxyType(
+    {
+        ("esp8266", "axtls"): "https_get_esp8266_axtls",
+    }
+)
+
+
+def core_family(core: str) -> str:
+    """ "esp8266-2.4.1" -> "esp8266"."""
+    return core.partition("-")[0]
+
+
+def default_sketch(board: str, core: str, stack: str) -> str:
+    key = (core_family(core), stack)
+    try:
+        return DEFAULT_SKETCHES[key]
+    except KeyError:
+        known = ", ".join(f"{f}/{s}" for f, s in DEFAULT_SKETCHES)
+        raise ConfigError(
+            f"board {board} ({core or 'no core'}, {stack}) has no default sketch",
+            seen=f"default sketches exist for {known}",
+            fix="pass --sketch DIR, or add the family/stack to harness/model/sketches.py",
+        ) from None

@@ -1,0 +1,110 @@
+"""The twin against every golden recording of a real board's stack (tests/data/golden).
+
+For each golden whose core has a twin board in the registry, the twin runs the
+case (its profile, backend and sketch behaviour) and `hil golden check`'s
+comparison must find no difference that the personality's FIDELITY file does not
+list. Goldens of cores without a twin are not skipped: each such core is an
+expected failure (strict) that turns into a pass the day its twin is registered,
+and then its goldens join the comparison here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.analysis.golden import render_table
+from harness.instruments.boards import BOARDS, get_board_spec
+from harness.instruments.boards.base import core_id
+from harness.model import Outcome
+from harness.run.golden import check, known_differences, load_case, scenario_for_case
+from harness.run.runner import run_scenario
+from tests.samples import DATA
+
+GOLDEN_ROOT = DATA / "golden"
+
+
+def _goldens() -> list[Path]:
+    return sorted(p.parent for p in GOLDEN_ROOT.glob("*/*/case.toml"))
+
+
+def _twin_of(core: str) -> str | None:
+    twins = sorted(
+        name for name, spec in BOARDS.items() if spec.kind == "twin" and core_id(spec) == core
+    )
+    return twins[0] if twins else None
+
+
+GOLDENS = _goldens()
+# What the comparisons of this session saw, for the last test (tests run in file order).
+COMPARED: list[Path] = []
+USED: set[str] = set()
+MATCHED = [(g, _twin_of(load_case(g)["core"])) for g in GOLDENS if _twin_of(load_case(g)["core"])]
+CORES = sorted({load_case(g)["core"] for g in GOLDENS})
+
+# Cores with goldens and no twin yet. Listed by hand on purpose: when a twin of one
+# of them is registered, its test below passes unexpectedly and fails (strict), so
+# the core leaves this list and its goldens are compared from then on.
+CORES_WITHOUT_TWIN = frozenset(
+    {
+        "esp8266-2.4.2",
+        "esp8266-2.5.2",
+        "esp8266-2.7.4",
+        "esp8266-3.0.2",
+        "esp8266-3.1.2",
+        "esp32-1.0.6",
+        "esp32-2.0.17",
+        "esp32-3.x",
+    }
+)
+
+
+def test_there_are_goldens_to_compare():
+    assert MATCHED, f"no golden in {GOLDEN_ROOT} has a twin board"
+
+
+@pytest.mark.golden
+@pytest.mark.parametrize(
+    ("golden", "board"), MATCHED, ids=[f"{g.parent.name}/{g.name}" for g, _ in MATCHED]
+)
+def test_twin_matches_the_golden(golden: Path, board: str, hil_bench):
+    scenario = scenario_for_case(load_case(golden), board, golden.name)
+    record = run_scenario(scenario, hil_bench)
+    assert record.verdict.outcome is not Outcome.ERROR, record.verdict.reason
+    report = check(record.run_dir, golden)
+    COMPARED.append(golden)
+    USED.update(d.known for d in report.differences if d.known)
+    assert report.matches, render_table(report)
+
+
+@pytest.mark.parametrize(
+    "core",
+    [
+        pytest.param(
+            core,
+            marks=pytest.mark.xfail(
+                strict=True, reason=f"twin personality for {core} not built yet"
+            ),
+        )
+        if core in CORES_WITHOUT_TWIN
+        else core
+        for core in CORES
+    ],
+)
+def test_every_golden_core_has_a_twin(core: str):
+    goldens = sorted(g.name for g in GOLDENS if load_case(g)["core"] == core)
+    assert _twin_of(core), (
+        f"no twin board of core {core} in the registry (harness/instruments/boards BOARDS): "
+        f"its goldens {', '.join(goldens)} are not compared"
+    )
+
+
+def test_every_known_difference_still_occurs():
+    """A known difference no golden shows any more was fixed: its entry must go, or it
+    would hide the same difference coming back."""
+    if len(COMPARED) < len(MATCHED):
+        pytest.xfail(f"{len(COMPARED)} of {len(MATCHED)} golden comparisons ran in this session")
+    personalities = {get_board_spec(board).personality for _, board in MATCHED}
+    listed = {k.label for k in known_differences() if k.personality in personalities}
+    assert not listed - USED, f"known differences no golden shows: {sorted(listed - USED)}"

@@ -1,0 +1,89 @@
+"""A golden's case.toml as a scenario for a twin board, and the case.toml a run records."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from harness.instruments.boards import get_board_spec
+from harness.model import Expectation, Scenario
+from harness.model.errors import ConfigError
+from harness.run.golden import case_toml, load_case, scenario_for_case
+from harness.run.runinfo import RunInfo
+from tests.samples import DATA
+
+GOLDEN = DATA / "golden" / "esp8266-2.4.1"
+BOARD = "twin-esp8266-axtls"
+
+
+@pytest.mark.parametrize(
+    ("case", "defines"),
+    [
+        ("do-2016-ssl-params", {"HIL_SET_CLOCK": "0"}),
+        ("do-2016-ssl-params-fixed", {"HIL_SET_CLOCK": "1"}),
+        ("do-2016-ssl-params-fixed--ip", {"HIL_SET_CLOCK": "1", "HIL_CONNECT_BY_IP": "1"}),
+        (
+            "do-2016-ssl-params-fixed--fingerprint",
+            {"HIL_SET_CLOCK": "1", "HIL_TRUST_FINGERPRINT": "1"},
+        ),
+        ("do-2016-ssl-params-fixed--none", {"HIL_SET_CLOCK": "1", "HIL_TRUST_NONE": "1"}),
+        ("do-2016-ssl-params-fixed--get", {"HIL_SET_CLOCK": "1", "HIL_READ_BODY": "1"}),
+    ],
+)
+def test_a_recorded_case_becomes_the_default_sketch_with_its_switches(case, defines):
+    s = scenario_for_case(load_case(GOLDEN / case), BOARD, case)
+    assert (s.sketch, s.board) == ("https_get_esp8266_axtls", BOARD)
+    assert dict(s.defines) == defines
+    assert s.profile == case.split("--")[0]
+
+
+def test_the_apache_case_runs_on_apache():
+    s = scenario_for_case(load_case(GOLDEN / "do-2016-ssl-params--apache"), BOARD, "x")
+    assert s.backend == "apache" and s.expectation.connected is False
+
+
+def test_a_case_with_an_unknown_trust_is_refused():
+    case = {**load_case(GOLDEN / "do-2016-ssl-params"), "trust": "known-key"}
+    with pytest.raises(
+        ConfigError, match=r"trust .known-key. has no switch in https_get_esp8266_axtls"
+    ):
+        scenario_for_case(case, BOARD, "x")
+
+
+def test_a_directory_without_case_toml_is_not_a_golden(tmp_path):
+    with pytest.raises(ConfigError, match="is not a golden recording"):
+        load_case(tmp_path)
+    (tmp_path / "case.toml").write_text('profile = "tls1.2-only"\n')
+    with pytest.raises(ConfigError, match="no 'core'"):
+        load_case(tmp_path)
+
+
+def test_a_recorded_case_names_the_run_and_reads_back_as_its_scenario():
+    scenario = Scenario(
+        name="founding-report",
+        description="d",
+        sketch="founding_report",
+        board=BOARD,
+        profile="do-2016-ssl-params",
+        expectation=Expectation(connected=False, cause="no_shared_cipher"),
+        defines={"HIL_SET_CLOCK": "0"},
+    )
+    info = RunInfo(scenario, "127.0.0.1", "0.1.0")
+    verdict = {"observed": {"connected": False, "cause": "no_shared_cipher"}}
+    case = tomllib.loads(case_toml(info, get_board_spec(BOARD), verdict))
+    assert case["core"] == "esp8266-2.4.1" and case["stack"] == "axtls"
+    assert (case["connected"], case["cause"], case["host"]) == (
+        False,
+        "no_shared_cipher",
+        "127.0.0.1",
+    )
+    again = scenario_for_case(case, BOARD, "again")
+    assert (again.sketch, dict(again.defines)) == ("founding_report", {"HIL_SET_CLOCK": "0"})
+
+
+def test_every_default_sketch_can_repeat_golden_cases():
+    from harness.model.sketches import DEFAULT_SKETCHES
+    from harness.run.golden import CASE_SWITCHES
+
+    assert set(DEFAULT_SKETCHES.values()) <= set(CASE_SWITCHES)
