@@ -1,11 +1,10 @@
 """The twin against every golden recording of a real board's stack (tests/data/golden).
 
-For each golden whose core has a twin board in the registry, the twin runs the
-case (its profile, backend and sketch behaviour) and `hil golden check`'s
-comparison must find no difference that the personality's FIDELITY file does not
-list. Goldens of cores without a twin are not skipped: each such core is an
-expected failure (strict) that turns into a pass the day its twin is registered,
-and then its goldens join the comparison here.
+For each golden of a compared core, the twin runs the case (its profile, backend and
+sketch behaviour) and `hil golden check`'s comparison must find no difference that
+the personality's FIDELITY file does not list. Goldens of the other cores are not
+skipped silently: each such core is an expected failure (strict), saying what is
+missing, until it joins COMPARED_CORES.
 """
 
 from __future__ import annotations
@@ -37,27 +36,23 @@ def _twin_of(core: str) -> str | None:
 
 
 GOLDENS = _goldens()
+CORES = sorted({load_case(g)["core"] for g in GOLDENS})
+
+# Cores whose goldens are compared here: the personality's default sketch reproduces
+# each case's behaviour (harness/run/golden.py CASE_SWITCHES) and its FIDELITY file
+# lists what is known to differ. A core joins this set when both are done for it.
+COMPARED_CORES = frozenset({"esp8266-2.4.1", "esp8266-2.4.2"})
+# Cores with goldens and no twin board at all (no real mbedTLS 3 here for esp32 3.x).
+CORES_WITHOUT_TWIN = frozenset({"esp32-3.x"})
+
 # What the comparisons of this session saw, for the last test (tests run in file order).
 COMPARED: list[Path] = []
 USED: set[str] = set()
-MATCHED = [(g, _twin_of(load_case(g)["core"])) for g in GOLDENS if _twin_of(load_case(g)["core"])]
-CORES = sorted({load_case(g)["core"] for g in GOLDENS})
-
-# Cores with goldens and no twin yet. Listed by hand on purpose: when a twin of one
-# of them is registered, its test below passes unexpectedly and fails (strict), so
-# the core leaves this list and its goldens are compared from then on.
-CORES_WITHOUT_TWIN = frozenset(
-    {
-        "esp8266-2.4.2",
-        "esp8266-2.5.2",
-        "esp8266-2.7.4",
-        "esp8266-3.0.2",
-        "esp8266-3.1.2",
-        "esp32-1.0.6",
-        "esp32-2.0.17",
-        "esp32-3.x",
-    }
-)
+MATCHED = [
+    (g, _twin_of(load_case(g)["core"]))
+    for g in GOLDENS
+    if load_case(g)["core"] in COMPARED_CORES and _twin_of(load_case(g)["core"])
+]
 
 
 def test_there_are_goldens_to_compare():
@@ -100,11 +95,32 @@ def test_every_golden_core_has_a_twin(core: str):
     )
 
 
+@pytest.mark.parametrize(
+    "core",
+    [
+        pytest.param(
+            core,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=f"the twin of {core} is built, but its golden comparison is not wired "
+                "yet: its sketch switches per case and its FIDELITY known differences",
+            ),
+        )
+        if core not in COMPARED_CORES and core not in CORES_WITHOUT_TWIN
+        else core
+        for core in CORES
+        if core not in CORES_WITHOUT_TWIN
+    ],
+)
+def test_every_golden_core_with_a_twin_is_compared(core: str):
+    assert core in COMPARED_CORES, f"the goldens of {core} are not compared with its twin"
+
+
 def test_every_known_difference_still_occurs():
     """A known difference no golden shows any more was fixed: its entry must go, or it
     would hide the same difference coming back."""
     if len(COMPARED) < len(MATCHED):
         pytest.xfail(f"{len(COMPARED)} of {len(MATCHED)} golden comparisons ran in this session")
     personalities = {get_board_spec(board).personality for _, board in MATCHED}
-    listed = {k.label for k in known_differences() if k.personality in personalities}
+    listed = {k.label for k in known_differences() if k.personality in personalities and not k.race}
     assert not listed - USED, f"known differences no golden shows: {sorted(listed - USED)}"

@@ -91,7 +91,7 @@ def test_bad_options_are_clear_errors(kwargs, message):
 
 def test_the_cli_refuses_a_scenario_and_options_together(capsys):
     assert main(["run", "founding-report", "--board", "twin-esp8266-axtls"]) == 2
-    assert "not both" in capsys.readouterr().err
+    assert "more than one of a scenario name" in capsys.readouterr().err
 
 
 def test_the_cli_names_a_missing_profile(capsys):

@@ -11,6 +11,7 @@ them, in fenced blocks whose info string is `toml golden-known`:
     why = "BearSSL orders the extensions its own way"
     expected = "^server_name,signature_algorithms$"   # optional: regex on the golden's value
     got = "renegotiation_info"                         # optional: regex on the run's value
+    race = true                                        # optional: a race, seen in some runs only
     ```
 
 A difference one of them covers is reported as known and does not fail; any other
@@ -28,7 +29,15 @@ from harness.analysis.golden.report import Difference, GoldenReport
 from harness.model.errors import ConfigError
 
 _BLOCK = re.compile(r"^```toml golden-known[ \t]*\n(.*?)^```", re.M | re.S)
-_KEYS = {"id": str, "personality": str, "fidelity": str, "why": str, "expected": str, "got": str}
+_KEYS = {
+    "id": str,
+    "personality": str,
+    "fidelity": str,
+    "why": str,
+    "expected": str,
+    "got": str,
+    "race": bool,
+}
 _REQUIRED = ("id", "personality", "fidelity", "why")
 
 
@@ -40,6 +49,9 @@ class KnownDifference:
     why: str
     expected: re.Pattern[str] | None = None
     got: re.Pattern[str] | None = None
+    # A race (the real board shows it in some runs only): no run need show it, so it is
+    # not held to "every known difference still occurs".
+    race: bool = False
 
     def covers(self, d: Difference) -> bool:
         return (
@@ -82,7 +94,8 @@ def _entry(raw: dict[str, object], source: str, block: int) -> KnownDifference:
         if key not in _KEYS:
             raise ConfigError(f"{where}: unknown key {key!r}", fix=f"use only {', '.join(_KEYS)}")
         if not isinstance(value, _KEYS[key]):
-            raise ConfigError(f"{where}: {key} must be a string", seen=repr(value))
+            kind = "true or false" if _KEYS[key] is bool else "a string"
+            raise ConfigError(f"{where}: {key} must be {kind}", seen=repr(value))
     for key in _REQUIRED:
         if not raw.get(key):
             raise ConfigError(f"{where}: missing {key!r}", fix=f'add {key} = "..."')
@@ -100,6 +113,7 @@ def _entry(raw: dict[str, object], source: str, block: int) -> KnownDifference:
         personality=str(raw["personality"]),
         fidelity=str(raw["fidelity"]),
         why=str(raw["why"]),
+        race=bool(raw.get("race", False)),
         **patterns,
     )
 
