@@ -22,7 +22,9 @@ from pathlib import Path
 import pytest
 
 from harness.instruments import procs
+from harness.instruments.boards.twin_config import core_config_header
 from harness.instruments.certs import CertBundle, get_plan, make_certs
+from harness.model.cores import CoreRelease, releases
 from tests.integration.oneshot_tls import Record, split_records, tls_server
 from tests.samples import (
     AXTLS_HELLO_SNI_HEAD,
@@ -58,16 +60,22 @@ ALERT_UNEXPECTED_MESSAGE = bytes.fromhex("1503030002020a")
 AFTER_ALERT_40 = [*axtls_alert_lines("handshake failure", 40), "DRV:connected=0"]
 
 
+def _release(version: str) -> CoreRelease:
+    return next(r for r in releases() if r.family == "esp8266" and r.version == version)
+
+
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("axtls-driver") / "driver"
+    # The common core reads the release's generated configuration, as in a twin build.
+    (out.parent / "hil_core_config.h").write_text(core_config_header(_release("2.4.1")))
     sources = [*sorted(p for d in CORE_DIRS for p in d.glob("*.cpp")), DRIVER]
     cmd = [
         "g++", "-std=c++17", "-g", "-O0", "-fno-omit-frame-pointer",
         "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
         "-Wall", "-Wextra",
         "-DHIL_TWIN", "-DHIL_PERSONALITY_AXTLS", "-DESP8266", "-DARDUINO_ESP8266_RELEASE_2_4_1",
-        *INCLUDES, *map(str, sources), "-lbearssl", "-o", str(out),
+        f"-I{out.parent}", *INCLUDES, *map(str, sources), "-lbearssl", "-o", str(out),
     ]  # fmt: skip
     procs.run(cmd, timeout=BUILD_DEADLINE, log_path=out.with_suffix(".log")).check(
         "building the axTLS driver", "read the compiler's messages in the log"
@@ -408,9 +416,11 @@ def test_write_stream_exists_only_on_2_4_2(tmp_path: Path, core: str, has_it: bo
     a 2.4.1 sketch that calls it does not build."""
     src = tmp_path / "user.cpp"
     src.write_text(STREAM_USER)
+    config = core_config_header(_release(core.replace("_", ".")))
+    (tmp_path / "hil_core_config.h").write_text(config)
     result = procs.run(
         ["g++", "-std=c++17", "-fsyntax-only", f"-DARDUINO_ESP8266_RELEASE_{core}",
-         "-DHIL_PERSONALITY_AXTLS", *INCLUDES, str(src)],
+         "-DHIL_PERSONALITY_AXTLS", f"-I{tmp_path}", *INCLUDES, str(src)],
         timeout=120,
     )  # fmt: skip
     assert (result.returncode == 0) is has_it, result.output[-2000:]

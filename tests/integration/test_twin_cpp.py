@@ -24,7 +24,6 @@ UNITS = [
     CORE / "common" / "twin_net.cpp",
     CORE / "common" / "twin_io.cpp",
     CORE / "common" / "twin_clock.cpp",
-    CORE / "esp8266_axtls" / "tls_records.cpp",
     CORE / "esp8266_axtls" / "axtls_x509.cpp",
 ]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]

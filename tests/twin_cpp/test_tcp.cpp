@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "check.h"
+#include "twin_net.h"
 #include "twin_tcp.h"
 
 namespace {
@@ -57,4 +58,18 @@ TEST(tcp_read_with_nothing_to_read_returns_at_its_deadline) {
     uint8_t buf[16];
     CHECK(c.recv(buf, sizeof buf, 50) == 0);
     CHECK(c.pending() == 0);
+}
+
+TEST(send_all_to_a_peer_that_never_reads_ends_at_its_deadline) {
+    // The axTLS personality's writes (twin_net.h send_all): bounded like TcpConn's.
+    Listener l;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(l.port);
+    CHECK(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    std::vector<uint8_t> big(64 << 20, 0x55);
+    CHECK(!twin::send_all(fd, big.data(), big.size(), 200));
+    close(fd);
 }

@@ -1,5 +1,7 @@
 #include "twin_net.h"
 
+#include <chrono>
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstdlib>
@@ -109,12 +111,20 @@ int tcp_connect(const std::string& ip, uint16_t port, uint32_t timeout_ms,
     return fd;
 }
 
-bool send_all(int fd, const uint8_t* data, size_t len) {
+bool send_all(int fd, const uint8_t* data, size_t len, uint32_t timeout_ms) {
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
     while (len > 0) {
-        ssize_t n = ::send(fd, data, len, MSG_NOSIGNAL);
+        ssize_t n = ::send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR) continue;
-            return false;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - clock::now()).count();
+            if (left <= 0) return false;
+            pollfd p = {fd, POLLOUT, 0};
+            if (poll(&p, 1, (int)left) < 0 && errno != EINTR) return false;
+            continue;
         }
         data += n;
         len -= (size_t)n;

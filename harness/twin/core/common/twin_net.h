@@ -27,6 +27,10 @@ struct TcpOptions {
     int mss = 0;          // TCP_MAXSEG before connecting; 0 = the host's
 };
 
+// What a write may wait for the peer to take the bytes: lwIP's glue gives up on an
+// unacknowledged write after ClientContext's timeout; we bound it the same order.
+constexpr uint32_t SEND_DEADLINE_MS = 15000;
+
 // TCP connect (blocking, bounded by timeout_ms); -1 on failure.
 int tcp_connect(const std::string& ip, uint16_t port, uint32_t timeout_ms,
                 const TcpOptions& opts = TcpOptions());
@@ -35,8 +39,9 @@ int tcp_connect(const std::string& ip, uint16_t port, uint32_t timeout_ms,
 void set_background_poll(void (*poll)());
 void run_background_poll();
 
-// Write everything (blocking); false when the peer is gone.
-bool send_all(int fd, const uint8_t* data, size_t len);
+// Write everything, waiting for room at most timeout_ms in all; false when the peer is
+// gone or the deadline passed (a peer that never reads cannot hold the sketch forever).
+bool send_all(int fd, const uint8_t* data, size_t len, uint32_t timeout_ms = SEND_DEADLINE_MS);
 
 // Wait up to timeout_ms for readable data. 1 = readable, 0 = timeout, -1 = error.
 int wait_readable(int fd, int timeout_ms);
