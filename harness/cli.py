@@ -528,6 +528,60 @@ def cmd_boards(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sim_board_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--chip", default="esp8266", help="the chip to simulate (esp8266)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--pty", type=Path, help="make a pty and a symlink to it at this path")
+    where.add_argument("--rfc2217", type=int, help="serve RFC2217 on 127.0.0.1:PORT (0: free)")
+    p.add_argument("--flash", type=Path, default=None, help="flash file (kept across restarts)")
+    p.add_argument("--flash-size", type=int, default=4 * 1024 * 1024, help="bytes")
+    p.add_argument("--cache-dir", type=Path, default=None, help="where the flash file goes")
+
+
+@command("sim-board", "a simulated ESP8266 ROM bootloader on a pty or RFC2217, until Ctrl-C")
+@options(_sim_board_options)
+def cmd_sim_board(args: argparse.Namespace) -> int:
+    from harness.instruments.boards.sim import PtyLink, Rfc2217Server, SimBoard
+
+    cache = args.cache_dir if args.cache_dir is not None else _key_cache(None).parent
+    name = f"pty-{args.pty.name}" if args.pty is not None else f"rfc2217-{args.rfc2217}"
+    flash = args.flash if args.flash is not None else cache / "sim-board" / f"{name}.flash"
+    stop = threading.Event()
+    resets: list[bool] = []
+    handlers = {
+        signal.SIGINT: lambda *_: stop.set(),
+        signal.SIGTERM: lambda *_: stop.set(),
+        # A pty has no modem lines: these signals stand in for the EN and GPIO0 pins.
+        signal.SIGUSR1: lambda *_: resets.append(False),
+        signal.SIGUSR2: lambda *_: resets.append(True),
+    }
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+    board = transport = None
+    try:
+        transport = PtyLink(args.pty) if args.pty is not None else Rfc2217Server(args.rfc2217)
+        board = SimBoard(transport, flash, chip=args.chip, flash_size=args.flash_size)
+        board.start()
+        print(f"{'simulated board:':<20} {args.chip} ({board.chip.mode})")
+        print(f"{'port:':<20} {board.address}")
+        print(f"{'flash file:':<20} {flash}")
+        print(f"{'pid:':<20} {os.getpid()} (SIGUSR1: reset into the app, SIGUSR2: the loader)")
+        print("serving; Ctrl-C stops", flush=True)
+        while not stop.wait(0.1):
+            while resets:
+                board.chip.boot(bootloader=resets.pop(0), cause=2)
+            if not board.alive():
+                raise HilError(f"the simulated board on {board.address} stopped by itself")
+    finally:
+        if board is not None:
+            board.stop()
+        elif transport is not None:
+            transport.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("stopped", flush=True)
+    return 0
+
+
 @command("setup", "install PlatformIO's offline pieces (tool-scons) when missing")
 def cmd_setup(args: argparse.Namespace) -> int:
     from harness.instruments.boards.platformio import ensure_tool_scons
