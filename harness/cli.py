@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -494,14 +495,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _boards_cmd_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="one JSON object per board")
+    p.add_argument("--json", action="store_true", help="one JSON object per board and adapter")
+    p.add_argument("--bench", default=None, help="bench file (default: HIL_BENCH)")
 
 
-@command("boards", "list the boards (one twin per core release, with aliases)")
+@command("boards", "list the boards, and the USB serial adapters attached with the bench's word")
 @options(_boards_cmd_options)
 def cmd_boards(args: argparse.Namespace) -> int:
     from harness.instruments.boards import BOARDS
+    from harness.instruments.boards.bench import bench_path, load_bench
+    from harness.instruments.boards.ports import adapters
 
+    path = bench_path(args.bench)
+    bench = load_bench(path) if path is not None else None
     for spec in BOARDS.values():
         if args.json:
             core = spec.core
@@ -525,7 +531,105 @@ def cmd_boards(args: argparse.Namespace) -> int:
         else:
             aliases = f" (alias: {', '.join(spec.aliases)})" if spec.aliases else ""
             print(f"{spec.name:<22} {spec.description}{aliases}")
+    found = adapters()
+    if not args.json:
+        print(f"\nUSB serial adapters attached: {len(found)}")
+    for a in found:
+        named = [b.name for b in bench.boards.values() if a.matches(b.port)] if bench else []
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "adapter": a.device,
+                        "vid_pid": f"{a.vid:04x}:{a.pid:04x}",
+                        "serial_number": a.serial_number,
+                        "location": a.location,
+                        "type": a.kind,
+                        "bench_board": named[0] if named else None,
+                    }
+                )
+            )
+        else:
+            says = f"bench board {named[0]}" if named else "not in the bench file"
+            print(
+                f"  {a.device:<16} {a.vid:04x}:{a.pid:04x} {a.kind or 'unknown adapter'}"
+                f" serial={a.serial_number or '-'} location={a.location or '-'}: {says}"
+            )
+    if bench is not None:
+        for b in bench.boards.values():
+            if args.json:
+                print(
+                    json.dumps(
+                        {
+                            "bench_board": b.name,
+                            "chip": b.chip,
+                            "cores": list(b.cores),
+                            "port": b.port.text,
+                            "baud": b.baud,
+                            "reset": b.reset,
+                        }
+                    )
+                )
+            else:
+                print(f"bench {b.name}: {b.chip} cores {', '.join(b.cores)} on {b.port.text}")
     return 0
+
+
+def _flash_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bench", default=None, help="bench file (default: HIL_BENCH)")
+    p.add_argument("--board", required=True, help="a board name of the bench file")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--sketch", type=Path, help="build this sketch with PlatformIO first")
+    what.add_argument("--firmware", type=Path, help="a firmware .bin to write at 0x0")
+    p.add_argument("--core", default=None, help="core version for --sketch (default: first)")
+    p.add_argument("--boot-timeout", type=float, default=5.0, help="seconds to wait for HIL:BOOT")
+    p.add_argument("--json", action="store_true")
+    _bench_options(p)
+
+
+@command("flash", "flash a bench board only when its running build differs")
+@options(_flash_options)
+def cmd_flash(args: argparse.Namespace) -> int:
+    from harness.instruments.boards.bench import bench_path, load_bench
+    from harness.instruments.boards.flasher import flash_if_needed
+    from harness.run.runner import new_run_dir
+
+    path = bench_path(args.bench)
+    if path is None:
+        raise HilError("hil flash needs a bench file", fix="pass --bench FILE or set HIL_BENCH")
+    board = load_bench(path).board(args.board)
+    run_dir = new_run_dir(_bench(args).runs_dir, f"flash-{board.name}")
+    firmware, build_id = args.firmware, None
+    if args.sketch is not None:
+        firmware, build_id = _build_for(board, args, run_dir)
+    result = flash_if_needed(
+        board,
+        firmware,
+        log_path=run_dir / "flash.log",
+        build_id=build_id,
+        boot_timeout=args.boot_timeout,
+    )
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print(f"{'board:':<12} {result.board}")
+        print(f"{'port:':<12} {result.port}")
+        print(f"{'uploaded:':<12} {'yes' if result.uploaded else 'no, it already runs it'}")
+        print(f"{'build id:':<12} {result.build_id}")
+        print(f"{'seconds:':<12} {result.seconds:.1f}")
+    return 0
+
+
+def _build_for(board, args: argparse.Namespace, run_dir: Path) -> tuple[Path, str]:
+    from harness.instruments.boards import get_board_spec
+    from harness.instruments.boards.base import BuildRequest
+    from harness.instruments.boards.esp import EspBoard
+
+    version = args.core or board.cores[0]
+    spec = get_board_spec(f"esp-{board.chip}-{version}")
+    esp = EspBoard(spec, cache_dir=_bench(args).cache_dir, run_dir=run_dir, bench_board=board)
+    firmware = esp.build(BuildRequest(args.sketch, "", {}), log_path=run_dir / "build.log")
+    return firmware.path, firmware.build_id
 
 
 def _sim_board_options(p: argparse.ArgumentParser) -> None:
@@ -533,6 +637,9 @@ def _sim_board_options(p: argparse.ArgumentParser) -> None:
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--pty", type=Path, help="make a pty and a symlink to it at this path")
     where.add_argument("--rfc2217", type=int, help="serve RFC2217 on 127.0.0.1:PORT (0: free)")
+    where.add_argument(
+        "--example-firmware", type=Path, help="write a firmware it can run there, and exit"
+    )
     p.add_argument("--flash", type=Path, default=None, help="flash file (kept across restarts)")
     p.add_argument("--flash-size", type=int, default=4 * 1024 * 1024, help="bytes")
     p.add_argument("--cache-dir", type=Path, default=None, help="where the flash file goes")
@@ -543,6 +650,13 @@ def _sim_board_options(p: argparse.ArgumentParser) -> None:
 def cmd_sim_board(args: argparse.Namespace) -> int:
     from harness.instruments.boards.sim import PtyLink, Rfc2217Server, SimBoard
 
+    if args.example_firmware is not None:
+        from harness.instruments.boards.sim.image import example_firmware
+
+        build = f"{int(time.time()):x}"[-12:]
+        args.example_firmware.write_bytes(example_firmware(build))
+        print(f"wrote {args.example_firmware}: it prints HIL:BOOT build={build}")
+        return 0
     cache = args.cache_dir if args.cache_dir is not None else _key_cache(None).parent
     name = f"pty-{args.pty.name}" if args.pty is not None else f"rfc2217-{args.rfc2217}"
     flash = args.flash if args.flash is not None else cache / "sim-board" / f"{name}.flash"

@@ -19,6 +19,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 
@@ -68,6 +69,9 @@ class SerialMonitor:
         self._partial_t = 0.0
         self._error: BaseException | None = None
         self.opens = 0  # times the port was opened: >1 after it vanished and came back
+        self._pause = threading.Event()
+        self._released = threading.Event()
+        self.pauses = 0  # times the port was handed to another user (a flasher)
         self._raw = None
         self._log = None
 
@@ -97,7 +101,8 @@ class SerialMonitor:
         while True:
             try:
                 # exclusive: a second reader on the same port would steal bytes.
-                ser = serial.Serial(self.port, self.baud, timeout=0.05, exclusive=True)
+                # serial_for_url: a device path, or rfc2217:// for a board on a remote bench.
+                ser = serial.serial_for_url(self.port, self.baud, timeout=0.05, exclusive=True)
                 self.opens += 1
                 return ser
             except (serial.SerialException, OSError) as exc:
@@ -111,9 +116,49 @@ class SerialMonitor:
                 )
             time.sleep(0.1)
 
+    @contextlib.contextmanager
+    def paused(self, timeout: float = 5.0) -> Iterator[None]:
+        """Release the port for another user (esptool) and take it back after, on every
+        path. Bytes the board sends meanwhile go to that user, not to this log."""
+        if self.state is not MonitorState.OPEN:
+            raise StateError(f"{self!r}.paused() in state '{self.state}': expected open")
+        self._released.clear()
+        self._pause.set()
+        try:
+            if not self._released.wait(timeout):
+                raise DeadlineError(
+                    f"{self.port}: the serial reader did not release the port",
+                    seen=f"within {timeout:.1f} s",
+                    fix="report this: the reader thread is stuck",
+                )
+            yield
+        finally:
+            self._pause.clear()
+
+    def _hand_over(self) -> serial.Serial | None:
+        """Close the port while paused, then reopen it (None: stopped meanwhile)."""
+        self._close_port()
+        self.pauses += 1
+        self._released.set()
+        while self._pause.is_set() and not self._stop.is_set():
+            time.sleep(0.02)
+        if self._stop.is_set():
+            return None
+        try:
+            self._ser = self._open_port(deadline=time.monotonic() + self.reopen_timeout)
+        except SerialError as err:
+            self._error = err
+            return None
+        return self._ser
+
     def _read_loop(self) -> None:
         ser = self._ser
         while not self._stop.is_set():
+            if self._pause.is_set():
+                ser = self._hand_over()
+                if ser is None:
+                    break
+                continue
             try:
                 assert ser is not None  # set by open() before the thread starts
                 data = ser.read(max(1, ser.in_waiting))

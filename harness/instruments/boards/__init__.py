@@ -1,9 +1,10 @@
 """Boards: the registry of board models, made from the core release data
 (harness/model/cores/*.toml), and the implementations of each kind.
 
-One twin board per core release, named `twin-<family>-<version>`, plus the aliases a
-release declares (e.g. `twin-esp8266-axtls` = ESP8266 core 2.4.1). Nothing here lists
-boards by hand: a new release file is a new board.
+Per core release: a twin board, `twin-<family>-<version>`, plus the aliases the release
+declares (e.g. `twin-esp8266-axtls` = ESP8266 core 2.4.1), and a real board kind,
+`esp-<family>-<version>`, built by PlatformIO with the release's platform. Nothing here
+lists boards by hand: a new release file is a new board of each kind.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 from harness.instruments.boards.base import Board, BoardSpec
+from harness.instruments.boards.esp import EspBoard
+from harness.instruments.boards.esp_project import PIO_BOARDS
 from harness.instruments.boards.twin import TwinBoard
 from harness.model.cores import CoreRelease, releases
 from harness.model.errors import ConfigError
@@ -39,8 +42,29 @@ def twin_spec(core: CoreRelease) -> BoardSpec:
     )
 
 
+def esp_spec(core: CoreRelease) -> BoardSpec:
+    return BoardSpec(
+        name=f"esp-{core.id}",
+        kind="esp",
+        stack=core.stack,
+        personality=core.personality,
+        pio_board=PIO_BOARDS[core.family],
+        description=(
+            f"a real {core.chip} on {FAMILY_TITLES[core.family]} {core.version} "
+            f"({STACK_TITLES[core.stack]}), PlatformIO {core.platformio.platform}"
+        ),
+        core=core,
+    )
+
+
+# kind -> the spec of that kind for a core release; a new kind registers here.
+SPEC_FACTORIES = {"twin": twin_spec, "esp": esp_spec}
+
+
 def _registry() -> tuple[Mapping[str, BoardSpec], Mapping[str, str]]:
-    boards = {spec.name: spec for spec in map(twin_spec, releases())}
+    boards = {
+        spec.name: spec for factory in SPEC_FACTORIES.values() for spec in map(factory, releases())
+    }
     aliases = {alias: spec.name for spec in boards.values() for alias in spec.aliases}
     clash = set(aliases) & set(boards)
     if clash:
@@ -54,7 +78,7 @@ def _registry() -> tuple[Mapping[str, BoardSpec], Mapping[str, str]]:
 BOARDS, ALIASES = _registry()
 
 # kind -> implementation; a new kind registers here instead of growing an if/elif.
-BOARD_KINDS: dict[str, type[TwinBoard]] = {"twin": TwinBoard}
+BOARD_KINDS: dict[str, type[TwinBoard] | type[EspBoard]] = {"twin": TwinBoard, "esp": EspBoard}
 
 
 def get_board_spec(name: str) -> BoardSpec:

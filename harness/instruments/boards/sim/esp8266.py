@@ -157,6 +157,10 @@ class Esp8266:
         self._en_timer: threading.Timer | None = None
         self._stubs = _known_stubs()
         self.build_id: str | None = None  # what the last run-mode boot found
+        # Fault injection for tests of the flasher's retry: each number is the data
+        # block of a flash transfer at which the chip goes silent once (a crash, a
+        # cable pulled half-way); a reset brings it back.
+        self.hang_at_blocks: list[int] = []
 
     # -- pins ------------------------------------------------------------------------------
 
@@ -436,6 +440,11 @@ class Esp8266:
             return
         if seq != t.seq:
             self._fail(op, STUB_BAD_BLOCKSIZE if stub else ROM_INVALID)
+            return
+        if self.hang_at_blocks and seq == self.hang_at_blocks[0]:
+            self.hang_at_blocks.pop(0)
+            self.mode = Mode.HALTED
+            self.boots.append((self.mode, f"hung at block {seq}"))
             return
         if t.inflate is not None:
             try:

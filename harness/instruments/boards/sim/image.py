@@ -9,14 +9,14 @@ from one string literal, so the id is found in the image bytes.
 
 from __future__ import annotations
 
-import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from harness.instruments.boards.firmware import build_id_in
+
 MAGIC = 0xE9
 CHECKSUM_SEED = 0xEF
-BOOT_LINE = re.compile(rb"HIL:BOOT build=([0-9A-Za-z._-]{1,64})")
 MAX_SEGMENTS = 16
 
 
@@ -88,9 +88,9 @@ def images(read: Callable[[int, int], bytes], limit: int) -> list[Image]:
 def build_id(read: Callable[[int, int], bytes], found: list[Image]) -> str | None:
     """The id in the `HIL:BOOT build=` string of the images, if they carry one."""
     for img in found:
-        m = BOOT_LINE.search(read(img.offset, img.end - img.offset))
-        if m:
-            return m.group(1).decode()
+        found_id = build_id_in(read(img.offset, img.end - img.offset))
+        if found_id is not None:
+            return found_id
     return None
 
 
