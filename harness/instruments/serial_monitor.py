@@ -71,6 +71,7 @@ class SerialMonitor:
         self.opens = 0  # times the port was opened: >1 after it vanished and came back
         self._pause = threading.Event()
         self._released = threading.Event()
+        self._resumed = threading.Event()
         self.pauses = 0  # times the port was handed to another user (a flasher)
         self._raw = None
         self._log = None
@@ -119,10 +120,12 @@ class SerialMonitor:
     @contextlib.contextmanager
     def paused(self, timeout: float = 5.0) -> Iterator[None]:
         """Release the port for another user (esptool) and take it back after, on every
-        path. Bytes the board sends meanwhile go to that user, not to this log."""
+        path; on return the reader holds the port again (or has stopped with an error).
+        Bytes the board sends meanwhile go to that user, not to this log."""
         if self.state is not MonitorState.OPEN:
             raise StateError(f"{self!r}.paused() in state '{self.state}': expected open")
         self._released.clear()
+        self._resumed.clear()
         self._pause.set()
         try:
             if not self._released.wait(timeout):
@@ -134,6 +137,7 @@ class SerialMonitor:
             yield
         finally:
             self._pause.clear()
+            self._resumed.wait(self.reopen_timeout + 1)
 
     def _hand_over(self) -> serial.Serial | None:
         """Close the port while paused, then reopen it (None: stopped meanwhile)."""
@@ -142,13 +146,15 @@ class SerialMonitor:
         self._released.set()
         while self._pause.is_set() and not self._stop.is_set():
             time.sleep(0.02)
-        if self._stop.is_set():
-            return None
         try:
+            if self._stop.is_set():
+                return None
             self._ser = self._open_port(deadline=time.monotonic() + self.reopen_timeout)
         except SerialError as err:
             self._error = err
             return None
+        finally:
+            self._resumed.set()
         return self._ser
 
     def _read_loop(self) -> None:

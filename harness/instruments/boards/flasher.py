@@ -81,6 +81,15 @@ def _pulse_en(ser: serial.SerialBase) -> bool:
     return True
 
 
+def run_reset_command(board: BenchBoard, log_path: Path | None) -> None:
+    procs.run(
+        list(board.reset_command),
+        timeout=30,
+        log_path=log_path or Path("/dev/null"),
+        append_log=True,
+    ).check(f"reset command of board {board.name}", fix="run it by hand and fix it")
+
+
 def read_boot(
     port: str,
     board: BenchBoard,
@@ -100,18 +109,16 @@ def read_boot(
             fix="check the board is plugged in and no other program holds the port",
         ) from None
     with ser:
-        modem = True
+        # esptool may reset the board itself only through working DTR/RTS lines; with
+        # reset = "none" or "command", or a port without them, the board must already
+        # be in its loader and the app is started by RUN_USER_CODE.
+        modem = board.reset == "dtr-rts"
         if kick:
             ser.write(kick)
         elif board.reset == "dtr-rts":
             modem = _pulse_en(ser)
         elif board.reset == "command":
-            procs.run(
-                list(board.reset_command),
-                timeout=30,
-                log_path=log_path or Path("/dev/null"),
-                append_log=True,
-            ).check(f"reset command of board {board.name}", fix="run it by hand and fix it")
+            run_reset_command(board, log_path)
         seen = b""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -170,8 +177,11 @@ def _esptool(
 
 
 def upload(port: str, board: BenchBoard, firmware: Path, *, modem: bool, log_path: Path) -> int:
-    """esptool write-flash with one retry; returns the attempts it took."""
+    """esptool write-flash with one retry; returns the attempts it took. Before the
+    retry a board esptool cannot reset itself is reset by its command."""
     for attempt in (1, 2):
+        if attempt == 2 and not modem and board.reset == "command":
+            run_reset_command(board, log_path)
         result = _esptool(port, board, firmware, modem=modem, log_path=log_path)
         if result.returncode == 0:
             return attempt
