@@ -22,6 +22,7 @@ from harness.instruments.boards.sim import Mode, PtyLink, Rfc2217Server, SimBoar
 from harness.instruments.boards.sim.image import example_firmware
 from harness.instruments.serial_monitor import SerialMonitor
 from harness.model.errors import ConfigError, DeadlineError, SerialError, ToolFailedError
+from tests.integration.hilcli import hil
 
 BUILD = "f1a5b0a7d123"
 
@@ -48,16 +49,6 @@ def firmware(tmp_path: Path) -> Path:
 def rfc_board(tmp_path: Path) -> Iterator[SimBoard]:
     with SimBoard(Rfc2217Server(0), tmp_path / "flash.bin") as board:
         yield board
-
-
-def hil(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def test_hil_flash_twice_uploads_once(rfc_board: SimBoard, firmware: Path, tmp_path: Path):
