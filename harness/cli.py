@@ -597,11 +597,23 @@ def cmd_flash(args: argparse.Namespace) -> int:
     path = bench_path(args.bench)
     if path is None:
         raise HilError("hil flash needs a bench file", fix="pass --bench FILE or set HIL_BENCH")
-    board = load_bench(path).board(args.board)
+    bench = load_bench(path)
+    board = bench.board(args.board)
+    header = ""
+    if args.sketch is not None:
+        # A sketch joins the bench's WiFi; the credentials come from the environment.
+        ssid, password = bench.wifi_credentials()
+        header = (
+            "#pragma once\n"
+            f"#define HIL_WIFI_SSID {json.dumps(ssid)}\n"
+            f"#define HIL_WIFI_PASSWORD {json.dumps(password)}\n"
+            f"#define HIL_SERVER_HOST {json.dumps(bench.bind)}\n"
+            "#define HIL_SERVER_PORT 443\n"
+        )
     run_dir = new_run_dir(_bench(args).runs_dir, f"flash-{board.name}")
     firmware, build_id = args.firmware, None
     if args.sketch is not None:
-        firmware, build_id = _build_for(board, args, run_dir)
+        firmware, build_id = _build_for(board, args, run_dir, header)
     result = flash_if_needed(
         board,
         firmware,
@@ -620,7 +632,7 @@ def cmd_flash(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build_for(board, args: argparse.Namespace, run_dir: Path) -> tuple[Path, str]:
+def _build_for(board, args: argparse.Namespace, run_dir: Path, header: str) -> tuple[Path, str]:
     from harness.instruments.boards import get_board_spec
     from harness.instruments.boards.base import BuildRequest
     from harness.instruments.boards.esp import EspBoard
@@ -628,7 +640,7 @@ def _build_for(board, args: argparse.Namespace, run_dir: Path) -> tuple[Path, st
     version = args.core or board.cores[0]
     spec = get_board_spec(f"esp-{board.chip}-{version}")
     esp = EspBoard(spec, cache_dir=_bench(args).cache_dir, run_dir=run_dir, bench_board=board)
-    firmware = esp.build(BuildRequest(args.sketch, "", {}), log_path=run_dir / "build.log")
+    firmware = esp.build(BuildRequest(args.sketch, header, {}), log_path=run_dir / "build.log")
     return firmware.path, firmware.build_id
 
 

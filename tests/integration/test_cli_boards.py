@@ -69,3 +69,17 @@ def test_the_example_bench_with_hil_sim_board(tmp_path: Path):
             sim.kill()
             sim.wait()
     assert sim.returncode == 0
+
+
+def test_flashing_a_sketch_without_wifi_credentials(tmp_path: Path, monkeypatch):
+    bench = tmp_path / "bench.toml"
+    bench.write_text(
+        '[wifi]\nssid_env = "HIL_TEST_NO_SSID"\npassword_env = "HIL_TEST_NO_PASS"\n'
+        + EXAMPLE.read_text().split("[[board]]", 1)[1].join(["[[board]]", ""])
+    )
+    monkeypatch.delenv("HIL_TEST_NO_SSID", raising=False)
+    result = hil("flash", "--bench", str(bench), "--board", "sim-esp8266", "--sketch",
+                 str(tmp_path), "--runs-dir", str(tmp_path / "runs"))  # fmt: skip
+    assert result.returncode == 2
+    assert "HIL_TEST_NO_SSID" in result.stderr and "not set in the environment" in result.stderr
+    assert "fix: export HIL_TEST_NO_SSID=" in result.stderr
