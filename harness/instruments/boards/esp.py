@@ -106,8 +106,11 @@ class EspBoard(Board):
         return result.uploaded
 
     def reset(self) -> None:
+        """Reset by the bench's method through a short-lived handle on the port; what the
+        board prints goes to whoever opens the port next (a reader opened meanwhile
+        holds the port, so the runner's reset through its reader is still to do)."""
         bench = self._bench("reset")
-        read_boot(self.serial_port, bench, timeout=0.2)
+        read_boot(self.serial_port, bench, timeout=0)
 
     def halt(self) -> None:
         """A real board keeps running; nothing to stop."""
