@@ -90,7 +90,7 @@ def test_the_reader_pauses_while_esptool_owns_the_port(
 def test_a_port_without_modem_lines(tmp_path: Path, firmware: Path):
     with SimBoard(PtyLink(tmp_path / "ttySIM"), tmp_path / "flash.bin") as sim:
         board = load_bench(bench_file(tmp_path, sim.address, reset='"none"')).board("sim")
-        result = flash_if_needed(board, firmware, log_path=tmp_path / "f.log", boot_timeout=1)
+        result = flash_if_needed(board, firmware, log_path=tmp_path / "f.log", boot_timeout=3)
         assert result.uploaded and result.build_id == BUILD
         assert sim.chip.mode is Mode.RUN and sim.chip.boots[-1] == (Mode.RUN, "RUN_USER_CODE")
 
@@ -170,7 +170,7 @@ def test_an_upload_failing_half_way_is_retried_once(tmp_path: Path, firmware: Pa
             big = tmp_path / "big.bin"
             big.write_bytes(example_firmware(BUILD) + os.urandom(200_000))  # many blocks
             sim.chip.hang_at_blocks = [3]
-            result = flash_if_needed(board, big, log_path=tmp_path / "f.log", boot_timeout=1)
+            result = flash_if_needed(board, big, log_path=tmp_path / "f.log", boot_timeout=3)
             assert result.uploaded and result.attempts == 2
             assert sim.flash.read(0, big.stat().st_size) == big.read_bytes()
             sim.chip.hang_at_blocks = [2, 2]

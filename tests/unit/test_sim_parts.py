@@ -3,6 +3,7 @@ and the ROM's erase-size quirk against esptool's own workaround."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -90,23 +91,23 @@ def test_modem_lines_select_the_boot_mode(tmp_path: Path):
     out: list[bytes] = []
     chip = Esp8266(FlashFile(tmp_path / "f.bin", 64 * 1024), lambda d, b: out.append(d),
                    host_baud=lambda: 115200)  # fmt: skip
-    import time
 
-    def settle() -> None:
-        time.sleep(0.1)
+    def settles_in(mode: Mode) -> bool:
+        deadline = time.monotonic() + 5  # the EN timer is a thread: allow for a busy machine
+        while chip.mode is not mode and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return chip.mode is mode
 
     chip.set_lines(dtr=True, rts=True)  # pyserial's open: both asserted, no reset
-    settle()
+    time.sleep(0.1)
     assert chip.boots == []
     chip.set_lines(dtr=False, rts=True)  # EN low
     assert chip.mode is Mode.HELD
     chip.set_lines(dtr=True, rts=True)  # esptool's classic sequence: EN up, GPIO0 down
     chip.set_lines(dtr=True, rts=False)
-    settle()
-    assert chip.mode is Mode.BOOTLOADER
+    assert settles_in(Mode.BOOTLOADER)
     assert b"boot mode:(1,6)" in out[-1]
     chip.set_lines(dtr=False, rts=True)  # hard reset: EN pulse with DTR released
     chip.set_lines(dtr=False, rts=False)
-    settle()
-    assert chip.mode is Mode.RUN
+    assert settles_in(Mode.RUN)
     chip.close()
