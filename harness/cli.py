@@ -582,7 +582,6 @@ def _flash_options(p: argparse.ArgumentParser) -> None:
     what.add_argument("--sketch", type=Path, help="build this sketch with PlatformIO first")
     what.add_argument("--firmware", type=Path, help="a firmware .bin to write at 0x0")
     p.add_argument("--core", default=None, help="core version for --sketch (default: first)")
-    p.add_argument("--boot-timeout", type=float, default=5.0, help="seconds to wait for HIL:BOOT")
     p.add_argument("--json", action="store_true")
     _bench_options(p)
 
