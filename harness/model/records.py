@@ -7,7 +7,7 @@ analysis can be fed from files pasted into an issue as easily as from a live run
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -178,6 +178,30 @@ class Scenario:
     cert_plan: str | None = None  # certificate plan name; None: the profile's
     backend: str = "builtin"
     defines: Mapping[str, str] = field(default_factory=dict)  # extra sketch config macros
+    group: str = "founding report"  # one of SCENARIO_GROUPS, for `hil run --list`
+    source: str = ""  # the public report it reproduces
+    quote: str = ""  # a short quote from that report
+    # Expected outcome per core release id ("esp8266-2.4.2"): a regression is the same
+    # scenario with a different expectation on another core. Empty: `expectation` only.
+    by_core: Mapping[str, Expectation] = field(default_factory=dict)
+
+    @property
+    def cores(self) -> tuple[str, ...]:
+        """The core release ids this scenario names, in the file's order."""
+        return tuple(self.by_core)
+
+    def on_core(self, core_id: str, board: str) -> Scenario:
+        """This scenario on `board` (the twin or a real board of `core_id`), expecting
+        what the scenario expects of that core; named `<name>@<core_id>`."""
+        return replace(
+            self,
+            name=f"{self.name}@{core_id}",
+            board=board,
+            expectation=self.by_core.get(core_id, self.expectation),
+        )
+
+
+SCENARIO_GROUPS = ("founding report", "regressions", "profiles")
 
 
 @dataclass(frozen=True)

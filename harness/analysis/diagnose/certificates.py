@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from harness.analysis.diagnose.engine import (
     Context,
     Finding,
@@ -11,7 +13,7 @@ from harness.analysis.diagnose.engine import (
     rule,
     wire_alerts,
 )
-from harness.model import Direction, Fix, Source, Timeline
+from harness.model import Direction, Event, Fix, Source, Timeline
 from harness.model.stacks import TIME_T_MAX
 
 BAD_CERTIFICATE, CERTIFICATE_EXPIRED, CERTIFICATE_UNKNOWN, UNKNOWN_CA = 42, 45, 46, 48
@@ -131,6 +133,37 @@ def untrusted_cert(tl: Timeline, ctx: Context) -> Finding | None:
     )
 
 
+def _esp32_trust_refusal(tl: Timeline, ctx: Context) -> tuple[Event, ...]:
+    """arduino-esp32 1.0.5+ returns -1 from start_ssl_client right after its heap line when
+    it has no CA, no PSK and no setInsecure() (1.0.6 ssl_client.cpp:61-63): nothing in
+    between, no socket, nothing on the wire."""
+    if ctx.stack not in (None, "mbedtls"):
+        return ()
+    serial = [e for e in tl.events if e.source is Source.SERIAL and e.kind != "log_other"]
+    return tuple(
+        cur
+        for prev, cur in itertools.pairwise(serial)
+        if prev.kind == "log_heap"
+        and prev.fields.get("when") == "before_tls"
+        and cur.kind == "log_error"
+        and cur.fields.get("code") == -1
+    )
+
+
+def _mbedtls_name_alert(tl: Timeline, ctx: Context) -> tuple[Event, ...]:
+    """mbedTLS 2.x maps a verify failure to one alert: CN_MISMATCH -> bad_certificate (42),
+    NOT_TRUSTED -> unknown_ca (48), anything else -> certificate_unknown (46)
+    (mbedTLS 2.28.7 library/ssl_tls.c:2660-2688; the same in arduino-esp32 1.0.6's 2.16)."""
+    if ctx.stack != "mbedtls":
+        return ()
+    return wire_alerts(tl, Direction.C2S, BAD_CERTIFICATE)
+
+
+def _is_ip(host: str) -> bool:
+    parts = host.split(".")
+    return len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts)
+
+
 def _name_mismatch(ctx: Context) -> bool:
     if not ctx.connect_host or ctx.cert_names is None:
         return False
@@ -149,7 +182,20 @@ def hostname_mismatch(tl: Timeline, ctx: Context) -> Finding | None:
     if errors:
         proof.log = True
         proof.add("The board's check says the certificate is for another name", errors[0])
-    if _name_mismatch(ctx):
+    said_by_mbedtls = _mbedtls_name_alert(tl, ctx)
+    if said_by_mbedtls:
+        proof.wire = True
+        proof.add(
+            "mbedTLS answered the certificate with bad_certificate (42), the alert it sends "
+            "only for a name that matches no SAN/CN (unknown_ca is its untrusted-chain alert)",
+            said_by_mbedtls[0],
+        )
+        if ctx.connect_host and _is_ip(ctx.connect_host):
+            proof.add(
+                f"The board connects to the IP {ctx.connect_host!r}: mbedTLS 2.x compares it as "
+                "text with the dNSName SANs, so an iPAddress SAN never matches"
+            )
+    elif _name_mismatch(ctx):
         alerts = wire_alerts(tl, Direction.C2S, BAD_CERTIFICATE, CERTIFICATE_UNKNOWN)
         resets = [e for e in tl.of("tcp_rst", source=Source.WIRE) if e.direction is Direction.C2S]
         seen = tl.of("certificate", source=Source.WIRE)
@@ -190,6 +236,7 @@ def no_trust_method(tl: Timeline, ctx: Context) -> Finding | None:
         tl.of("log_trust")
         + log_errors(tl, no_trust=True)
         + log_text(tl, "no authentication method is setup")
+        + _esp32_trust_refusal(tl, ctx)
     )
     if said:
         proof.log = True

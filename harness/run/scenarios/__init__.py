@@ -9,7 +9,9 @@ from typing import Any
 
 from harness.model import Expectation, Scenario
 from harness.model.causes import CAUSES
+from harness.model.cores import releases
 from harness.model.errors import ConfigError
+from harness.model.records import SCENARIO_GROUPS
 
 SCENARIO_DIR = Path(__file__).resolve().parent
 
@@ -23,6 +25,8 @@ _TOP_KEYS = {
     "backend": str,
     "expect": dict,
     "defines": dict,
+    "group": str,
+    "quote": str,
 }
 _REQUIRED = ("description", "sketch", "board", "profile", "expect")
 _MACRO = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -36,7 +40,12 @@ def list_scenarios(directory: Path = SCENARIO_DIR) -> list[str]:
 
 
 def load_scenario(name: str, directory: Path = SCENARIO_DIR) -> Scenario:
-    """A scenario of the catalogue, by name (never a path: see load_scenario_file)."""
+    """A scenario of the catalogue, by name (never a path: see load_scenario_file), or
+    `name@<core id>`: the scenario on that core's twin, expecting what the scenario
+    expects of that core (e.g. `ip-san-name-check-2.5@esp8266-2.5.2`)."""
+    if "@" in name:
+        base, core = name.split("@", 1)
+        return on_core(load_scenario(base, directory), core)
     known = list_scenarios(directory)
     if name not in known:
         looks_like_path = "/" in name or name.endswith(".toml")
@@ -108,17 +117,75 @@ def parse_scenario(name: str, text: str, path: Path) -> Scenario:
             seen=repr(data["sketch"]),
             fix='the folder\'s name only, e.g. sketch = "founding_report"',
         )
+    group = data.get("group", SCENARIO_GROUPS[0])
+    if group not in SCENARIO_GROUPS:
+        raise ConfigError(
+            f"{path}: group {group!r} is not one of {', '.join(SCENARIO_GROUPS)}",
+            fix=f'write e.g. group = "{SCENARIO_GROUPS[1]}"',
+        )
+    expect = data["expect"]
+    by_core = _by_core(expect, path)
+    flat = {k: v for k, v in expect.items() if not isinstance(v, dict)}
+    if by_core and "connected" not in flat:
+        # Only per-core expectations: the scenario's own board is the first core named.
+        expectation = next(iter(by_core.values()))
+    else:
+        expectation = _expectation(flat, path)
     return Scenario(
         name=name,
         description=data["description"],
         sketch=data["sketch"],
         board=data["board"],
         profile=data["profile"],
-        expectation=_expectation(data["expect"], path),
+        expectation=expectation,
         cert_plan=data.get("cert_plan"),
         backend=data.get("backend", "builtin"),
         defines=_defines(data.get("defines", {}), path),
+        group=group,
+        source=data.get("source", ""),
+        quote=data.get("quote", ""),
+        by_core=by_core,
     )
+
+
+def twin_board(core_id: str) -> str:
+    """The twin board of a core release (harness/model/cores)."""
+    return f"twin-{core_id}"
+
+
+def on_core(scenario: Scenario, core_id: str) -> Scenario:
+    """`scenario` on the twin of `core_id`; a core the scenario does not name is refused."""
+    if core_id not in scenario.by_core:
+        named = ", ".join(scenario.cores) or "none (it has one [expect] for its own board)"
+        raise ConfigError(
+            f"scenario {scenario.name!r} names no expectation for core {core_id!r}",
+            fix=f"use one of the cores it names: {named}",
+        )
+    return scenario.on_core(core_id, twin_board(core_id))
+
+
+def scenario_groups(directory: Path = SCENARIO_DIR) -> dict[str, list[str]]:
+    """The scenarios by group, groups in SCENARIO_GROUPS order (for `hil run --list`)."""
+    out: dict[str, list[str]] = {g: [] for g in SCENARIO_GROUPS}
+    for name in list_scenarios(directory):
+        out[load_scenario(name, directory).group].append(name)
+    return out
+
+
+def _by_core(expect: dict[str, Any], path: Path) -> dict[str, Expectation]:
+    """`[expect."esp8266-2.4.2"]` tables: the expectation on each named core release."""
+    known = [r.id for r in releases()]
+    out: dict[str, Expectation] = {}
+    for key, value in expect.items():
+        if not isinstance(value, dict):
+            continue
+        if key not in known:
+            raise ConfigError(
+                f"{path}: [expect.{key!r}] names no modelled core release",
+                fix=f"use one of: {', '.join(known)} (harness/model/cores)",
+            )
+        out[key] = _expectation(value, path)
+    return out
 
 
 def _expectation(raw: dict[str, Any], path: Path) -> Expectation:
