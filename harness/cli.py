@@ -206,10 +206,11 @@ def _scenario(args: argparse.Namespace):
 @options(_run_options)
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.run.runner import run_scenario
-    from harness.run.scenarios import list_scenarios
+    from harness.run.scenarios import scenario_groups
 
     if args.list:
-        print("\n".join(list_scenarios()))
+        for group, names in scenario_groups().items():
+            print(f"{group}:" + "".join(f"\n  {n}" for n in names) if names else f"{group}: -")
         return 0
     record = run_scenario(_scenario(args), _bench(args))
     if args.json:
@@ -713,6 +714,111 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
     log_path = Path.home() / ".cache" / "esp-tls-hil" / "setup.log"
     print(ensure_tool_scons(log_path=log_path))
+    return 0
+
+
+# -- matrix, bisect (harness/run/matrix.py, bisect.py) -------------------------------------
+
+
+def _matrix_options(p: argparse.ArgumentParser) -> None:
+    for axis in ("sketch", "board", "profile"):
+        p.add_argument(f"--{axis}", action="append", default=[], help=f"{axis} (repeat; all)")
+    p.add_argument("--define", action="append", default=[], help="sketch macro KEY=VALUE")
+    p.add_argument("--backend", default="builtin", help="server backend (builtin, apache)")
+    p.add_argument("--cell-timeout", type=float, default=120.0, help="seconds per cell")
+    p.add_argument("--jobs", type=int, default=0, help="parallel workers (0: one per core)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one JSON object per cell")
+    out.add_argument("--markdown", action="store_true", help="a Markdown table")
+    _bench_options(p)
+
+
+def _defines(pairs: list[str]) -> dict[str, str]:
+    from harness.model.errors import ConfigError
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise ConfigError(
+                f"--define {pair!r} is not KEY=VALUE", fix="e.g. --define HIL_TRUST=2"
+            )
+        out[key] = value
+    return out
+
+
+@command("matrix", "run sketches x boards x profiles as one table")
+@options(_matrix_options)
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from harness.analysis import matrix_report
+    from harness.run.matrix import resolve, run_matrix
+
+    bench = _bench(args)
+    req = resolve(
+        args.sketch, args.board, args.profile, bench, defines=_defines(args.define),
+        backend=args.backend, cell_timeout=args.cell_timeout, workers=args.jobs,
+    )  # fmt: skip
+
+    def progress(cell, done: int, total: int) -> None:
+        label = matrix_report.cell_label(cell)
+        print(f"[{done}/{total}] {cell.board} x {cell.profile}: {label}", file=sys.stderr)
+
+    result = run_matrix(req, bench, progress=progress)
+    if args.json:
+        print(matrix_report.render_json_lines(result.cells), end="")
+    elif args.markdown:
+        print(matrix_report.render_markdown(result.cells), end="")
+    else:
+        print(matrix_report.render_text(result.cells), end="")
+    print(f"tables: {result.directory / 'matrix.html'}", file=sys.stderr)
+    if result.interrupted:
+        raise KeyboardInterrupt
+    return 3 if any(c.outcome.value == "error" for c in result.cells) else 0
+
+
+def _bisect_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sketch", required=True, help="sketch folder name")
+    p.add_argument("--profile", required=True, help="server profile")
+    p.add_argument("--family", required=True, help="esp8266 or esp32")
+    p.add_argument("--good", required=True, help="a version with the old outcome")
+    p.add_argument("--bad", required=True, help="a version with the new outcome")
+    p.add_argument("--define", action="append", default=[], help="sketch macro KEY=VALUE")
+    p.add_argument("--backend", default="builtin", help="server backend (builtin, apache)")
+    p.add_argument("--json", action="store_true", help="the result as JSON")
+    _bench_options(p)
+
+
+@command("bisect", "find the first core release whose outcome differs from a good one")
+@options(_bisect_options)
+def cmd_bisect(args: argparse.Namespace) -> int:
+    from harness.analysis.timeline_diff import diagnosis_lines, side_by_side
+    from harness.run.bisect import BisectRequest, bisect, outcome_label, result_json
+
+    req = BisectRequest(
+        args.sketch, args.profile, args.family, args.good, args.bad,
+        defines=_defines(args.define), backend=args.backend,
+    )  # fmt: skip
+    result = bisect(req, _bench(args), progress=lambda v, o: print(f"{v}: {o}", file=sys.stderr))
+    if args.json:
+        print(json.dumps(result_json(result), indent=2))
+        return 0
+    after = result.first_changed or args.bad
+    if result.first_changed is None:
+        print(f"no change between {args.good} and {args.bad}: both {outcome_label(result.after)}")
+    else:
+        print(f"first version whose outcome differs from {args.good}: {result.first_changed}")
+        print(f"(last with {args.good}'s outcome: {result.last_same})\n")
+    print(
+        side_by_side(
+            f"{args.family} {result.last_same}",
+            diagnosis_lines(outcome_label(result.before), result.before.diagnosis),
+            f"{args.family} {after}",
+            diagnosis_lines(outcome_label(result.after), result.after.diagnosis),
+        )
+    )
+    print("Differences between the timelines:")
+    print("\n".join(f"  - {d}" for d in result.differences) or "  (none the diff knows)")
+    print(f"runs: {result.before.run_dir}\n      {result.after.run_dir}")
     return 0
 
 

@@ -113,10 +113,17 @@ class TwinBoard(Board):
                 with log_path.open("a") as f:
                     f.write(f"twin build {build_id}: up to date in {program}, pio not run\n")
                 return self._export(program, include, build_id, built=False)
-            # PlatformIO writes into its src_dir (the .ino.cpp it makes of a sketch): it
-            # builds a copy in the cache, so a read-only checkout or install works.
-            src = _mirror(sketch, work / "src")
+            kept = work / "by-id" / build_id
+            if (kept / "program").is_file():
+                # Built before for another server (hil matrix alternates profiles per board).
+                with log_path.open("a") as f:
+                    f.write(f"twin build {build_id}: kept in {kept}, pio not run\n")
+                return self._export(kept / "program", kept, build_id, built=False)
             include.mkdir(parents=True, exist_ok=True)
+            # PlatformIO turns the .ino into a .ino.cpp beside it: build a private copy, so
+            # two boards building one sketch at once (hil matrix) never share that file,
+            # and a read-only checkout or installed sketches folder still builds.
+            src = _mirror(sketch, work / "src")
             for name, data in request.extra_headers.items():
                 _write_if_changed(include / name, data)
             header = f'#define HIL_BUILD_ID "{build_id}"\n' + request.scenario_header
@@ -155,6 +162,7 @@ class TwinBoard(Board):
             platformio.build(project, log_path=log_path, platforms_dir=work / "platforms")
             progress.info("built %s in %.0f s", sketch.name, time.monotonic() - started)
             stamp.write_text(build_id)
+            _keep(project.program, include / SCENARIO_HEADER, work / "by-id", build_id)
             return self._export(project.program, include, build_id, built=True)
 
     def _export(self, program: Path, include: Path, build_id: str, *, built: bool) -> Firmware:
@@ -257,6 +265,21 @@ def _mirror(source: Path, target: Path) -> Path:
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
         _write_if_changed(target / rel, (source / rel).read_bytes())
     return target
+
+
+KEPT_BUILDS = 24  # per board and sketch; the oldest go first
+
+
+def _keep(program: Path, header: Path, folder: Path, build_id: str) -> None:
+    """Keep this build's binary by its id, so going back to an earlier input needs no pio."""
+    kept = folder / build_id
+    kept.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(header, kept / SCENARIO_HEADER)
+    shutil.copy2(program, kept / "program.tmp")
+    (kept / "program.tmp").replace(kept / "program")  # whole or absent, never half
+    builds = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)
+    for old in builds[:-KEPT_BUILDS]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:
