@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from harness.model import RunRecord
     from harness.run.runner import BenchConfig
 
+# The hil_board/hil_profile/hil_expect markers and their fixture live in their own module.
+pytest_plugins = ["harness.pytest_markers"]
+
 _RECORDS = pytest.StashKey[list["RunRecord"]]()
 _SESSION_RECORDS = pytest.StashKey[list["RunRecord"]]()
 _SUMMARY_PATH = pytest.StashKey[Path]()
