@@ -804,7 +804,10 @@ def cmd_bisect(args: argparse.Namespace) -> int:
         return 0
     after = result.first_changed or args.bad
     if result.first_changed is None:
-        print(f"no change between {args.good} and {args.bad}: both {outcome_label(result.after)}")
+        print(
+            f"no change between {args.good} and {args.bad}: {args.good} "
+            f"{outcome_label(result.before)}, {args.bad} {outcome_label(result.after)}"
+        )
     else:
         print(f"first version whose outcome differs from {args.good}: {result.first_changed}")
         print(f"(last with {args.good}'s outcome: {result.last_same})\n")

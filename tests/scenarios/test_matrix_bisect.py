@@ -158,7 +158,17 @@ def test_bisect_cli_no_change_and_bad_version(tmp_path):
     common = ["bisect", "--sketch", "tls_client", "--profile", "do-2016-ssl-params"]
     same = _hil(*common, "--family", "esp8266", "--good", "2.5.2", "--bad", "3.1.2", runs=tmp_path)
     assert same.returncode == 0, same.stderr
-    assert "no change between 2.5.2 and 3.1.2: both connected" in same.stdout
+    assert "no change between 2.5.2 and 3.1.2: 2.5.2 connected, 3.1.2 connected" in same.stdout
+    as_json = _hil(*common, "--family", "esp8266", "--good", "2.4.2", "--bad", "2.5.2", "--json",
+                   runs=tmp_path)  # fmt: skip
+    found = json.loads(as_json.stdout)
+    assert (found["changed"], found["first_changed"], found["last_same"]) == (
+        True,
+        "2.5.2",
+        "2.4.2",
+    )
+    assert found["before"]["outcome"] == "failed: no_shared_cipher"
+    assert found["after"]["diagnosis"]["cause"] is None
     bad = _hil(*common, "--family", "esp32", "--good", "1.0.4", "--bad", "2.0.17", runs=tmp_path)
     assert bad.returncode == 2
     assert "'1.0.4'" in bad.stderr and "1.0.6, 2.0.17" in bad.stderr
