@@ -761,7 +761,8 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
     def progress(cell, done: int, total: int) -> None:
         label = matrix_report.cell_label(cell)
-        print(f"[{done}/{total}] {cell.board} x {cell.profile}: {label}", file=sys.stderr)
+        where = f"{cell.sketch} on {cell.board} x {cell.profile}"
+        print(f"[{done}/{total}] {where}: {label}", file=sys.stderr)
 
     result = run_matrix(req, bench, progress=progress)
     if args.json:
