@@ -316,7 +316,12 @@ def _golden_options(p: argparse.ArgumentParser) -> None:
 @options(_golden_options)
 def cmd_golden(args: argparse.Namespace) -> int:
     from harness.analysis.golden import render_table
-    from harness.model.errors import DeadlineError, ToolFailedError, ToolMissingError
+    from harness.model.errors import (
+        CaptureError,
+        DeadlineError,
+        ToolFailedError,
+        ToolMissingError,
+    )
     from harness.run import golden
 
     try:
@@ -327,6 +332,10 @@ def cmd_golden(args: argparse.Namespace) -> int:
     except (ToolMissingError, ToolFailedError, DeadlineError) as exc:
         print(f"hil golden {args.golden_action}: {exc}", file=sys.stderr)
         return GOLDEN_ENVIRONMENT_EXIT
+    except CaptureError as exc:
+        # Here a capture is an input the user named (a run's or a golden's): bad input.
+        print(f"hil golden {args.golden_action}: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(result.to_json(), indent=2) if args.json else render_table(result))
     return 0 if result.matches else 1
 

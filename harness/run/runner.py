@@ -25,7 +25,7 @@ from harness.analysis.logformats import parse_serial
 from harness.analysis.logformats.lines import read_serial_log
 from harness.analysis.serverlog import parse_server_log
 from harness.analysis.verdict import judge
-from harness.instruments.boards import BOARDS, get_board_spec, open_board
+from harness.instruments.boards import find_board_spec, get_board_spec, open_board
 from harness.instruments.boards.base import Board, BuildRequest, Firmware
 from harness.instruments.capture import Capture, capture_target
 from harness.instruments.certs import CertBundle, get_plan, make_certs
@@ -341,7 +341,7 @@ def _analyse(
     durations: dict[str, float],
 ) -> RunRecord:
     """Turn whatever artifacts exist into a timeline, a diagnosis and a verdict."""
-    spec = BOARDS.get(scenario.board)  # unknown: the error verdict says so
+    spec = find_board_spec(scenario.board)  # unknown: the error verdict says so
     stack = spec.stack if spec else None
     baud = spec.baud if spec else 115200
     events: list[list[Event]] = []
@@ -359,6 +359,7 @@ def _analyse(
                 (e.fields["port"] for e in server_events if e.kind == "server_listening"), 0
             )
     pcap = run_dir / "capture.pcapng"
+    wire_watched = False
     if pcap.exists() and port:
         try:
             wire = analyze_capture(
@@ -368,6 +369,7 @@ def _analyse(
                 log_path=run_dir / "tshark.log",
             )
             events.append(list(wire.events))
+            wire_watched = not wire.partial
             if wire.partial:
                 notes.append("the capture was cut short: wire evidence is partial")
         except HilError as exc:
@@ -385,6 +387,7 @@ def _analyse(
         ),
         cert_not_after=certs.not_after.timestamp() if certs else None,
         connect_host=certs.host if certs else None,
+        wire_watched=wire_watched,
     )
     diagnosis = diagnose(timeline, ctx)
     if notes:

@@ -66,7 +66,7 @@ def test_record_writes_the_golden_format(golden: Path, run_dir: Path):
     ):
         assert line in case
     provenance = (golden / "PROVENANCE.md").read_text()
-    assert "board `twin-esp8266-axtls`" in provenance and "esp-tls-hil 0.1.0" in provenance
+    assert "board `twin-esp8266-2.4.1`" in provenance and "esp-tls-hil 0.1.0" in provenance
     hello = bytes.fromhex((golden / "client_hello.hex").read_text().strip())
     assert hello[:1] == b"\x16" and hello[5] == 1  # a handshake record with a ClientHello
     # Only the server's connection is kept: no dumpcap flush packets.
@@ -78,7 +78,9 @@ def test_a_run_matches_its_own_recording(capsys, run_dir: Path, golden: Path):
     code, doc = check_json(capsys, run_dir, golden)
     assert code == 0, doc
     assert doc["differences"] == [] and doc["matches"] is True
-    assert doc["compared"]["client records"] == 3
+    # The ClientHello, and the board's unexpected_message when it wins its race with the
+    # server's FIN (core 2.4.1 sends no close_notify).
+    assert doc["compared"]["client records"] in (1, 2)
     assert main(["golden", "check", str(run_dir), str(golden)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "MATCH"
 
@@ -120,13 +122,13 @@ def test_a_tampered_cipher_suite_in_the_capture_is_the_one_difference(
 
 
 def test_the_table_lists_known_differences_against_a_real_axtls_golden(capsys, run_dir: Path):
-    """The twin against the recording of the real axTLS: every difference is printed;
-    those harness/twin/FIDELITY.md lists are marked known."""
+    """The twin against the recording of the real axTLS: what differs is printed, and
+    what the personality's FIDELITY file lists (the board's races) is marked known."""
     code = main(["golden", "check", str(run_dir), str(AXTLS_GOLDEN)])
     out = capsys.readouterr().out
-    assert "client_hello.ext.signature_algorithms" in out
-    assert "known   client_hello.ext.signature_algorithms" in out
-    assert code in (0, 1)
+    assert code == 0, out
+    assert out.splitlines()[-1].startswith("MATCH")
+    assert all(line.startswith("known ") for line in out.splitlines() if "record." in line)
 
 
 # -- bad input and a broken environment -------------------------------------------------------
@@ -146,7 +148,7 @@ def test_a_golden_of_another_core_is_refused(capsys, run_dir: Path, tmp_path: Pa
     assert code == 2
     assert (
         "recorded on core esp8266-3.1.2" in err
-        and "twin-esp8266-axtls is core esp8266-2.4.1" in err
+        and "twin-esp8266-2.4.1 is core esp8266-2.4.1" in err
     )
 
 

@@ -514,8 +514,9 @@ def test_sessions_resume_after_a_close_without_close_notify(case: Case) -> None:
         if version is TlsVersion.TLS1_3 and not case.profile.session_tickets:
             # A stateful TLS 1.3 ticket lives in the server's session cache; OpenSSL's
             # internal one (builtin) misses about one resumption in 60 here, Apache's
-            # shmcb cache none in 180 (README). Two fresh sessions: one must resume.
-            assert _resumes(case, version) or _resumes(case, version), case.backend
+            # shmcb cache none in 180 (README); on a loaded machine two misses in a row
+            # were seen once. Up to five fresh sessions: one must resume.
+            assert any(_resumes(case, version) for _ in range(5)), case.backend
         else:
             assert _resumes(case, version), (version, case.backend)
 

@@ -136,8 +136,11 @@ def untrusted_cert(tl: Timeline, ctx: Context) -> Finding | None:
 def _esp32_trust_refusal(tl: Timeline, ctx: Context) -> tuple[Event, ...]:
     """arduino-esp32 1.0.5+ returns -1 from start_ssl_client right after its heap line when
     it has no CA, no PSK and no setInsecure() (1.0.6 ssl_client.cpp:61-63): nothing in
-    between, no socket, nothing on the wire."""
+    between, no socket, nothing on the wire. The log alone cannot tell that -1 from a
+    socket that failed before its own log line, so the capture must show no SYN."""
     if ctx.stack not in (None, "mbedtls"):
+        return ()
+    if not ctx.wire_watched or tl.of("tcp_syn", source=Source.WIRE):
         return ()
     serial = [e for e in tl.events if e.source is Source.SERIAL and e.kind != "log_other"]
     return tuple(

@@ -32,6 +32,8 @@ class Context:
     cert_names: tuple[str, ...] | None = None  # the leaf's CN and subjectAltNames
     connect_host: str | None = None  # what the sketch connects to
     board_rx_buffer: int | None = None  # bytes of TLS record the board can take
+    # The board's traffic was captured: an empty wire then says nothing was sent.
+    wire_watched: bool = False
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,11 @@ BOARDS, ALIASES = _registry()
 BOARD_KINDS: dict[str, type[TwinBoard] | type[EspBoard]] = {"twin": TwinBoard, "esp": EspBoard}
 
 
+def find_board_spec(name: str) -> BoardSpec | None:
+    """The board called `name` or pointed to by that alias; None when there is none."""
+    return BOARDS.get(ALIASES.get(name, name))
+
+
 def get_board_spec(name: str) -> BoardSpec:
     """The board called `name`, or the one an alias points to."""
     canonical = ALIASES.get(name, name)

@@ -193,7 +193,7 @@ public:
                 ctx_->ca_certs.push_back(std::move(cert));
             } else {
                 // x509_new's own message.
-                twin::serial_printf("Error: Invalid X509 ASN.1 file (%s)\n", x509_error_text(rc));
+                print_x509_new_error(rc, cert);
             }
             ++slot;
             if (used == 0) break;  // axTLS would loop forever here

@@ -1,6 +1,8 @@
 #include "axtls_debug.h"
 
+#include <cstdio>
 #include <ctime>
+#include <string>
 
 #include "twin_io.h"
 
@@ -201,6 +203,21 @@ void x509_print(const Cert& c) {
         case SIG_SHA512: serial_printf("Sig Type:\t\t\tSHA512\n"); break;
         default: serial_printf("Sig Type:\t\t\tUnrecognized: %d\n", c.sig_type); break;
     }
+}
+
+void print_x509_new_error(int error, const Cert& cert) {
+    if (error == X509_VFY_ERROR_UNSUPPORTED_DIGEST && !cert.unsupported_sig_oid.empty()) {
+        // ssl/asn1.c asn1_signature_type at 24af415: each byte "%02x ", then a newline
+        // (recorded: esp8266-2.4.1/mozilla-modern, an ECDSA root given to setCACert).
+        std::string line = "invalid digest: ";
+        char hex[4];
+        for (uint8_t b : cert.unsupported_sig_oid) {
+            std::snprintf(hex, sizeof hex, "%02x ", b);
+            line += hex;
+        }
+        serial_printf("%s\n", line.c_str());
+    }
+    serial_printf("Error: Invalid X509 ASN.1 file (%s)\n", x509_error_text(error));
 }
 
 }  // namespace axtls

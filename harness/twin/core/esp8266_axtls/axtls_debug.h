@@ -61,6 +61,10 @@ void display_error(int error_code);
 void x509_print(const Cert& cert);
 // x509_display_error's text.
 const char* x509_error_text(int error);
+// What x509_new prints when a certificate does not parse: asn1_signature_type's
+// "invalid digest: 2a 86 ..." for an unsupported signature algorithm, then
+// "Error: Invalid X509 ASN.1 file (<text>)".
+void print_x509_new_error(int error, const Cert& cert);
 // send_alert's mapping of an error code to the alert it sends (and its level).
 uint8_t alert_for_error(int error_code, bool* is_warning);
 

@@ -364,7 +364,7 @@ int Ssl::process_certificate(size_t pkt_size) {
         size_t used = 0;
         int rc = parse_cert(b + offset, pkt_size - offset, &cert, &used);
         if (rc != X509_OK) {
-            twin::serial_printf("Error: Invalid X509 ASN.1 file (%s)\n", x509_error_text(rc));
+            print_x509_new_error(rc, cert);
             return SSL_ERROR_BAD_CERTIFICATE;
         }
         if (core::DISPLAY_CERTS) x509_print(cert);

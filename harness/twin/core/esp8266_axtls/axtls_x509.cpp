@@ -212,7 +212,12 @@ int parse_cert(const uint8_t* p, size_t n, Cert* c, size_t* consumed) {
     der::Tlv alg;
     if (!tr.next(&alg, der::SEQUENCE)) return X509_NOT_OK;
     c->sig_type = sig_type_of(alg);
-    if (c->sig_type < 0) return X509_VFY_ERROR_UNSUPPORTED_DIGEST;
+    if (c->sig_type < 0) {
+        der::Reader ar(alg);
+        der::Tlv oid;
+        if (ar.next(&oid, der::OID)) c->unsupported_sig_oid.assign(oid.data, oid.data + oid.len);
+        return X509_VFY_ERROR_UNSUPPORTED_DIGEST;
+    }
     if (!parse_name(tr, c->ca_cert_dn)) return X509_NOT_OK;
     der::Tlv validity;
     if (!tr.next(&validity, der::SEQUENCE)) return X509_NOT_OK;

@@ -55,6 +55,8 @@ struct Cert {
     int32_t not_before = 0;  // 32-bit time_t as on the board
     int32_t not_after = 0;
     int sig_type = 0;
+    // asn1_signature_type's refusal: the OID it printed as "invalid digest: ..." bytes.
+    std::vector<uint8_t> unsupported_sig_oid;
     std::vector<uint8_t> modulus;   // leading zero byte dropped, as axTLS does
     std::vector<uint8_t> exponent;
     std::vector<uint8_t> signature;
