@@ -46,7 +46,7 @@ def _recording(segments: str, port: int, serial_log, decrypted: str | None = Non
 @pytest.fixture(scope="module")
 def golden() -> Recording:
     return _recording(
-        "golden-do-2016.segments.txt", 20684, GOLDEN / "do-2016-ssl-params/serial.log"
+        "golden-do-2016.segments.txt", 34790, GOLDEN / "do-2016-ssl-params/serial.log"
     )
 
 
