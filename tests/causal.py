@@ -87,10 +87,14 @@ def causal_violations(timeline: Timeline, facts=FOUNDING_SKETCH) -> list[str]:
             # close_notify at stop(), a refused handshake without a Finished).
             for kind, direction in follows:
                 packet = _first(packets, kind, direction)
-                if packet is not None and position[id(line)] < position[id(packet)]:
+                # Sharing the packet's stamp (two records in one segment, the line printed
+                # between their writes) is no break; only a strictly earlier time is.
+                ahead = packet is not None and position[id(line)] < position[id(packet)]
+                if ahead and line.t < packet.t:
                     problems.append(f"{line.text!r} before the {kind} {direction} it follows")
             for kind, direction in precedes:
                 packet = _first(packets, kind, direction)
-                if packet is not None and position[id(line)] > position[id(packet)]:
+                behind = packet is not None and position[id(line)] > position[id(packet)]
+                if behind and line.t > packet.t:
                     problems.append(f"{line.text!r} after the {kind} {direction} it causes")
     return problems
