@@ -58,6 +58,9 @@ from harness.model.errors import CaptureError, ConfigError, HilError, StateError
 
 log = logging.getLogger(__name__)
 
+# dumpcap's kernel capture buffer in MiB (its default is 2).
+KERNEL_BUFFER_MIB = 16
+
 # dumpcap's pcap read timeout (CAP_READ_TIMEOUT): the longest a packet waits in the kernel.
 KERNEL_BLOCK_TIMEOUT = 0.25
 _UNVERIFIED_STOP_WAIT = KERNEL_BLOCK_TIMEOUT + 0.15
@@ -148,7 +151,9 @@ class Capture:
         deadline = started + timeout
         dumpcap = procs.which("dumpcap", package="wireshark-common")
         try:
-            cmd = [dumpcap, "-i", self.interface]
+            # A 16 MiB kernel buffer (dumpcap's default is 2): a burst of handshakes on a
+            # loaded machine dropped one packet in the kernel with the default.
+            cmd = [dumpcap, "-i", self.interface, "-B", str(KERNEL_BUFFER_MIB)]
             if self.uses_marker:
                 self._markers.open()
             self.capture_filter = self._markers.widen(self.bpf)
