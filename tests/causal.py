@@ -16,6 +16,10 @@ from harness.model import Direction, Event, Source, Timeline
 
 C2S, S2C = Direction.C2S, Direction.S2C
 
+# Times closer than this are one stamp: correlation moves a line a microsecond off the
+# packet it is bound to (correlate._EPSILON), and a packet's stamp has microseconds.
+SAME_STAMP = 1e-5
+
 # line start -> (packets it follows, packets it precedes); a packet is (kind, direction)
 # and means the first of that kind in the attempt's stream.
 FOUNDING_SKETCH = {
@@ -88,13 +92,14 @@ def causal_violations(timeline: Timeline, facts=FOUNDING_SKETCH) -> list[str]:
             for kind, direction in follows:
                 packet = _first(packets, kind, direction)
                 # Sharing the packet's stamp (two records in one segment, the line printed
-                # between their writes) is no break; only a strictly earlier time is.
+                # between their writes: correlation can only put it a hair before or after)
+                # is no break; only a time earlier by more than that is.
                 ahead = packet is not None and position[id(line)] < position[id(packet)]
-                if ahead and line.t < packet.t:
+                if ahead and line.t < packet.t - SAME_STAMP:
                     problems.append(f"{line.text!r} before the {kind} {direction} it follows")
             for kind, direction in precedes:
                 packet = _first(packets, kind, direction)
                 behind = packet is not None and position[id(line)] > position[id(packet)]
-                if behind and line.t > packet.t:
+                if behind and line.t > packet.t + SAME_STAMP:
                     problems.append(f"{line.text!r} after the {kind} {direction} it causes")
     return problems
