@@ -74,6 +74,9 @@ AFTER_ANCHORS = (
     Anchor("log_alert", _S2C, None, "alert", _S2C, before=False),
     # axTLS prints its own alert after send_packet().
     Anchor("log_alert", _C2S, None, "alert", _C2S, before=False),
+    # axTLS writes the ClientKeyExchange (and ChangeCipherSpec) before it prints the
+    # Finished state line.
+    Anchor("log_state", _C2S, "Finished", "client_key_exchange", _C2S, before=False),
 )
 
 # Kinds of C2S wire events that are the board's own TLS or TCP acts, not the kernel's
