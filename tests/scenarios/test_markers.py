@@ -27,8 +27,8 @@ def test_boards_x_profiles(hil_marked_run, board, profile):
     assert record.diagnosis.connected is GRID[(board, profile)]["connected"]
 
 
-def test_a_wrong_expectation_fails_with_the_cause_and_run_dir(pytester):
-    pytester.makepyfile(
+def test_a_wrong_expectation_fails_with_the_cause_and_run_dir(hil_pytester):
+    hil_pytester.makepyfile(
         """
         import pytest
 
@@ -39,13 +39,13 @@ def test_a_wrong_expectation_fails_with_the_cause_and_run_dir(pytester):
             hil_marked_run()
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = hil_pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*cause no_shared_cipher; run directory *"])
 
 
-def test_missing_profile_is_a_clear_error(pytester):
-    pytester.makepyfile(
+def test_missing_profile_is_a_clear_error(hil_pytester):
+    hil_pytester.makepyfile(
         """
         import pytest
 
@@ -54,7 +54,7 @@ def test_missing_profile_is_a_clear_error(pytester):
             hil_marked_run()
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = hil_pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         ["*ConfigError*no profile for hil_marked_run", "*fix: add @pytest.mark.hil_board*"]

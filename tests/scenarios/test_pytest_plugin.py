@@ -7,18 +7,9 @@ import signal
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from harness.instruments.boards.platformio import core_dir
-from harness.run.runner import BenchConfig
 
-# pytester gives the inner run a HOME of its own: hand it this bench's PlatformIO and cache.
-PIO_CORE = core_dir()
-CACHE = BenchConfig().cache_dir
-
-
-def test_failing_expectation_reports_diagnosis_and_junit_properties(
-    pytester, monkeypatch, tmp_path
-):
-    pytester.makepyfile(
+def test_failing_expectation_reports_diagnosis_and_junit_properties(hil_pytester, tmp_path):
+    hil_pytester.makepyfile(
         test_user="""
         def test_board_connects(hil_run):
             record = hil_run("founding-report")
@@ -26,9 +17,7 @@ def test_failing_expectation_reports_diagnosis_and_junit_properties(
         """
     )
     junit = tmp_path / "junit.xml"
-    monkeypatch.setenv("PLATFORMIO_CORE_DIR", str(PIO_CORE))
-    monkeypatch.setenv("HIL_CACHE_DIR", str(CACHE))
-    result = pytester.runpytest_subprocess(
+    result = hil_pytester.runpytest_subprocess(
         f"--hil-runs-dir={tmp_path / 'runs'}", f"--junitxml={junit}", "-p", "no:cacheprovider"
     )
     result.assert_outcomes(failed=1)
@@ -48,9 +37,9 @@ def test_failing_expectation_reports_diagnosis_and_junit_properties(
 
 
 def test_junit_names_board_and_profile_and_a_connected_run_has_no_cause(
-    pytester, monkeypatch, tmp_path
+    hil_pytester, monkeypatch, tmp_path
 ):
-    pytester.makepyfile(
+    hil_pytester.makepyfile(
         test_user="""
         def test_fixed(hil_run):
             assert hil_run("founding-report-fixed").diagnosis.connected
@@ -61,11 +50,9 @@ def test_junit_names_board_and_profile_and_a_connected_run_has_no_cause(
     )
     junit = tmp_path / "junit.xml"
     step_summary = tmp_path / "step-summary.md"
-    monkeypatch.setenv("PLATFORMIO_CORE_DIR", str(PIO_CORE))
-    monkeypatch.setenv("HIL_CACHE_DIR", str(CACHE))
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
     runs = tmp_path / "runs"
-    result = pytester.runpytest_subprocess(
+    result = hil_pytester.runpytest_subprocess(
         f"--hil-runs-dir={runs}", f"--junitxml={junit}", "-p", "no:cacheprovider"
     )
     result.assert_outcomes(passed=2)
@@ -179,9 +166,9 @@ def test_every_bench_field_is_an_ini_key_an_option_and_a_fixture(pytester, tmp_p
 # -- teardown: every stop runs, even after one raised -------------------------------------------
 
 
-def test_a_failing_stop_does_not_keep_the_other_servers_running(pytester, tmp_path, monkeypatch):
+def test_a_failing_stop_does_not_keep_the_other_servers_running(hil_pytester, tmp_path):
     pids = tmp_path / "pids"
-    pytester.makepyfile(
+    hil_pytester.makepyfile(
         test_servers=f"""
         from harness.instruments.servers.builtin import BuiltinServer
 
@@ -209,8 +196,7 @@ def test_a_failing_stop_does_not_keep_the_other_servers_running(pytester, tmp_pa
             assert [p for p in pids if process_start(int(p)) is not None] == []
         """
     )
-    monkeypatch.setenv("HIL_CACHE_DIR", str(CACHE))
-    result = pytester.runpytest_subprocess(
+    result = hil_pytester.runpytest_subprocess(
         f"--hil-runs-dir={tmp_path / 'runs'}", "-p", "no:cacheprovider"
     )
     result.assert_outcomes(passed=2, errors=1)
