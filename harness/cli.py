@@ -600,6 +600,7 @@ def _flash_options(p: argparse.ArgumentParser) -> None:
 @options(_flash_options)
 def cmd_flash(args: argparse.Namespace) -> int:
     from harness.instruments.boards.bench import bench_path, load_bench
+    from harness.instruments.boards.farm import board_session
     from harness.instruments.boards.flasher import flash_if_needed
     from harness.run.runner import new_run_dir
 
@@ -623,17 +624,22 @@ def cmd_flash(args: argparse.Namespace) -> int:
     firmware, build_id = args.firmware, None
     if args.sketch is not None:
         firmware, build_id = _build_for(board, args, run_dir, header)
-    result = flash_if_needed(
-        board,
-        firmware,
-        log_path=run_dir / "flash.log",
-        build_id=build_id,
-        boot_timeout=args.boot_timeout,
-    )
+    # A board of a labgrid farm: its place is acquired for the flash, released after.
+    with board_session(board) as reachable:
+        result = flash_if_needed(
+            reachable,
+            firmware,
+            log_path=run_dir / "flash.log",
+            build_id=build_id,
+            boot_timeout=args.boot_timeout,
+        )
+    place = board.port.place or None
     if args.json:
-        print(json.dumps(result.to_json()))
+        print(json.dumps({**result.to_json(), "place": place}))
     else:
         print(f"{'board:':<12} {result.board}")
+        if place:
+            print(f"{'place:':<12} {place} (labgrid, {board.port.coordinator}), released")
         print(f"{'port:':<12} {result.port}")
         print(f"{'uploaded:':<12} {'yes' if result.uploaded else 'no, it already runs it'}")
         print(f"{'build id:':<12} {result.build_id}")
