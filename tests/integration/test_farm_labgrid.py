@@ -7,15 +7,17 @@ refused naming the place and the fix."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,7 @@ from tests.integration.hilcli import hil
 pytestmark = pytest.mark.integration
 
 PLACE = "sim-esp8266-1"
+POWERED = "sim-esp8266-1-powered"  # the same board, with the exporter's power switch
 BIN = Path(sys.executable).parent
 DEADLINE = 30.0
 
@@ -60,30 +63,51 @@ class Farm:
     coordinator: str
     sim: SimBoard
     dir: Path
+    power: list[str] = field(default_factory=list)  # what the power switch was told
 
-    def client(self, *args: str, user: str | None = None) -> procs.RunResult:
+    def client(self, *args: str, user: str | None = None, place: str = PLACE) -> procs.RunResult:
         env = {**os.environ, "LG_USERNAME": user} if user else None
         return procs.run(
-            [BIN / "labgrid-client", "-x", self.coordinator, "-p", PLACE, *args],
+            [BIN / "labgrid-client", "-x", self.coordinator, "-p", place, *args],
             timeout=DEADLINE,
             env=env,
             log_path=self.dir / "client.log",
             append_log=True,
         )
 
-    def holder(self) -> str | None:
-        spec = place_port(PLACE, self.coordinator)
+    def holder(self, place: str = PLACE) -> str | None:
+        spec = place_port(place, self.coordinator)
         with farm.CoordinatorSession(spec, "test") as session:
             return session.holder()
 
-    def bench(self, tmp_path: Path, place: str = PLACE, coordinator: str = "") -> Path:
-        path = tmp_path / "bench.toml"
+    def bench(self, tmp_path: Path, place: str = PLACE, reset: str = "dtr-rts") -> Path:
+        path = tmp_path / f"bench-{place}-{reset}.toml"
         path.write_text(
-            f'[labgrid]\ncoordinator = "{coordinator or self.coordinator}"\n\n'
+            f'[labgrid]\ncoordinator = "{self.coordinator}"\n\n'
             '[[board]]\nname = "farm-1"\nchip = "esp8266"\ncores = ["3.1.2"]\n'
-            f'place = "{place}"\nupload_speed = 115200\n'
+            f'place = "{place}"\nupload_speed = 115200\nreset = "{reset}"\n'
         )
         return path
+
+
+def _power_switch(sim: SimBoard, told: list[str]) -> http.server.ThreadingHTTPServer:
+    """A networked power switch on 127.0.0.1 (labgrid's `simplerest` model: GET
+    /power/<0|1>): switching on boots the simulated board as a power-on reset does."""
+
+    class Switch(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            value = self.path.rsplit("/", 1)[-1]
+            told.append(value)
+            if value == "1":
+                sim.chip.boot(bootloader=False, cause=1)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(value.encode())
+
+        def log_message(self, *args: object) -> None:  # the test's output stays quiet
+            pass
+
+    return http.server.ThreadingHTTPServer(("127.0.0.1", 0), Switch)
 
 
 @pytest.fixture(scope="module")
@@ -91,10 +115,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
     """A coordinator, an exporter and a simulated board, all on 127.0.0.1; each stopped
     on every exit path (the context managers)."""
     base = tmp_path_factory.mktemp("farm")
+    # The board already runs a firmware (a blank one makes the first flash wait out
+    # its boot timeout for a HIL:BOOT line that never comes).
+    seed = example_firmware("5eed00000000")
+    (base / "flash.bin").write_bytes(seed + b"\xff" * (4 * 1024 * 1024 - len(seed)))
     port = _free_port()
     address = f"127.0.0.1:{port}"
+    told: list[str] = []
     with (
         SimBoard(Rfc2217Server(0), base / "flash.bin") as sim,
+        _power_switch(sim, told) as switch,
         procs.ManagedProcess(
             "labgrid-coordinator",
             [BIN / "labgrid-coordinator", "-l", address],
@@ -107,27 +137,34 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
             log_path=base / "exporter.log",
         ) as exporter,
     ):  # fmt: skip
+        threading.Thread(target=switch.serve_forever, daemon=True).start()
         sim_port = sim.address.rsplit(":", 1)[1]
         # What a farm's exporter exports for a board on its USB: here the simulated
         # board's RFC2217 server stands in for the exporter's ser2net.
         (base / "exporter.yaml").write_text(
             f"esp8266-1:\n  NetworkSerialPort:\n    host: 127.0.0.1\n    port: {sim_port}\n"
             "    speed: 115200\n"
+            "  NetworkPowerPort:\n    model: simplerest\n"
+            f"    host: 'http://127.0.0.1:{switch.server_port}/power/{{value}}'\n    index: 0\n"
         )
         coordinator.start(cwd=base)  # it keeps its places.yaml in its working folder
         _wait("the coordinator", lambda: _listening(port), coordinator)
         exporter.start(cwd=base)
-        lab = Farm(address, sim, base)
-        assert lab.client("create").returncode == 0
-        assert lab.client("add-match", "bench-pc/esp8266-1/NetworkSerialPort").returncode == 0
+        lab = Farm(address, sim, base, told)
+        for place in (PLACE, POWERED):
+            assert lab.client("create", place=place).returncode == 0
+            for cls in ("NetworkSerialPort", "NetworkPowerPort")[: 1 + (place == POWERED)]:
+                match = f"bench-pc/esp8266-1/{cls}"
+                assert lab.client("add-match", match, place=place).returncode == 0
 
         def exported() -> bool:
-            shown = lab.client("show").output
-            return "'avail': True" in shown
+            return lab.client("show", place=POWERED).output.count("'avail': True") == 2
 
-        _wait("the exporter's NetworkSerialPort", exported, exporter)
+        _wait("the exporter's resources", exported, exporter)
         yield lab
+        switch.shutdown()
         assert lab.holder() is None, "a test left the place acquired"
+        assert lab.holder(POWERED) is None, "a test left the place acquired"
 
 
 @pytest.fixture
@@ -158,6 +195,23 @@ def test_hil_flash_through_a_place_uploads_once_and_releases(lab: Farm, firmware
     assert [c for m, c in lab.sim.chip.boots if m is Mode.STUB] == stubs  # no upload
     assert lab.sim.chip.boots[-1] == (Mode.RUN, "rst cause 2")  # reset by DTR/RTS
     assert lab.holder() is None
+
+
+def test_the_places_power_switch_resets_the_board(lab: Farm, firmware, tmp_path: Path):
+    bin_ = firmware("fa4b0a7d1001")  # the build the first test left
+    args = ["--board", "farm-1", "--firmware", str(bin_), "--json",
+            "--runs-dir", str(tmp_path / "runs")]  # fmt: skip
+    first = hil("flash", "--bench", str(lab.bench(tmp_path, POWERED)), *args)
+    assert first.returncode == 0, first.stderr
+    del lab.power[:]
+    powered = hil("flash", "--bench", str(lab.bench(tmp_path, POWERED, "place-power")), *args)
+    assert powered.returncode == 0, powered.stderr
+    assert json.loads(powered.stdout)["uploaded"] is False
+    # labgrid's NetworkPowerDriver switched it off and on; the board came up from a
+    # power-on reset and its HIL:BOOT line was read.
+    assert lab.power == ["0", "1"]
+    assert lab.sim.chip.boots[-1] == (Mode.RUN, "rst cause 1")
+    assert lab.holder(POWERED) is None
 
 
 def test_ctrl_c_releases_the_place(lab: Farm, firmware, tmp_path: Path):
@@ -220,9 +274,7 @@ def test_a_coordinator_that_is_down(tmp_path: Path):
 
 
 def test_place_power_needs_a_power_resource(lab: Farm, tmp_path: Path):
-    path = lab.bench(tmp_path)
-    path.write_text(path.read_text() + 'reset = "place-power"\n')
-    board = load_bench(path).board("farm-1")
+    board = load_bench(lab.bench(tmp_path, reset="place-power")).board("farm-1")
     with pytest.raises(ConfigError, match=r"(?s)no power resource.*NetworkSerialPort"):
         farm.acquire(board)
     assert lab.holder() is None  # the failed acquisition gave the place back
