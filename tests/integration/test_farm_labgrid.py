@@ -27,7 +27,7 @@ from harness.instruments.boards import farm, locks
 from harness.instruments.boards.bench import load_bench, place_port
 from harness.instruments.boards.sim import Mode, Rfc2217Server, SimBoard
 from harness.instruments.boards.sim.image import example_firmware
-from harness.model.errors import ConfigError, StateError, ToolFailedError
+from harness.model.errors import ConfigError, DeadlineError, StateError, ToolFailedError
 from tests.integration.hilcli import hil
 
 pytestmark = pytest.mark.integration
@@ -271,6 +271,22 @@ def test_a_coordinator_that_is_down(tmp_path: Path):
     board = load_bench(path).board("b")
     with pytest.raises(ToolFailedError, match=rf"(?s){PLACE}.*{down}.*not reachable.*fix: start"):
         farm.acquire(board)
+
+
+def test_a_coordinator_that_never_answers(tmp_path: Path, monkeypatch):
+    # A socket that listens and never speaks: the TCP connection opens, gRPC waits.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        path = tmp_path / "bench.toml"
+        path.write_text(
+            f'[labgrid]\ncoordinator = "{address}"\n[[board]]\nname = "b"\n'
+            f'chip = "esp8266"\ncores = ["3.1.2"]\nplace = "{PLACE}"\n'
+        )
+        monkeypatch.setattr(farm, "CONNECT_TIMEOUT", 1.0)
+        with pytest.raises(DeadlineError, match=rf"(?s){PLACE}.*{address}.*no answer within 1 s"):
+            farm.acquire(load_bench(path).board("b"))
 
 
 def test_place_power_needs_a_power_resource(lab: Farm, tmp_path: Path):

@@ -107,9 +107,9 @@ class CoordinatorSession:
     Every error names the coordinator, the place and the fix; every step has a deadline.
     """
 
-    def __init__(self, spec: PortSpec, board: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
+    def __init__(self, spec: PortSpec, board: str, *, timeout: float | None = None) -> None:
         self.address, self.place_name, self.board = spec.coordinator, spec.place, board
-        self.timeout = timeout
+        self.timeout = CONNECT_TIMEOUT if timeout is None else timeout
         self._client, self._pb2 = _labgrid()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._session: Any = None
