@@ -40,3 +40,9 @@ def test_a_board_with_a_port_passes_through():
     board = BenchBoard("b2", "esp8266", ("3.1.2",), parse_port("/dev/ttyUSB0", "x"))
     with farm.board_session(board) as same:
         assert same is board
+
+
+def test_a_closed_session_says_so():
+    session = farm.CoordinatorSession(BOARD.port, BOARD.name)
+    with pytest.raises(StateError, match=r"acquiring in state 'closed'"):
+        session.acquire()

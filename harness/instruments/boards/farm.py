@@ -158,7 +158,9 @@ class CoordinatorSession:
             asyncio.set_event_loop(None)
 
     def _run(self, coro: Coroutine[Any, Any, Any], what: str, timeout: float = CALL_TIMEOUT) -> Any:
-        assert self._loop is not None  # only inside `with`
+        if self._loop is None:
+            coro.close()
+            self._live(what)
         try:
             return self._loop.run_until_complete(asyncio.wait_for(coro, timeout))
         except TimeoutError:
@@ -184,12 +186,21 @@ class CoordinatorSession:
                 ) from None
             raise
 
+    def _live(self, what: str) -> Any:
+        if self._session is None or self._loop is None:
+            raise StateError(
+                f"{self!r}: {what} in state 'closed': expected open (inside `with`)",
+                fix="use the session as a context manager",
+            )
+        return self._session
+
     def identity(self) -> str:
         """host/user: who labgrid takes this client for (LG_HOSTNAME/LG_USERNAME)."""
-        return f"{self._session.gethostname()}/{self._session.getuser()}"
+        session = self._live("identity")
+        return f"{session.gethostname()}/{session.getuser()}"
 
     def place(self) -> Any:
-        places = self._session.places
+        places = self._live("looking up the place").places
         if self.place_name not in places:
             raise ConfigError(
                 f"{self.where}: the coordinator knows no such place",
@@ -222,9 +233,10 @@ class CoordinatorSession:
         )
 
     def acquire(self) -> None:
+        session = self._live("acquiring")
         request = self._pb2.AcquirePlaceRequest(placename=self.place_name)
-        self._run(self._session.stub.AcquirePlace(request), "acquiring")
-        self._run(self._session.sync_with_coordinator(), "acquiring")
+        self._run(session.stub.AcquirePlace(request), "acquiring")
+        self._run(session.sync_with_coordinator(), "acquiring")
 
     def release_if_mine(self) -> bool:
         """Release the place if this client's identity holds it; False when it did not."""
@@ -232,15 +244,16 @@ class CoordinatorSession:
         if holder != self.identity():
             log.info("%s: not releasing, held by %s", self.where, holder)
             return False
+        session = self._live("releasing")
         request = self._pb2.ReleasePlaceRequest(placename=self.place_name)
-        self._run(self._session.stub.ReleasePlace(request), "releasing")
-        self._run(self._session.sync_with_coordinator(), "releasing")
+        self._run(session.stub.ReleasePlace(request), "releasing")
+        self._run(session.sync_with_coordinator(), "releasing")
         return True
 
     def resources(self) -> tuple[PlaceResource, ...]:
-        found = []
+        found, known = [], self._live("listing resources").resources
         for exporter, group, cls, name in self.place().acquired_resources:
-            entry = self._session.resources.get(exporter, {}).get(group, {}).get(name)
+            entry = known.get(exporter, {}).get(group, {}).get(name)
             if entry is None:
                 raise ToolFailedError(
                     f"{self.where}: its resource {exporter}/{group}/{cls}/{name} is gone "
