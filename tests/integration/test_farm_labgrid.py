@@ -261,6 +261,17 @@ def test_a_place_the_coordinator_does_not_know(lab: Farm, tmp_path: Path):
         farm.acquire(board)
 
 
+def test_a_place_whose_exporter_is_not_there(lab: Farm, tmp_path: Path):
+    ghost = "sim-ghost"
+    assert lab.client("create", place=ghost).returncode == 0
+    assert lab.client("add-match", "elsewhere/esp8266-9/*", place=ghost).returncode == 0
+    board = load_bench(lab.bench(tmp_path, place=ghost)).board("farm-1")
+    with pytest.raises(ToolFailedError, match=r"(?s)no exporter offers.*elsewhere/esp8266-9.*"
+                       r"fix: start labgrid-exporter"):  # fmt: skip
+        farm.acquire(board)
+    assert lab.holder(ghost) is None  # given back
+
+
 def test_a_coordinator_that_is_down(tmp_path: Path):
     down = f"127.0.0.1:{_free_port()}"
     path = tmp_path / "bench.toml"

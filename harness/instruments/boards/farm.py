@@ -270,6 +270,13 @@ def serial_url(session: CoordinatorSession, resources: tuple[PlaceResource, ...]
     """The rfc2217:// URL of the place's one NetworkSerialPort, or an error saying why not."""
     serial = [r for r in resources if r.cls == "NetworkSerialPort"]
     seen = ", ".join(r.path for r in resources) or "no resources at all"
+    if not resources:
+        matches = ", ".join(str(m) for m in session.place().matches) or "nothing"
+        raise ToolFailedError(
+            f"{session.where}: no exporter offers what the place matches ({matches})",
+            fix="start labgrid-exporter on the machine the board is plugged into (and check "
+            f"`labgrid-client -x {session.address} resources`)",
+        )
     if len(serial) != 1:
         raise ConfigError(
             f"{session.where}: has {len(serial)} NetworkSerialPorts, the harness needs one",
