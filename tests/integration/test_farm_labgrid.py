@@ -239,6 +239,22 @@ def test_ctrl_c_releases_the_place(lab: Farm, firmware, tmp_path: Path):
         pass
 
 
+def test_a_second_ctrl_c_waits_for_the_release(lab: Farm, tmp_path: Path, monkeypatch):
+    board = load_bench(lab.bench(tmp_path)).board("farm-1")
+    release = farm.CoordinatorSession.release_if_mine
+
+    def impatient(session: farm.CoordinatorSession) -> bool:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C again, as the release starts
+        return release(session)
+
+    monkeypatch.setattr(farm.CoordinatorSession, "release_if_mine", impatient)
+    with pytest.raises(KeyboardInterrupt), farm.board_session(board):
+        assert lab.holder() is not None
+        raise KeyboardInterrupt  # the first Ctrl-C
+    assert lab.holder() is None
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_a_place_held_by_someone_else_is_refused(lab: Farm, firmware, tmp_path: Path):
     assert lab.client("acquire", user="alice").returncode == 0
     try:

@@ -21,7 +21,9 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import signal
 import sys
+import threading
 from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -328,8 +330,29 @@ def _check_power(session: CoordinatorSession, board: BenchBoard, place: Acquired
         )
 
 
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """A second Ctrl-C (or SIGTERM) while the place is released waits for the release,
+    bounded by its deadlines, then interrupts: an impatient user leaves nothing held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    seen: list[int] = []
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: seen.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if seen:
+            raise KeyboardInterrupt
+
+
 def _release(spec: PortSpec, board: str) -> bool:
-    with CoordinatorSession(spec, board) as session:
+    with _interrupts_deferred(), CoordinatorSession(spec, board) as session:
         return session.release_if_mine()
 
 
