@@ -62,9 +62,10 @@ print(json.dumps([dict(zip(("name", "chip"), line.split())) for line in sys.stdi
   exit 0
 fi
 if [ -n "$board" ]; then
-  printf '%s\n' "$boards" | grep -q "^$board " \
+  chosen="$(printf '%s\n' "$boards" | awk -v b="$board" '$1 == b')"
+  [ -n "$chosen" ] \
     || die "bench file $bench has no board $board (it has: $(printf '%s\n' "$boards" | cut -d' ' -f1 | tr '\n' ' '))"
-  boards="$(printf '%s\n' "$boards" | grep "^$board ")"
+  boards="$chosen"
 fi
 
 worst=0
