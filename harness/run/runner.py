@@ -232,7 +232,7 @@ def _attempt(
                 skip_flash=config.skip_flash,
             )
         )
-        port = _pick_port(scenario, target.bind, config)
+        port = _pick_port(target, config)
         with _step(durations, "build"):
             firmware = _build(target, certs, board, config, port, run_dir)
         with _step(durations, "flash"):
@@ -243,7 +243,7 @@ def _attempt(
             except PortInUseError:
                 # Taken since we picked it: the port is compiled in, so build and flash again.
                 log.info("port %d was taken meanwhile; %s gets another", port, scenario.name)
-                port = _pick_port(scenario, target.bind, config, fresh=True)
+                port = _pick_port(target, config, fresh=True)
                 firmware = _build(target, certs, board, config, port, run_dir)
                 board.flash(firmware, log_path=run_dir / "build.log")
                 server = _start(profile, scenario, certs, target, port, run_dir)
@@ -320,13 +320,16 @@ def _port_free(bind: str, port: int) -> bool:
     return True
 
 
-def _pick_port(scenario: Scenario, bind: str, config: BenchConfig, *, fresh: bool = False) -> int:
+def _pick_port(target: Target, config: BenchConfig, *, fresh: bool = False) -> int:
     """The port this scenario used last time when it is free, else a free one.
 
     The port is compiled into the sketch, so the same port means the same firmware:
     the build and the flash are skipped.
     """
-    remembered = config.cache_dir / "ports" / safe_name(scenario.name)
+    # Per bench board too: boards running one scenario at once (xdist) each keep theirs.
+    scenario, bind, bench = target.scenario, target.bind, target.bench_board
+    key = scenario.name + (f"@{bench.name}" if bench is not None else "")
+    remembered = config.cache_dir / "ports" / safe_name(key)
     try:
         preferred = int(remembered.read_text())
     except (OSError, ValueError):
