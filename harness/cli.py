@@ -736,6 +736,18 @@ def _matrix_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="builtin", help="server backend (builtin, apache)")
     p.add_argument("--cell-timeout", type=float, default=120.0, help="seconds per cell")
     p.add_argument("--jobs", type=int, default=0, help="parallel workers (0: one per core)")
+    p.add_argument(
+        "--agent",
+        action="store_true",
+        help="run every cell with the agent sketch: one build and one flash per board, each "
+        "profile's server sent over Serial",
+    )
+    p.add_argument("--bench", default=None, help="bench file (default: HIL_BENCH)")
+    p.add_argument(
+        "--bench-board",
+        default=None,
+        help="run the board axis's cores on this board of the bench file (one cell at a time)",
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object per cell")
     out.add_argument("--markdown", action="store_true", help="a Markdown table")
@@ -756,16 +768,36 @@ def _defines(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+def _with_bench_board(config, bench_option: str | None, board: str | None):
+    """The configuration with the bench file and the board the cells run on."""
+    from dataclasses import replace
+
+    from harness.instruments.boards.bench import bench_path, load_bench
+
+    path = bench_path(bench_option)
+    if board is None:
+        return config if path is None else replace(config, bench=load_bench(path))
+    if path is None:
+        raise ConfigError(
+            f"--bench-board {board} without a bench file",
+            fix="name it: --bench FILE or HIL_BENCH",
+        )
+    bench = load_bench(path)
+    bench.board(board)  # unknown: the error lists the bench's boards
+    return replace(config, bench=bench, bench_board=board)
+
+
 @command("matrix", "run sketches x boards x profiles as one table")
 @options(_matrix_options)
 def cmd_matrix(args: argparse.Namespace) -> int:
     from harness.analysis import matrix_report
     from harness.run.matrix import resolve, run_matrix
 
-    bench = _bench(args)
+    bench = _with_bench_board(_bench(args), args.bench, args.bench_board)
     req = resolve(
         args.sketch, args.board, args.profile, bench, defines=_defines(args.define),
         backend=args.backend, cell_timeout=args.cell_timeout, workers=args.jobs,
+        agent=args.agent,
     )  # fmt: skip
 
     def progress(cell, done: int, total: int) -> None:

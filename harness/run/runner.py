@@ -47,6 +47,7 @@ from harness.model import (
     Verdict,
 )
 from harness.model.errors import ConfigError, HilError, NetworkSafetyError, PortInUseError
+from harness.run.agent import AGENT_SKETCH, agent_header, job_payload, send_job
 from harness.run.retention import prune_firmware, prune_runs
 from harness.run.runinfo import write_run_info
 from harness.run.shipped import shipped_dir
@@ -275,6 +276,9 @@ def _attempt(
                 timeout=config.boot_timeout,
                 since=since,
             )
+            if scenario.sketch == AGENT_SKETCH:
+                # The agent learns the server at run time: one build for every profile.
+                send_job(monitor, _agent_job(certs, target, server.port), board=board.spec.name)
             monitor.expect(r"HIL:DONE\b", timeout=config.attempt_timeout)
         with _step(durations, "settle"):
             _wait_server_idle(server.server_log, config.settle_timeout)
@@ -284,6 +288,11 @@ def _attempt(
             monitor.close()
             server.stop()
         return server.port
+
+
+def _agent_job(certs: CertBundle, target: Target, port: int) -> bytes:
+    anchor = certs.ca_pem if certs.ca_pem is not None else certs.cert_pem
+    return job_payload(host=target.bind, port=port, name=certs.host, ca_pem=anchor.read_text())
 
 
 def _baud(board: Board, target: Target) -> int:
@@ -383,6 +392,14 @@ def _build(
     bench = target.bench_board
     if bench is not None and not bench.simulated and config.bench is not None:
         ssid, password = config.bench.wifi_credentials()
+    if scenario.sketch == AGENT_SKETCH:
+        # Nothing of the scenario's server goes into the agent: its build id, and so
+        # the flash, stay the same for every profile.
+        header = agent_header(ssid, password, scenario.defines)
+        return board.build(
+            BuildRequest(sketch_dir=sketch_dir, scenario_header=header, extra_headers={}),
+            log_path=run_dir / "build.log",
+        )
     defines = {
         "HIL_SCENARIO": json.dumps(scenario.name),
         "HIL_WIFI_SSID": json.dumps(ssid),
