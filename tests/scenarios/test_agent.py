@@ -3,6 +3,7 @@ tls_client run of that profile ends; and a garbled job is a clear error."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -10,11 +11,14 @@ import pytest
 
 from harness.instruments.boards import open_board
 from harness.instruments.boards.base import BuildRequest
+from harness.instruments.boards.sim import Mode, Rfc2217Server, SimBoard
 from harness.instruments.serial_monitor import SerialMonitor
 from harness.model.matrix import CellOutcome
 from harness.run.agent import AGENT_SKETCH, AgentError, agent_header, job_payload, send_job
 from harness.run.matrix import resolve, run_matrix
 from harness.run.runner import BenchConfig
+from tests.integration.hilcli import hil
+from tests.scenarios.test_bench_board_run import write_bench
 
 BOARD = "twin-esp8266-3.1.2"
 # Four profiles that end four different ways on BearSSL (connected, no shared protocol,
@@ -100,3 +104,31 @@ def test_a_job_over_the_agents_limit_is_refused_before_sending(agent_monitor: Se
     big = PAYLOAD + b"x" * 5000
     with pytest.raises(AgentError, match=r"agent job of \d+ bytes for board b1, which takes 4096"):
         send_job(agent_monitor, big, board="b1")
+
+
+def test_a_bench_board_runs_the_agent_matrix_after_one_flash(tmp_path: Path):
+    """`hil matrix --agent` on a simulated bench board: one upload for every profile."""
+    profiles = {
+        "do-2016-ssl-params": ("connected", None),
+        "tls1.3-only": ("failed", "protocol_version"),
+        "wrong-host": ("failed", "hostname_mismatch"),
+    }
+    with SimBoard(Rfc2217Server(0), tmp_path / "flash.bin") as sim:
+        bench = write_bench(tmp_path / "bench.toml", {"sim-1": sim.address}, core="3.1.2")
+        args = ["matrix", "--agent", "--board", BOARD, "--json", "--bench", str(bench),
+                "--bench-board", "sim-1", "--runs-dir", str(tmp_path / "runs")]  # fmt: skip
+        done = hil(*args, *(a for p in profiles for a in ("--profile", p)), timeout=600)
+        uploads = sum(mode is Mode.STUB for mode, _ in sim.chip.boots)
+    assert done.returncode == 0, done.stderr
+    cells = [json.loads(line) for line in done.stdout.splitlines()]
+    assert {c["profile"]: (c["outcome"], c["cause"]) for c in cells} == profiles
+    assert uploads == 1
+    run_dirs = [Path(c["run_dir"]) for c in cells]
+    assert len({_build_id(r) for r in run_dirs}) == 1
+    for run_dir in run_dirs:
+        saved = json.loads((run_dir / "verdict.json").read_text())
+        assert saved["board_info"] == {
+            "bench_board": "sim-1",
+            "port": sim.address,
+            "core": "esp8266-3.1.2",
+        }

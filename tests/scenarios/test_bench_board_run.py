@@ -24,11 +24,11 @@ from harness.run.runner import BenchConfig, run_scenario
 from harness.run.scenarios import load_scenario
 
 
-def write_bench(path: Path, boards: dict[str, str], **extra: str) -> Path:
-    """A bench file of simulated ESP8266 boards on core 2.4.1: name -> port."""
+def write_bench(path: Path, boards: dict[str, str], core: str = "2.4.1", **extra: str) -> Path:
+    """A bench file of simulated ESP8266 boards on one core: name -> port."""
     lines = []
     for name, port in boards.items():
-        lines += ["[[board]]", f'name = "{name}"', 'chip = "esp8266"', 'cores = ["2.4.1"]',
+        lines += ["[[board]]", f'name = "{name}"', 'chip = "esp8266"', f'cores = ["{core}"]',
                   f'port = "{port}"', "simulated = true"]  # fmt: skip
         lines += [f"{k} = {v}" for k, v in extra.items()]
     path.write_text("\n".join(lines) + "\n")
