@@ -157,6 +157,15 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the run record as JSON")
     _bench_options(p)
     _compose_options(p)
+    g = p.add_argument_group("a run on a board of the bench file")
+    g.add_argument("--bench", default=None, help="bench file (default: HIL_BENCH)")
+    g.add_argument("--bench-board", default=None, help="the bench board it runs on")
+    g.add_argument("--port", default=None, help="overrides that board's port")
+    g.add_argument(
+        "--skip-flash",
+        action="store_true",
+        help="flash nothing; still check the board runs this build",
+    )
 
 
 def _compose_options(p: argparse.ArgumentParser) -> None:
@@ -212,7 +221,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         for group, names in scenario_groups().items():
             print(f"{group}:" + "".join(f"\n  {n}" for n in names) if names else f"{group}: -")
         return 0
-    record = run_scenario(_scenario(args), _bench(args))
+    config = _with_bench_board(_bench(args), args.bench, args.bench_board)
+    if args.port is not None and args.bench_board is None:
+        raise ConfigError(f"--port {args.port} without --bench-board", fix="name the board too")
+    config = replace(config, port=args.port, skip_flash=args.skip_flash)
+    record = run_scenario(_scenario(args), config)
     if args.json:
         print(report.record_json_text(record))
     else:
@@ -769,9 +782,7 @@ def _defines(pairs: list[str]) -> dict[str, str]:
 
 
 def _with_bench_board(config, bench_option: str | None, board: str | None):
-    """The configuration with the bench file and the board the cells run on."""
-    from dataclasses import replace
-
+    """The configuration with the bench file and the board the runs go to."""
     from harness.instruments.boards.bench import bench_path, load_bench
 
     path = bench_path(bench_option)
