@@ -251,6 +251,12 @@ def _attempt(
             stack.callback(server.stop)
         with _step(durations, "capture_start"):
             where = capture_target(target.bind, server.port)
+            bench = config.bench
+            if target.external and bench is not None and bench.capture_interface != "lo":
+                # The bench file knows where its boards' traffic crosses.
+                where = replace(
+                    where, interface=bench.capture_interface, why=f"the bench file {bench.path}"
+                )
             log.info("capturing on %s (%s), filter %r", where.interface, where.why, where.bpf)
             capture = Capture(
                 run_dir / "capture.pcapng",

@@ -74,6 +74,13 @@ def test_a_scenario_runs_on_a_bench_board_and_flashes_only_once(sim: SimBoard, t
     assert second.verdict.outcome is Outcome.PASS, second.verdict.reason
     assert _uploads(sim) == 1  # the board ran that build already: nothing uploaded
     assert sim.chip.boots[-1] == (Mode.RUN, "rst cause 2")  # reset by DTR/RTS
+    # The board's app (the twin) runs until the board stops, and not a moment longer.
+    assert sim.chip.app is not None and sim.chip.app.running()
+    pid = sim.chip.app.pid
+    sim.stop()
+    assert pid is not None and not sim.chip.app.running()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
 
 
 def test_skip_flash_names_both_builds_when_the_board_runs_another(sim: SimBoard, tmp_path: Path):

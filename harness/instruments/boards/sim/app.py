@@ -48,6 +48,10 @@ class TwinApp:
     def __repr__(self) -> str:
         return f"<TwinApp {self.workdir} running={self.running()}>"
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
     def running(self) -> bool:
         return self._proc is not None and self._proc.alive()
 
