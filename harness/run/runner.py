@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import re
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -48,8 +47,10 @@ from harness.model import (
 )
 from harness.model.errors import ConfigError, HilError, NetworkSafetyError, PortInUseError
 from harness.run.agent import AGENT_SKETCH, agent_header, job_payload, send_job
+from harness.run.names import safe_name
 from harness.run.retention import prune_firmware, prune_runs
 from harness.run.runinfo import write_run_info
+from harness.run.server_port import pick_port
 from harness.run.shipped import shipped_dir
 from harness.run.target import Target, resolve_target
 
@@ -76,13 +77,6 @@ class BenchConfig:
     bench_board: str | None = None  # the bench board scenarios run on (--hil-board)
     port: str | None = None  # overrides that board's port (--hil-port)
     skip_flash: bool = False  # trust the board's firmware; still check its build id
-
-
-def safe_name(name: str) -> str:
-    """`name` as one path component: letters, digits, '.', '-', '_'; never '.' or '..'."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
-    cleaned = re.sub(r"\.{2,}", ".", cleaned).strip("._") or "run"
-    return cleaned[-120:]
 
 
 def new_run_dir(parent: Path, name: str) -> Path:
@@ -233,7 +227,7 @@ def _attempt(
                 skip_flash=config.skip_flash,
             )
         )
-        port = _pick_port(target, config)
+        port = pick_port(config.cache_dir, target.scenario.name, target.bind, target.bench_board)
         with _step(durations, "build"):
             firmware = _build(target, certs, board, config, port, run_dir)
         with _step(durations, "flash"):
@@ -244,7 +238,9 @@ def _attempt(
             except PortInUseError:
                 # Taken since we picked it: the port is compiled in, so build and flash again.
                 log.info("port %d was taken meanwhile; %s gets another", port, scenario.name)
-                port = _pick_port(target, config, fresh=True)
+                port = pick_port(
+                    config.cache_dir, scenario.name, target.bind, target.bench_board, fresh=True
+                )
                 firmware = _build(target, certs, board, config, port, run_dir)
                 board.flash(firmware, log_path=run_dir / "build.log")
                 server = _start(profile, scenario, certs, target, port, run_dir)
@@ -322,50 +318,6 @@ def _start(
         run_dir,
         allow_external=target.external,
     )
-
-
-def _port_free(bind: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        # As the servers bind: a port in TIME_WAIT is free to them.
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((bind, port))
-        except OSError:
-            return False
-    return True
-
-
-def _pick_port(target: Target, config: BenchConfig, *, fresh: bool = False) -> int:
-    """The port this scenario used last time when it is free, else a free one.
-
-    The port is compiled into the sketch, so the same port means the same firmware:
-    the build and the flash are skipped.
-    """
-    # Per bench board too: boards running one scenario at once (xdist) each keep theirs.
-    scenario, bind, bench = target.scenario, target.bind, target.bench_board
-    key = scenario.name + (f"@{bench.name}" if bench is not None else "")
-    remembered = config.cache_dir / "ports" / safe_name(key)
-    try:
-        preferred = int(remembered.read_text())
-    except (OSError, ValueError):
-        preferred = 0
-    if fresh or not 0 < preferred < 65536 or not _port_free(bind, preferred):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind((bind, 0))
-            except OSError as exc:
-                raise ConfigError(
-                    f"cannot listen on {bind}",
-                    seen=str(exc),
-                    fix="give the bench's own address (bench file [bench] bind, --hil-bind)",
-                ) from None
-            preferred = s.getsockname()[1]
-    try:
-        remembered.parent.mkdir(parents=True, exist_ok=True)
-        remembered.write_text(str(preferred))
-    except OSError as exc:  # only a rebuild next time; the run goes on
-        log.warning("cannot remember port %d in %s: %s", preferred, remembered, exc)
-    return preferred
 
 
 def _check_local(bind: str) -> None:
