@@ -7,11 +7,16 @@
 Every field of the bench configuration is an option, an ini key and a fixture of
 the same name (`hil_runs_dir`, `hil_cache_dir`, `hil_sketches_dir`, `hil_bind`,
 `hil_boot_timeout`, `hil_attempt_timeout`, `hil_settle_timeout`, `hil_keep_runs`),
-so a test overrides one by parametrization. The building blocks come as factory
+so a test overrides one by parametrization. A bench of real boards comes the same way:
+`--hil-bench` (ini `hil_bench`, `$HIL_BENCH`; fixture `hil_bench_file`), `--hil-board`
+(the bench board(s) the fixtures run on; with several, each test runs on each, in the
+xdist group named for its board, so `-n N --dist loadgroup` gives a board one worker),
+`--hil-port` and `--hil-skip-flash`. The building blocks come as factory
 fixtures that stop what they started: `certs`, `tls_server`, `capture`, `serial`,
 `board`, each writing into the test's own run directory (`hil_run_dir`). A failing
-test's report shows the diagnosis and the timeline of every scenario it ran, and
-JUnit XML gets the verdict, the cause and the run directory as properties.
+test's report shows the diagnosis and the timeline of every scenario it ran (and, on
+a bench board, the board, the port and the core), and JUnit XML gets the verdict, the
+cause, the run directory and the bench board, port and core as properties.
 
 The plugin is loaded into every pytest session of the environment it is installed
 in, so it keeps to itself: the harness (cryptography, pyserial, ...) is imported
