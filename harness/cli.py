@@ -221,11 +221,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         for group, names in scenario_groups().items():
             print(f"{group}:" + "".join(f"\n  {n}" for n in names) if names else f"{group}: -")
         return 0
-    config = _with_bench_board(_bench(args), args.bench, args.bench_board)
+    scenario = _scenario(args)  # before the runs folder is made: a bad name writes nothing
     if args.port is not None and args.bench_board is None:
         raise ConfigError(f"--port {args.port} without --bench-board", fix="name the board too")
+    config = _with_bench_board(_bench(args), args.bench, args.bench_board)
     config = replace(config, port=args.port, skip_flash=args.skip_flash)
-    record = run_scenario(_scenario(args), config)
+    record = run_scenario(scenario, config)
     if args.json:
         print(report.record_json_text(record))
     else:
