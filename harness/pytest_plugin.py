@@ -213,7 +213,10 @@ def _option(config: pytest.Config, name: str) -> Any:
     value = config.getoption(f"--hil-{name.replace('_', '-')}")
     if value is None:
         value = config.getini(f"hil_{name}")
-        if name == "bench" and value in (None, ""):
+        if name == "bench" and value not in (None, ""):
+            # An ini key's relative path is relative to the ini file's folder, as pytest's.
+            value = str(config.rootpath / value)
+        elif name == "bench":
             value = os.environ.get("HIL_BENCH", "")
     if value in (None, ""):
         return None

@@ -47,6 +47,22 @@ def test_the_bench_options_are_options_ini_keys_and_fixtures(hil_pytester, tmp_p
     result.assert_outcomes(passed=2)
 
 
+def test_the_ini_keys_bench_path_is_relative_to_the_ini_file(hil_pytester, monkeypatch):
+    monkeypatch.delenv("HIL_BENCH", raising=False)
+    write_bench(hil_pytester.path / "benches.toml", {"desk-a": "/dev/null"})
+    hil_pytester.makeini("[pytest]\nhil_bench = benches.toml\nhil_board = desk-a\n")
+    hil_pytester.makepyfile(
+        test_rel="""
+        def test_it(hil_bench, hil_bench_file):
+            assert hil_bench_file.is_absolute() and hil_bench.bench.board("desk-a")
+        """
+    )
+    sub = hil_pytester.mkdir("sub")
+    monkeypatch.chdir(sub)  # run from elsewhere: the ini's folder still counts
+    result = hil_pytester.runpytest_subprocess(str(hil_pytester.path), "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
