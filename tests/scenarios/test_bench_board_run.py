@@ -119,3 +119,18 @@ def test_a_port_that_never_answers(tmp_path: Path):
     error = (record.run_dir / "error.txt").read_text()
     assert f"board mute on {link} printed no 'HIL:BOOT build=' line" in error
     assert "seen: nothing at all" in error and "fix:" in error
+
+
+def test_a_real_board_needs_the_wifi_credentials_the_bench_file_names(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("HIL_TEST_SSID", raising=False)
+    path = tmp_path / "bench.toml"
+    path.write_text(
+        '[wifi]\nssid_env = "HIL_TEST_SSID"\npassword_env = "HIL_TEST_PASSWORD"\n'
+        '[[board]]\nname = "desk"\nchip = "esp8266"\ncores = ["2.4.1"]\nport = "/dev/null"\n'
+    )
+    config = BenchConfig(runs_dir=tmp_path / "runs", bench=load_bench(path), bench_board="desk")
+    record = run_scenario(load_scenario("founding-report"), config)
+    assert record.verdict.outcome is Outcome.ERROR
+    error = (record.run_dir / "error.txt").read_text()
+    assert "[wifi] names HIL_TEST_SSID" in error and "export HIL_TEST_SSID=" in error
+    assert not (record.run_dir / "build.log").exists()  # refused before any build
