@@ -19,6 +19,8 @@ TOML, named by `--hil-bench`, the `hil_bench` ini key or `HIL_BENCH`:
     baud = 115200                  # what the sketch prints at
     upload_speed = 460800
     reset = "dtr-rts"              # or "none", or "command" with reset_command = [argv]
+    simulated = false              # true: the board is `hil sim-board`; its firmware is
+                                   # the host twin of the sketch, in an ESP8266 image
 
 A board of a labgrid farm names a place instead of a port (the [farm] extra); the run
 acquires it through the coordinator and uses its NetworkSerialPort (farm.py):
@@ -90,6 +92,7 @@ class BenchBoard:
     upload_speed: int = 460800
     reset: str = "dtr-rts"
     reset_command: tuple[str, ...] = ()
+    simulated: bool = False  # `hil sim-board`: it runs the twin of the sketch it is given
 
     def core_ids(self) -> tuple[str, ...]:
         return tuple(f"{self.chip}-{v}" for v in self.cores)
@@ -229,6 +232,7 @@ def _board(
     t = _Table(path, raw, f"board[{name}].")
     t.unknown(
         {"name", "chip", "cores", "port", "place", "baud", "upload_speed", "reset", "reset_command"}
+        | {"simulated"}
     )
     name = t.get("name", str, example='"nodemcu-1"')
     chip = t.get("chip", str, example='"esp8266"')
@@ -265,7 +269,18 @@ def _board(
             'needed with reset = "command" (and only then), as a list of strings',
             'write reset = "command" and reset_command = ["program", "arg", ...]',
         )
-    return BenchBoard(name, chip, tuple(cores), port, baud, speed, reset, tuple(command))
+    simulated = t.get("simulated", bool, False, example="true")
+    if simulated and (chip != "esp8266" or not _local_port(port)):
+        raise t.err(
+            "simulated",
+            "only `hil sim-board` is simulated: an esp8266 on a pty or rfc2217://127.0.0.1",
+            "drop simulated = true for a real board",
+        )
+    return BenchBoard(name, chip, tuple(cores), port, baud, speed, reset, tuple(command), simulated)
+
+
+def _local_port(port: PortSpec) -> bool:
+    return port.kind == "path" or port.text.startswith("rfc2217://127.0.0.1:")
 
 
 def load_bench(path: Path) -> Bench:

@@ -210,7 +210,8 @@ class TwinBoard(Board):
 
     # -- run -------------------------------------------------------------------------------
 
-    def reset(self) -> None:
+    def reset(self, monitor: object = None) -> None:
+        """Restart the program on the same pty (the monitor keeps reading it)."""
         if self._flashed is None:
             raise StateError(
                 f"{self!r}.reset() before flash(): no firmware installed",
