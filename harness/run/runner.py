@@ -156,7 +156,8 @@ def run_scenario(
         get_board_spec(scenario.board)
         profile = load_profile(scenario.profile)
         certs = _issue_certs(scenario, profile, target, config, run_dir, durations)
-        port = _attempt(target, profile, certs, config, run_dir, durations, marks)
+        with _board_session(target) as reachable:
+            port = _attempt(reachable, profile, certs, config, run_dir, durations, marks)
     except HilError as exc:
         error = exc
     except KeyboardInterrupt as exc:
@@ -186,6 +187,19 @@ def run_scenario(
     if interrupted is not None:
         raise interrupted
     return record
+
+
+@contextlib.contextmanager
+def _board_session(target: Target) -> Iterator[Target]:
+    """The target with its board reachable for the whole attempt: a bench board that names
+    a labgrid place is acquired (and released on every exit path) around it."""
+    if target.bench_board is None or target.bench_board.port.kind != "place":
+        yield target
+        return
+    from harness.instruments.boards.farm import board_session  # labgrid: the [farm] extra
+
+    with board_session(target.bench_board) as board:
+        yield replace(target, bench_board=board)
 
 
 def _issue_certs(

@@ -27,7 +27,11 @@ from harness.instruments.boards import farm, locks
 from harness.instruments.boards.bench import load_bench, place_port
 from harness.instruments.boards.sim import Mode, Rfc2217Server, SimBoard
 from harness.instruments.boards.sim.image import example_firmware
+from harness.model import Outcome
 from harness.model.errors import ConfigError, DeadlineError, StateError, ToolFailedError
+from harness.run import runner
+from harness.run.runner import BenchConfig, run_scenario
+from harness.run.scenarios import load_scenario
 from tests.integration.hilcli import hil
 
 pytestmark = pytest.mark.integration
@@ -80,12 +84,15 @@ class Farm:
         with farm.CoordinatorSession(spec, "test") as session:
             return session.holder()
 
-    def bench(self, tmp_path: Path, place: str = PLACE, reset: str = "dtr-rts") -> Path:
+    def bench(
+        self, tmp_path: Path, place: str = PLACE, reset: str = "dtr-rts", simulated: bool = False
+    ) -> Path:
         path = tmp_path / f"bench-{place}-{reset}.toml"
         path.write_text(
             f'[labgrid]\ncoordinator = "{self.coordinator}"\n\n'
             '[[board]]\nname = "farm-1"\nchip = "esp8266"\ncores = ["3.1.2"]\n'
             f'place = "{place}"\nupload_speed = 115200\nreset = "{reset}"\n'
+            f"simulated = {str(simulated).lower()}\n"
         )
         return path
 
@@ -194,6 +201,31 @@ def test_hil_flash_through_a_place_uploads_once_and_releases(lab: Farm, firmware
     assert json.loads(second.stdout)["uploaded"] is False
     assert [c for m, c in lab.sim.chip.boots if m is Mode.STUB] == stubs  # no upload
     assert lab.sim.chip.boots[-1] == (Mode.RUN, "rst cause 2")  # reset by DTR/RTS
+    assert lab.holder() is None
+
+
+def test_a_scenario_runs_on_a_farm_board_holding_its_place(lab: Farm, tmp_path: Path):
+    # The runner acquires the place for the whole attempt (build, flash, reset, the TLS
+    # run) and releases it after; the simulated board runs the twin of the scenario's
+    # own sketch, so the run is real from PlatformIO to the diagnosis.
+    bench = load_bench(lab.bench(tmp_path, simulated=True))
+    config = BenchConfig(runs_dir=tmp_path / "runs", bench=bench, bench_board="farm-1")
+    held: list[str | None] = []
+    real_attempt = runner._attempt
+
+    def look_then_attempt(target, *args):  # the place is held while the board runs
+        held.append(lab.holder())
+        assert target.bench_board.port.kind == "rfc2217"  # the place's NetworkSerialPort
+        return real_attempt(target, *args)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runner, "_attempt", look_then_attempt)
+        record = run_scenario(load_scenario("bearssl-trust-anchors-ok"), config)
+    assert record.verdict.outcome is Outcome.PASS, record.verdict.reason
+    assert record.diagnosis.connected is True
+    assert record.scenario.board == "esp-esp8266-3.1.2"
+    assert record.board_info["bench_board"] == "farm-1"
+    assert len(held) == 1 and held[0] is not None
     assert lab.holder() is None
 
 

@@ -273,13 +273,17 @@ def _board(
     if simulated and (chip != "esp8266" or not _local_port(port)):
         raise t.err(
             "simulated",
-            "only `hil sim-board` is simulated: an esp8266 on a pty or rfc2217://127.0.0.1",
+            "only `hil sim-board` is simulated: an esp8266 on a pty, rfc2217://127.0.0.1 "
+                "or a place of a coordinator on 127.0.0.1",
             "drop simulated = true for a real board",
         )
     return BenchBoard(name, chip, tuple(cores), port, baud, speed, reset, tuple(command), simulated)
 
 
 def _local_port(port: PortSpec) -> bool:
+    # A place counts when its coordinator is on this machine (a farm rehearsed locally).
+    if port.kind == "place":
+        return (port.coordinator or "").startswith("127.")
     return port.kind == "path" or port.text.startswith("rfc2217://127.0.0.1:")
 
 
