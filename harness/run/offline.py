@@ -95,6 +95,7 @@ class _SerialFile:
 def diagnose_serial_log(path: Path, stack: str = AUTO) -> OfflineResult:
     """A serial log alone, every attempt in it diagnosed; streamed, so a 50 MB log takes
     no more memory than a small one."""
+    _check_file(path, "serial log", "--serial")
     log = _SerialFile(path)
     found = detect_stack_in_text(log.chunks()) if stack == AUTO else stack
     context = Context(stack=found)
@@ -104,6 +105,12 @@ def diagnose_serial_log(path: Path, stack: str = AUTO) -> OfflineResult:
 
     result = diagnose_attempts(iter_serial_events(log.lines(), found), one)
     return OfflineResult(found, None, result.main, result)
+
+
+def serial_log_events(path: Path, stack: str | None) -> Iterator[Event]:
+    """The events of a serial log file (a harness serial.log or a paste), streamed."""
+    log = _SerialFile(path)
+    return iter_serial_events(log.lines(), stack)
 
 
 def _check_file(path: Path, what: str, option: str) -> None:
