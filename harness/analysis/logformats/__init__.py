@@ -160,6 +160,7 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
             text[:1] in _COMMON_FIRST
             or "HIL:" in text
             or "sntp" in text
+            or "nsecure" in text
             or text.startswith(_SKETCH_STARTS)
         ):
             event = common_parse(t, text)
