@@ -46,6 +46,14 @@ class _Axtls:
             self._in_dump = event.kind == "log_cert"
         return event
 
+    def memo_state(self) -> tuple[bool, str, str]:
+        """All that the next line's reading depends on (see iter_serial_events)."""
+        p = self._parser
+        return (self._in_dump, p._prev_kind, p._cert_section)
+
+    def memo_restore(self, state: tuple[bool, str, str]) -> None:
+        self._in_dump, self._parser._prev_kind, self._parser._cert_section = state
+
 
 # Stack name -> parser factory.
 STACK_PARSERS: dict[str, Callable[[], LogParser]] = {
@@ -143,16 +151,40 @@ def parse_serial(lines: Iterable[Line] | Sequence[Line], stack: str | None) -> l
     return list(iter_serial_events(lines, stack))
 
 
+# A line read before, in the same parser state, reads the same: big logs are mostly a few
+# lines repeated (a sketch retrying in a loop). The reading of a line is kept, its time
+# set anew; lines longer than this are rarely repeated and are not kept.
+_MEMO_TEXT_MAX = 200
+_MEMO_MAX = 4096
+
+
 def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Event]:
     """`parse_serial` one event at a time, for logs too big to hold; `stack` must be
-    known (a STACK_PARSERS name or None): detection needs every line first."""
+    known (a STACK_PARSERS name or None): detection needs every line first.
+
+    The board, common and stack parsers are stateless but for axTLS, which says its state
+    (memo_state/memo_restore), so a line's event depends only on (state, text): it is
+    remembered for the next time the same line comes in the same state (bounded)."""
     stack_parser = _stack_parser(stack)
     stack_parse = stack_parser.parse if stack_parser is not None else None
+    state_of = getattr(stack_parser, "memo_state", None)
+    restore = getattr(stack_parser, "memo_restore", None)
     board_parse = board.BoardParser().parse
     common_parse = common.parse
     serial = Source.SERIAL
+    memo: dict[tuple[object, str], tuple[Event, object]] = {}
     for line in lines:
         t, text = line.t, line.text
+        key = None
+        if len(text) <= _MEMO_TEXT_MAX:
+            key = (state_of() if state_of is not None else None, text)
+            hit = memo.get(key)
+            if hit is not None:
+                seen, after = hit
+                if restore is not None and after != key[0]:
+                    restore(after)
+                yield Event(t, seen.source, seen.kind, seen.direction, seen.fields, text)
+                continue
         event = stack_parse(t, text) if stack_parse is not None else None
         if event is None:
             event = board_parse(t, text)
@@ -166,4 +198,8 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
             event = common_parse(t, text)
         if event is None:
             event = Event(t=t, source=serial, kind="log_other", text=text)
+        if key is not None:
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            memo[key] = (event, state_of() if state_of is not None else None)
         yield event

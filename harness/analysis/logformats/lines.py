@@ -85,22 +85,45 @@ def read_pasted_log(text: str) -> list[Line]:
 _LINE_END_NOISE = "\x00\ufffd\r\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
 
 
+# Cleaned lines kept by their raw text (a big log repeats a few lines); bounded.
+_CLEAN_MEMO_MAX = 4096
+_CLEAN_MEMO_TEXT_MAX = 200
+_FENCE_LINE = "\x00fence"  # the memo's mark for a fence line, which gives no Line
+
+
+def _clean(line: str) -> str:
+    """A line without its quote marker, ANSI colours and NULs (stamp and remark apart)."""
+    if "\x00" in line:
+        line = line.replace("\x00", "")
+    if "\x1b" in line or "\u241b" in line:
+        line = _ANSI.sub("", line)
+    if line[:1] == ">" and (q := _QUOTE.match(line)):
+        line = line[q.end() :]
+    return line
+
+
 def iter_pasted_lines(raw_lines: Iterable[str]) -> Iterator[Line]:
     """`read_pasted_log` one line at a time, for logs too big to hold: each raw line
     (with or without its line end) gives one Line."""
     prev = -PASTE_STEP
     first = True
+    memo: dict[str, str] = {}
     for raw in raw_lines:
+        seen = memo.get(raw)
+        if seen is not None:
+            # A line without a stamp read before: only its time is new.
+            if seen is _FENCE_LINE:
+                continue
+            prev += PASTE_STEP
+            yield Line(prev, seen)
+            continue
         line = raw.rstrip("\n").rstrip(_LINE_END_NOISE)
         if first:
             line, first = line.removeprefix("\ufeff"), False
-        if "\x00" in line:
-            line = line.replace("\x00", "")
-        if "\x1b" in line or "\u241b" in line:
-            line = _ANSI.sub("", line)
-        if line[:1] == ">" and (q := _QUOTE.match(line)):
-            line = line[q.end() :]
+        line = _clean(line)
         if ("``" in line or "~~" in line) and _FENCE.match(line):
+            if len(raw) <= _CLEAN_MEMO_TEXT_MAX:
+                memo[raw] = _FENCE_LINE
             continue
         t = prev + PASTE_STEP
         m = _MONITOR_STAMP.match(line) if line[:1].isdigit() or line[:1] == "[" else None
@@ -112,6 +135,10 @@ def iter_pasted_lines(raw_lines: Iterable[str]) -> Iterator[Line]:
             line = line[m.end() :]
         if "*" in line or "<" in line or "/" in line or "\u2190" in line:
             line = _REMARK.sub("", line)
+        if m is None and len(raw) <= _CLEAN_MEMO_TEXT_MAX:
+            if len(memo) >= _CLEAN_MEMO_MAX:
+                memo.clear()
+            memo[raw] = line
         yield Line(t, line)
         prev = t
 
