@@ -272,9 +272,13 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
                     {"first": a, "last": b, "cause": cause, "count": n} for a, b, cause, n in runs
                 ],
             }
+        if result.core is not None:
+            extra["core"] = result.core.to_json()
         print(json.dumps({"stack": result.stack, **result.diagnosis.to_json(), **extra}, indent=2))
     else:
         print(f"Stack: {result.stack or 'not recognised'}")
+        if result.core is not None:
+            print(f"Core: {result.core.describe()}")
         if attempts is not None and attempts.count > 1:
             print(f"Attempts: {attempts.count} in {attempts.lines} lines")
             for first, last, cause, n in runs:

@@ -19,6 +19,7 @@ from harness.analysis.logformats import (
     iter_serial_events,
     parse_serial,
 )
+from harness.analysis.logformats.coreversion import CoreReader, CoreReading
 from harness.analysis.logformats.lines import (
     Line,
     iter_pasted_lines,
@@ -40,6 +41,7 @@ class OfflineResult:
     timeline: Timeline | None  # None for a serial log alone: read in one pass, not held
     diagnosis: Diagnosis
     attempts: LogDiagnosis | None = None  # a serial log alone: each attempt's diagnosis
+    core: CoreReading | None = None  # what a serial log tells of the core release
 
 
 def _read(path: Path, what: str) -> str:
@@ -103,8 +105,15 @@ def diagnose_serial_log(path: Path, stack: str = AUTO) -> OfflineResult:
     def one(events: list[Event]) -> Diagnosis:
         return diagnose(build_timeline(events, same_clock=log.harness_format), context)
 
-    result = diagnose_attempts(iter_serial_events(log.lines(), found), one)
-    return OfflineResult(found, None, result.main, result)
+    reader = CoreReader()
+
+    def read(events: Iterator[Event]) -> Iterator[Event]:
+        for e in events:
+            reader.feed(e)
+            yield e
+
+    result = diagnose_attempts(read(iter_serial_events(log.lines(), found)), one)
+    return OfflineResult(found, None, result.main, result, reader.reading())
 
 
 def serial_log_events(path: Path, stack: str | None) -> Iterator[Event]:

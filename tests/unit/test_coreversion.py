@@ -76,3 +76,12 @@ def test_the_reading_never_excludes_the_release_the_thread_names(entry):
     r = _reading((LOGS / entry["file"]).read_text())
     if r.known:
         assert r.allows(_full(entry["core"])), r.describe()
+
+
+def test_hil_diagnose_reads_the_core_while_it_streams():
+    from harness.run.offline import diagnose_serial_log
+
+    banner = diagnose_serial_log(LOGS / "esp8266-arduino-4826_as_pasted.log").core
+    assert banner is not None and banner.version == (2, 4, 1)
+    formats = diagnose_serial_log(LOGS / "esp8266-arduino-7801_bearssl_timeout.log").core
+    assert formats is not None and (formats.how, formats.low) == ("format", (2, 6, 0))

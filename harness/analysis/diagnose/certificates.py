@@ -13,6 +13,7 @@ from harness.analysis.diagnose.engine import (
     rule,
     wire_alerts,
 )
+from harness.analysis.logformats.coreversion import read_core
 from harness.model import Direction, Event, Fix, Source, Timeline
 from harness.model.stacks import TIME_T_MAX
 
@@ -196,6 +197,9 @@ def _esp32_bare_minus_one(tl: Timeline, ctx: Context) -> tuple[Event, ...]:
     texts = [e.text.lower() for e in tl.events if e.source is Source.SERIAL]
     if any(n in t for t in texts for n in _TRUST_SEEN + _OTHER_MINUS_ONE):
         return ()
+    core = read_core(tl.events)
+    if core.family == "esp32" and core.high is not None and core.high < (1, 0, 5):
+        return ()  # up to 1.0.4 a missing CA connected unverified: this -1 is something else
     return (bare[0],)
 
 
@@ -300,6 +304,8 @@ def no_trust_method(tl: Timeline, ctx: Context) -> Finding | None:
             "logging (Core Debug Level) to see the heap line right before the -1",
             bare[0],
         )
+        if (core := read_core(tl.events)).known:
+            proof.add(f"The log's core: {core.describe()}")
     else:
         proof.catalogued(tl, "no_trust_method")
     return proof.finding(

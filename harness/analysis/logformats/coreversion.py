@@ -179,8 +179,9 @@ class CoreReader:
             if v is not None:
                 self._banner = (str(chip or "esp8266"), v, e.text.strip())
             return
+        # Every mark is a stack's own line: other lines (most of a big log) are not read.
         text = e.text
-        if not text or len(self._marks) == len(MARKS):
+        if not text or not e.fields.get("stack") or len(self._marks) == len(MARKS):
             return
         for i, mark in enumerate(MARKS):
             if i not in self._marks and mark.pattern.search(text):
