@@ -111,6 +111,9 @@ def diagnose_serial_log(path: Path, stack: str = AUTO) -> OfflineResult:
         for e in events:
             reader.feed(e)
             yield e
+            if reader.done:
+                break
+        yield from events
 
     result = diagnose_attempts(read(iter_serial_events(log.lines(), found)), one)
     return OfflineResult(found, None, result.main, result, reader.reading())

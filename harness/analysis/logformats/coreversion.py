@@ -163,12 +163,16 @@ def _banner_stack(v: Version) -> str:
     return "axtls" if v < (2, 5) else "bearssl"
 
 
+_MAX_READ = 2000
+
+
 class CoreReader:
     """Fed serial events one by one (a log of any size), it keeps only the marks seen."""
 
     def __init__(self) -> None:
         self._banner: tuple[str, Version, str] | None = None
         self._marks: dict[int, str] = {}  # index in MARKS -> the first line it matched
+        self._read: set[str] = set()  # stack lines already read (a big log repeats them)
 
     def feed(self, e: Event) -> None:
         if e.source is not Source.SERIAL:
@@ -179,13 +183,27 @@ class CoreReader:
             if v is not None:
                 self._banner = (str(chip or "esp8266"), v, e.text.strip())
             return
-        # Every mark is a stack's own line: other lines (most of a big log) are not read.
+        # Every mark is a stack's own line: other lines (most of a big log) are not read,
+        # nor any once a banner named the release, nor a line read before. A log's formats
+        # show in its first lines: past _MAX_READ distinct stack lines, reading stops.
         text = e.text
-        if not text or not e.fields.get("stack") or len(self._marks) == len(MARKS):
+        if (
+            self._banner is not None
+            or not text
+            or not e.fields.get("stack")
+            or text in self._read
+            or len(self._read) >= _MAX_READ
+        ):
             return
+        self._read.add(text)
         for i, mark in enumerate(MARKS):
             if i not in self._marks and mark.pattern.search(text):
                 self._marks[i] = text.strip()[:100]
+
+    @property
+    def done(self) -> bool:
+        """Nothing more will change the reading: a banner, or enough lines read."""
+        return self._banner is not None or len(self._read) >= _MAX_READ
 
     def reading(self) -> CoreReading:
         if self._banner is not None:
