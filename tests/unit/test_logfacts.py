@@ -36,3 +36,16 @@ def test_the_certificate_check_reason():
     f = _facts("esp8266-arduino-5019_getlastsslerror_54.log")
     assert f.x509 == ("expired",)
     assert f.to_json()["x509"] == ["expired"]
+
+
+def test_the_fingerprints_a_bearssl_log_prints():
+    f = _facts("esp8266-arduino-6209_bearssl_fingerprint_mismatch.log")
+    said = dict(f.fingerprints)
+    assert said["wanted"].startswith("73 5d 6b") and said["received"].startswith("85 41 43")
+    assert "fingerprint" in f.trust
+
+
+def test_the_axtls_offer_is_named_though_no_log_prints_it():
+    f = _facts("esp8266-arduino-4826_as_pasted.log")
+    assert f.offered_suites == (0x003C, 0x003D, 0x0035, 0x002F)
+    assert any(line.startswith("suites the board offers") for line in f.lines())

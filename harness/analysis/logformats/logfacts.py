@@ -15,11 +15,18 @@ from dataclasses import dataclass, field
 
 from harness.analysis.logformats.coreversion import CoreReader, CoreReading
 from harness.model import Direction, Event, Source
+from harness.model.stacks import STACKS
+from harness.model.suites import suite_name
 
 _URL_HOST = re.compile(r"https?://([A-Za-z0-9.-]+)(?::(\d+))?")
 _HTTPCLIENT_HOST = re.compile(r"\bhost: ([A-Za-z0-9.-]+) port: (\d+)")
 _HOSTBYNAME = re.compile(r"(?:request IP for|DNS Failed for):? ([A-Za-z0-9.-]+)")
 _IP = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+# A fingerprint a stack or sketch prints: 20 (SHA-1) or 32 (SHA-256) hex bytes, spaced or not.
+_FINGERPRINT = re.compile(
+    r"(?i)\b(expected|wanted|received|fingerprint)\b\W*((?:[0-9a-f]{2}[ :]?){19}[0-9a-f]{2}"
+    r"(?:(?:[ :]?[0-9a-f]{2}){12})?)"
+)
 # Trust set-up as the stacks and common sketches print it.
 _TRUST_TEXTS = (
     ("Skipping SSL Verification", "insecure"),
@@ -78,6 +85,13 @@ class LogFacts:
     suite: str | None = None
     errors: tuple[str, ...] = ()  # the stack's error lines, first few
     clock_set: bool | None = None
+    fingerprints: tuple[tuple[str, str], ...] = ()  # (what the line calls it, hex), first few
+
+    @property
+    def offered_suites(self) -> tuple[int, ...]:
+        """What the board offers: its stack's default ClientHello (no log prints it)."""
+        stack = STACKS.get(self.stack or "")
+        return stack.offered_suites if stack is not None else ()
 
     @property
     def by_ip(self) -> bool | None:
@@ -110,6 +124,15 @@ class LogFacts:
             )
         if self.x509:
             out.append(f"certificate check: {', '.join(self.x509)}")
+        if self.offered_suites:
+            n = len(self.offered_suites)
+            shown = ", ".join(suite_name(x) for x in self.offered_suites[:4])
+            out.append(
+                f"suites the board offers ({self.stack}'s default): {shown}"
+                + (f" and {n - 4} more" if n > 4 else "")
+            )
+        for what, hexes in self.fingerprints:
+            out.append(f"fingerprint ({what}): {hexes}")
         if self.tls_version or self.suite:
             out.append(f"negotiated: {self.tls_version or '?'} {self.suite or ''}".rstrip())
         if self.errors:
@@ -144,6 +167,8 @@ class LogFacts:
             "suite": self.suite,
             "errors": list(self.errors),
             "clock_set": self.clock_set,
+            "offered_suites": list(self.offered_suites),
+            "fingerprints": [list(f) for f in self.fingerprints],
         }
 
 
@@ -166,6 +191,7 @@ class FactReader:
     tls_version: str | None = None
     suite: str | None = None
     clock_set: bool | None = None
+    fingerprints: list[tuple[str, str]] = field(default_factory=list)
 
     def feed(self, e: Event) -> None:
         if e.source is not Source.SERIAL:
@@ -203,6 +229,10 @@ class FactReader:
             self._trust(str(f.get("method") or "none"))
         elif kind == "log_state" and f.get("step") == "load_ca":
             self._trust("ca")
+        if len(self.fingerprints) < _MAX and (m := _FINGERPRINT.search(text)):
+            pair = (m.group(1).lower(), m.group(2).strip())
+            if pair not in self.fingerprints:
+                self.fingerprints.append(pair)
         if kind != "log_trust":
             for needle, method in _TRUST_TEXTS:
                 if needle in text:
@@ -239,6 +269,7 @@ class FactReader:
             suite=self.suite,
             errors=tuple(self.errors),
             clock_set=self.clock_set,
+            fingerprints=tuple(self.fingerprints),
         )
 
 
