@@ -48,8 +48,8 @@ def test_the_founding_report_as_pasted_reproduces_on_core_2_4_1(tmp_path):
     [
         ("esp8266-arduino-7843_bearssl_no_auth.log", "twin-esp8266-3.1.2", "no_trust_method"),
         (
-            "arduino-esp32-8049_esp_tls_no_verification_option.log",
-            "twin-esp32-2.0.17",
+            "arduino-esp32-5070_start_ssl_client_minus1_no_ca.log",
+            "twin-esp32-1.0.6",
             "no_trust_method",
         ),
     ],

@@ -38,6 +38,7 @@ def test_the_banner_names_the_release():
          (2, 0, 0), (2, 99)),
         ("[E][ssl_client.cpp:36] _handle_error(): [start_ssl_client():216]: (-9984) X509 - x",
          (1, 0, 5), (1, 0, 6)),
+        ("[E][WiFiClientSecure.cpp:127] connect(): start_ssl_client: -1", (1, 0, 5), (1, 0, 6)),
     ],
 )  # fmt: skip
 def test_line_formats_bound_the_release(text, low, high):

@@ -19,7 +19,8 @@ Sources (esp8266/Arduino tags read with git; arduino-esp32 by commit):
 - arduino-esp32 `esp32-hal-log.h`: `[L][file:line] func(): ` in 1.0.x,
   `[%6u][L][file:line] func(): ` (milliseconds first) from 2.0.0; the library became
   `NetworkClientSecure` in 3.0.0. ssl_client.cpp at 1.0.6 (adb2f819) logs `_handle_error`
-  at line 36 and the heap line at 59 (1.0.5 prints the same, as its logs show). When 2.0.x
+  at line 36 and the heap line at 59, and WiFiClientSecure.cpp at 1.0.6 (9b95fc29) its
+  `start_ssl_client: %d` at line 127 (1.0.5 prints the same, as its logs show: #5070). When 2.0.x
   began to print milliseconds is not read here, so a line without them bounds the release
   at 2.0.x, not 1.0.x.
 """
@@ -99,6 +100,9 @@ MARKS: tuple[Mark, ...] = (
        "2.0.x printed it too)"),
     _m("esp32", "mbedtls", r"^\s*\[E\]\[ssl_client\.cpp:36\] _handle_error", "1.0.5", "1.0.6",
        "_handle_error's log_e is line 36 of ssl_client.cpp in 1.0.5-1.0.6"),
+    _m("esp32", "mbedtls", r"^\s*\[E\]\[WiFiClientSecure\.cpp:127\] connect\(\): start_ssl_client:",
+       "1.0.5", "1.0.6",
+       "WiFiClientSecure.cpp logs start_ssl_client's error at line 127 in 1.0.5-1.0.6"),
     _m("esp32", "mbedtls",
        r"^\s*\[V\]\[ssl_client\.cpp:59\] start_ssl_client\(\): Free internal heap",
        "1.0.5", "1.0.6",
