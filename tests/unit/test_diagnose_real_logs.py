@@ -118,3 +118,13 @@ def test_a_received_handshake_failure_without_handshake_states_is_only_likely(tm
     log.write_text("BSSL:_connectSSL: start connection\nconnection failed\nSSL error: 296\n")
     d = diagnose_files(serial=log, pcap=None).diagnosis
     assert (d.cause, d.confidence) == ("no_shared_cipher", Confidence.LIKELY)
+
+
+def test_esp_tls_connect_error_is_a_tcp_failure(tmp_path):
+    log = tmp_path / "idf.log"
+    log.write_text(
+        "E (15062) esp-tls: [sock=54] connect() error: Host is unreachable\n"
+        "E (15062) esp-tls: Failed to open new connection\n"
+    )
+    d = diagnose_files(serial=log, pcap=None).diagnosis
+    assert (d.cause, d.confidence) == ("tcp_connect_failed", Confidence.LOG)
