@@ -158,6 +158,15 @@ _MEMO_TEXT_MAX = 200
 _MEMO_MAX = 4096
 
 
+def _restamped(event: Event, t: float) -> Event:
+    """`event` at time `t`: dataclasses.replace() of a frozen Event, at a third of the cost
+    (it skips __init__; the fields are the same objects, never changed after creation)."""
+    copy = object.__new__(Event)
+    copy.__dict__.update(event.__dict__)
+    copy.__dict__["t"] = t
+    return copy
+
+
 def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Event]:
     """`parse_serial` one event at a time, for logs too big to hold; `stack` must be
     known (a STACK_PARSERS name or None): detection needs every line first.
@@ -183,7 +192,7 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
                 seen, after = hit
                 if restore is not None and after != key[0]:
                     restore(after)
-                yield Event(t, seen.source, seen.kind, seen.direction, seen.fields, text)
+                yield _restamped(seen, t)
                 continue
         event = stack_parse(t, text) if stack_parse is not None else None
         if event is None:

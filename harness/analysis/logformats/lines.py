@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from harness.model import Direction, Event, Source
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
+    """One serial line (immutable; a NamedTuple because a big log makes millions)."""
+
     t: float  # host wall-clock time of the line's first byte (or a sequence number)
     text: str
 
