@@ -11,6 +11,7 @@ counted, not kept. Attempts that look the same are diagnosed once.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -197,8 +198,23 @@ class LogDiagnosis:
         return out
 
 
+# What differs between two runs of the same attempt without changing its diagnosis: the
+# milliseconds arduino-esp32 2.x puts first on a line, and the heap a line reports.
+_MS_PREFIX = re.compile(r"^\s*\[\s*\d+\]")
+_DIGITS = re.compile(r"\d+")
+
+
+def _stable(e: Event) -> str:
+    text = e.text
+    if text[:1] == "[" or text[:1] == " ":
+        text = _MS_PREFIX.sub("", text, count=1)
+    if e.kind == "log_heap":
+        text = _DIGITS.sub("#", text)
+    return text
+
+
 def _signature(attempt: AttemptLog) -> tuple:
-    return tuple((e.kind, e.direction, e.text) for e in (*attempt.context, *attempt.events))
+    return tuple((e.kind, e.direction, _stable(e)) for e in (*attempt.context, *attempt.events))
 
 
 _CACHE_MAX = 256
@@ -211,7 +227,8 @@ def diagnose_attempts(
     keep: int = 10_000,
 ) -> LogDiagnosis:
     """Diagnose each attempt with `diagnose_one` (events -> Diagnosis). Attempts with
-    the same events (by kind, direction and text) share one diagnosis; at most `keep`
+    the same events (by kind, direction and text, but for a line's milliseconds and the
+    heap it reports) share one diagnosis; at most `keep`
     results are held (the first half and the latest), so a huge log stays bounded.
 
     The log's own diagnosis is the commonest named cause of its failed attempts (the

@@ -38,3 +38,16 @@ def test_times_advance_through_remembered_lines():
     assert times == sorted(times) and len(set(times)) == 5
     events = list(iter_serial_events(iter_pasted_lines(raw), "axtls"))
     assert [e.t for e in events] == times
+
+
+def test_lines_that_differ_in_their_milliseconds_keep_their_own_text():
+    raw = [
+        "[  4706][E][ssl_client.cpp:37] _handle_error(): [start_ssl_client():273]: (-9984) X\n",
+        "[  9999][E][ssl_client.cpp:37] _handle_error(): [start_ssl_client():273]: (-9984) X\n",
+        "E (11895) esp-tls-mbedtls: mbedtls_ssl_handshake returned -0x2700\n",
+        "E (22000) esp-tls-mbedtls: mbedtls_ssl_handshake returned -0x2700\n",
+    ]
+    events = list(iter_serial_events(iter_pasted_lines(raw), "mbedtls"))
+    assert [e.text for e in events] == [r.rstrip("\n") for r in raw]
+    assert events[0].fields == events[1].fields and events[0].fields.get("code") == -9984
+    assert events[2].fields == events[3].fields and events[2].kind == "log_error"

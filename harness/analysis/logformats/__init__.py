@@ -7,6 +7,7 @@ knows becomes a `log_other` event: nothing is dropped, one line gives one event.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
@@ -158,13 +159,27 @@ _MEMO_TEXT_MAX = 200
 _MEMO_MAX = 4096
 
 
-def _restamped(event: Event, t: float) -> Event:
-    """`event` at time `t`: dataclasses.replace() of a frozen Event, at a third of the cost
-    (it skips __init__; the fields are the same objects, never changed after creation)."""
+def _restamped(event: Event, t: float, text: str) -> Event:
+    """`event` at time `t` with its line `text`: dataclasses.replace() of a frozen Event at a
+    third of the cost (it skips __init__; the fields are the same objects, never changed
+    after creation)."""
     copy = object.__new__(Event)
     copy.__dict__.update(event.__dict__)
     copy.__dict__["t"] = t
+    copy.__dict__["text"] = text
     return copy
+
+
+# The milliseconds a log puts at a line's start (arduino-esp32 2.x `[  4706][V]...`, ESP-IDF
+# `E (4263) tag: ...`): no parser reads them, so lines that differ only there read alike.
+_CLOCK_PREFIX = re.compile(r"^\[\s*\d+\](?=\[)|^[EWIDV] \(\d+\)")
+
+
+def _memo_text(text: str) -> str:
+    c = text[:1]
+    if (c == "[" or c in "EWIDV") and (m := _CLOCK_PREFIX.match(text)):
+        return text[: m.start()] + "#" + text[m.end() :]
+    return text
 
 
 def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Event]:
@@ -186,13 +201,13 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
         t, text = line.t, line.text
         key = None
         if len(text) <= _MEMO_TEXT_MAX:
-            key = (state_of() if state_of is not None else None, text)
+            key = (state_of() if state_of is not None else None, _memo_text(text))
             hit = memo.get(key)
             if hit is not None:
                 seen, after = hit
                 if restore is not None and after != key[0]:
                     restore(after)
-                yield _restamped(seen, t)
+                yield _restamped(seen, t, text)
                 continue
         event = stack_parse(t, text) if stack_parse is not None else None
         if event is None:
