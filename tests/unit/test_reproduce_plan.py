@@ -62,7 +62,7 @@ def test_a_key_size_from_the_certificate_dump_composes_the_plan(config, tmp_path
         ("", "does not tell which board or core"),
         ("\x00\x01\x02garbage\n" * 20, "does not tell which board or core"),
         ("SDK:2.2.1(cfd48f3)/Core:2.3.0/lwIP:1.4.0\nState:\tsending Client Hello (1)\n"
-         "Alert: handshake failure\nError: SSL error 40\n", "2.3.0 is not a modelled release"),
+         "Alert: handshake failure\nError: SSL error 40\n", "2.3.0 with axtls is not a modelled"),
         ("[  4706][V][ssl_client.cpp:62] start_ssl_client(): Free internal heap before TLS 1\n"
          "[  4712][V][ssl_client.cpp:318] start_ssl_client(): Certificate verified.\n",
          "names no cause to reproduce"),
@@ -98,3 +98,16 @@ def test_lines_compare_with_addresses_numbers_and_blanks_masked():
     assert round(c.similarity, 3) == round(2 / 3, 3)
     assert c.rows[0][1] == "=" and c.rows[1][1] == "<"
     assert compare([], []).similarity == 0.0
+
+
+@pytest.mark.parametrize(
+    ("name", "cause"),
+    [
+        ("esp8266-arduino-2758_failed_to_grow_plain_buffer.log", "out_of_memory"),
+        ("esp8266-arduino-7801_bearssl_timeout.log", "handshake_timeout"),
+    ],
+)
+def test_a_cause_the_twin_cannot_stage_is_said_first(config, name, cause):
+    with pytest.raises(ConfigError) as err:
+        plan_reproduction(LOGS / name, config)
+    assert f"{cause}, cannot be staged on the twin" in str(err.value)

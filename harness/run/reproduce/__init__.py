@@ -28,6 +28,7 @@ from harness.run.offline import diagnose_serial_log, serial_log_events
 from harness.run.reproduce.compare import Comparison, compare, compared_lines
 from harness.run.reproduce.plan import (
     Plan,
+    check_stageable,
     choose_core,
     choose_server,
     choose_sketch,
@@ -96,6 +97,8 @@ def plan_reproduction(
     """What a reproduction of `path` would run, without running it."""
     result = diagnose_serial_log(path)
     facts, pasted, texts = _read_log(path, result.stack)
+    if facts.core.known or facts.stack:
+        check_stageable(result.diagnosis, profile)
     core_choice = choose_core(facts, core)
     board = f"twin-{core_choice.value}"
     get_board_spec(board)  # a modelled core without a twin is a bug: fail here, named

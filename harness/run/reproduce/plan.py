@@ -58,11 +58,6 @@ SERVER_FOR_CAUSE: dict[str, tuple[str, str, dict[str, str]]] = {
         "a server that sends 16 KB records to a board with a small receive buffer",
         {"HIL_RECV_BUF": "512"},
     ),
-    "handshake_timeout": (
-        "rsa-8192",
-        "an RSA-8192 server key: seconds of big-number work on the board",
-        {},
-    ),
     "no_trust_method": (
         "mozilla-intermediate",
         "an ordinary modern server; the sketch sets no CA, fingerprint or insecure mode",
@@ -75,6 +70,8 @@ NOT_ON_THE_TWIN = {
     "dns_failed": "the twin connects only to 127.0.0.0/8 by address; no name is looked up",
     "tcp_connect_failed": "the harness's server always listens where the twin connects",
     "fingerprint_mismatch": "no shipped sketch pins a wrong fingerprint on every core",
+    "handshake_timeout": "the twin runs at the host's speed: the seconds of big-number work "
+    "a board spends on a large key are not reproduced",
 }
 # Sketches a reproduction may use, with the core families each is written for.
 SKETCHES: dict[str, tuple[str, ...]] = {
@@ -160,7 +157,9 @@ def choose_core(facts: LogFacts, override: str | None = None) -> Choice:
                 "the nearest modelled release of the same line",
             )
         raise ConfigError(
-            f"the log's core {family} {version_text(v)} is not a modelled release",
+            f"the log's core {family} {version_text(v)}"
+            + (f" with {stack}" if stack else "")
+            + " is not a modelled release",
             seen=f"modelled: {_list()}",
             fix="pass --core with the nearest of those to run its twin anyway",
         )
@@ -208,6 +207,17 @@ def choose_sketch(log_texts: list[str], family: str, sketches_dir: Path) -> Choi
     if best_hits > 0:
         return Choice(best, f"the log shows {best_hits} of the texts this sketch prints")
     return Choice(best, "the general TLS client sketch: the log shows no sketch's own texts")
+
+
+def check_stageable(diagnosis: Diagnosis, profile: str | None) -> None:
+    """A cause the twin cannot stage is said before anything else is chosen."""
+    cause = diagnosis.cause
+    if profile is None and cause in NOT_ON_THE_TWIN:
+        raise ConfigError(
+            f"the log's cause, {cause}, cannot be staged on the twin",
+            seen=NOT_ON_THE_TWIN[cause],
+            fix="reproduce it on a real board, or pass --profile P to run the twin anyway",
+        )
 
 
 def choose_server(
