@@ -51,3 +51,16 @@ def test_lines_that_differ_in_their_milliseconds_keep_their_own_text():
     assert [e.text for e in events] == [r.rstrip("\n") for r in raw]
     assert events[0].fields == events[1].fields and events[0].fields.get("code") == -9984
     assert events[2].fields == events[3].fields and events[2].kind == "log_error"
+
+
+def test_a_remark_after_a_line_with_milliseconds_is_cut_each_time():
+    raw = [
+        "[  4706][E][ssl_client.cpp:37] f(): x **<== why?**\n",
+        "[  9999][E][ssl_client.cpp:37] f(): x **<== why?**\n",
+        "[ 10000][E][ssl_client.cpp:37] f(): x\n",
+    ]
+    assert [line.text for line in iter_pasted_lines(raw)] == [
+        "[  4706][E][ssl_client.cpp:37] f(): x",
+        "[  9999][E][ssl_client.cpp:37] f(): x",
+        "[ 10000][E][ssl_client.cpp:37] f(): x",
+    ]

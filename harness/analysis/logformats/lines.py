@@ -102,6 +102,16 @@ def _clean(line: str) -> str:
     return line
 
 
+# arduino-esp32 2.x's milliseconds before a log line's level (`[  4706][V]`): lines that
+# differ only there are cleaned alike, so the memo keeps the rest of the line.
+_ARDUINO_MS = re.compile(r"\[\s*\d+\](?=\[[VDIWE]\])")
+
+
+def _may_have_remark(line: str) -> bool:
+    """Whether _REMARK can match: each of its forms needs one of these."""
+    return "**" in line or "<=" in line or "<-" in line or "\u2190" in line or "//" in line
+
+
 def iter_pasted_lines(raw_lines: Iterable[str]) -> Iterator[Line]:
     """`read_pasted_log` one line at a time, for logs too big to hold: each raw line
     (with or without its line end) gives one Line."""
@@ -109,13 +119,17 @@ def iter_pasted_lines(raw_lines: Iterable[str]) -> Iterator[Line]:
     first = True
     memo: dict[str, str] = {}
     for raw in raw_lines:
-        seen = memo.get(raw)
+        key, prefix = raw, ""
+        if raw[:1] == "[" and (ms := _ARDUINO_MS.match(raw)):
+            prefix = raw[: ms.end()]
+            key = "\x01" + raw[ms.end() :]  # \x01: no raw line is such a key
+        seen = memo.get(key)
         if seen is not None:
             # A line without a stamp read before: only its time is new.
             if seen is _FENCE_LINE:
                 continue
             prev += PASTE_STEP
-            yield Line(prev, seen)
+            yield Line(prev, prefix + seen)
             continue
         line = raw.rstrip("\n").rstrip(_LINE_END_NOISE)
         if first:
@@ -123,7 +137,7 @@ def iter_pasted_lines(raw_lines: Iterable[str]) -> Iterator[Line]:
         line = _clean(line)
         if ("``" in line or "~~" in line) and _FENCE.match(line):
             if len(raw) <= _CLEAN_MEMO_TEXT_MAX:
-                memo[raw] = _FENCE_LINE
+                memo[key] = _FENCE_LINE
             continue
         t = prev + PASTE_STEP
         m = _MONITOR_STAMP.match(line) if line[:1].isdigit() or line[:1] == "[" else None
@@ -133,12 +147,12 @@ def iter_pasted_lines(raw_lines: Iterable[str]) -> Iterator[Line]:
                 stamp += 24 * 3600
             t = max(stamp, prev)
             line = line[m.end() :]
-        if "*" in line or "<" in line or "/" in line or "\u2190" in line:
+        if _may_have_remark(line):
             line = _REMARK.sub("", line)
-        if m is None and len(raw) <= _CLEAN_MEMO_TEXT_MAX:
+        if m is None and len(raw) <= _CLEAN_MEMO_TEXT_MAX and line.startswith(prefix):
             if len(memo) >= _CLEAN_MEMO_MAX:
                 memo.clear()
-            memo[raw] = line
+            memo[key] = line[len(prefix) :]
         yield Line(t, line)
         prev = t
 
