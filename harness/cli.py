@@ -272,9 +272,13 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
                     {"first": a, "last": b, "cause": cause, "count": n} for a, b, cause, n in runs
                 ],
             }
+        if result.core is not None:
+            extra["core"] = result.core.to_json()
         print(json.dumps({"stack": result.stack, **result.diagnosis.to_json(), **extra}, indent=2))
     else:
         print(f"Stack: {result.stack or 'not recognised'}")
+        if result.core is not None:
+            print(f"Core: {result.core.describe()}")
         if attempts is not None and attempts.count > 1:
             print(f"Attempts: {attempts.count} in {attempts.lines} lines")
             for first, last, cause, n in runs:
@@ -283,6 +287,29 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
             print("The diagnosis of the log (its commonest cause):")
         print(report.diagnosis_text(result.diagnosis))
     return 0
+
+
+# -- reproduce -------------------------------------------------------------------------------
+
+
+def _reproduce_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--serial", type=Path, required=True, help="the serial log pasted from an issue")
+    p.add_argument("--core", default=None, help="run this core's twin (default: read from the log)")
+    p.add_argument("--profile", default=None, help="server profile (default: chosen from the log)")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    _bench_options(p)
+
+
+@command("reproduce", "reproduce a pasted serial log on the twin and set the two side by side")
+@options(_reproduce_options)
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from harness.run.reproduce import render_text, reproduce_log
+
+    result = reproduce_log(args.serial, _bench(args), core=args.core, profile=args.profile)
+    print(json.dumps(result.to_json(), indent=2) if args.json else render_text(result))
+    if result.record.verdict.outcome.value == "error":
+        return EXIT_ENVIRONMENT
+    return 0 if result.reproduced else 1
 
 
 # -- benchmarks ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ counted, not kept. Attempts that look the same are diagnosed once.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -107,11 +108,12 @@ def split_attempts(events: Iterable[Event]) -> Iterator[AttemptLog]:
 
     for e in events:
         line += 1
-        if e.kind == "log_other":
+        kind = e.kind
+        if kind == "log_other":
             if current is not None:
                 current.last_line = line
             continue
-        if e.kind in _REBOOT_KINDS and (
+        if kind in _REBOOT_KINDS and (
             current is not None
             or dump
             or pending
@@ -122,37 +124,34 @@ def split_attempts(events: Iterable[Event]) -> Iterator[AttemptLog]:
                 yield close(current)
                 current = None
             context, dump, pending = [], [], []
-        starts = e.kind == "connect_start" or _starts_handshake(e)
+        hello = kind == "log_state" and _starts_handshake(e)
+        starts = hello or kind == "connect_start"
         if starts and current is not None:
             # "Connecting to" then its ClientHello is one attempt; anything else after
             # a ClientHello, an end or a second "Connecting to" is the next one.
-            same = (
-                _starts_handshake(e)
-                and current.connect_started
-                and not (current.hello_sent or current.ended)
-            )
+            same = hello and current.connect_started and not (current.hello_sent or current.ended)
             if not same:
                 yield close(current)
                 current = None
-        if current is None and (starts or e.kind == "connect_result"):
+        if current is None and (starts or kind == "connect_result"):
             current = _Open(first_line=line)
             for p in pending:
                 current.add(p, line)
             pending = []
-        if current is None or (current.ended and e.kind not in _AFTER_END_KINDS):
-            if e.kind == "log_cert":
+        if current is None or (current.ended and kind not in _AFTER_END_KINDS):
+            if kind == "log_cert":
                 if e.fields.get("header") and e.fields.get("section") == "subject":
                     dump = []  # a new dump begins ("=== CERTIFICATE ISSUED TO ===")
                 keep(dump, e)
-            elif e.kind in _CONTEXT_KINDS:
+            elif kind in _CONTEXT_KINDS:
                 keep(context, e)
             else:
                 keep(pending, e)
             continue
         current.add(e, line)
-        current.connect_started |= e.kind == "connect_start"
-        current.hello_sent |= _starts_handshake(e)
-        current.ended |= e.kind == "connect_result"
+        current.connect_started |= kind == "connect_start"
+        current.hello_sent |= hello
+        current.ended |= kind == "connect_result"
     if current is not None:
         for p in pending:
             current.add(p, line)
@@ -199,8 +198,23 @@ class LogDiagnosis:
         return out
 
 
+# What differs between two runs of the same attempt without changing its diagnosis: the
+# milliseconds arduino-esp32 2.x puts first on a line, and the heap a line reports.
+_MS_PREFIX = re.compile(r"^\s*\[\s*\d+\]")
+_DIGITS = re.compile(r"\d+")
+
+
+def _stable(e: Event) -> str:
+    text = e.text
+    if text[:1] == "[" or text[:1] == " ":
+        text = _MS_PREFIX.sub("", text, count=1)
+    if e.kind == "log_heap":
+        text = _DIGITS.sub("#", text)
+    return text
+
+
 def _signature(attempt: AttemptLog) -> tuple:
-    return tuple((e.kind, e.direction, e.text) for e in (*attempt.context, *attempt.events))
+    return tuple((e.kind, e.direction, _stable(e)) for e in (*attempt.context, *attempt.events))
 
 
 _CACHE_MAX = 256
@@ -213,7 +227,8 @@ def diagnose_attempts(
     keep: int = 10_000,
 ) -> LogDiagnosis:
     """Diagnose each attempt with `diagnose_one` (events -> Diagnosis). Attempts with
-    the same events (by kind, direction and text) share one diagnosis; at most `keep`
+    the same events (by kind, direction and text, but for a line's milliseconds and the
+    heap it reports) share one diagnosis; at most `keep`
     results are held (the first half and the latest), so a huge log stays bounded.
 
     The log's own diagnosis is the commonest named cause of its failed attempts (the

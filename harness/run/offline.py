@@ -19,6 +19,7 @@ from harness.analysis.logformats import (
     iter_serial_events,
     parse_serial,
 )
+from harness.analysis.logformats.coreversion import CoreReader, CoreReading
 from harness.analysis.logformats.lines import (
     Line,
     iter_pasted_lines,
@@ -40,6 +41,7 @@ class OfflineResult:
     timeline: Timeline | None  # None for a serial log alone: read in one pass, not held
     diagnosis: Diagnosis
     attempts: LogDiagnosis | None = None  # a serial log alone: each attempt's diagnosis
+    core: CoreReading | None = None  # what a serial log tells of the core release
 
 
 def _read(path: Path, what: str) -> str:
@@ -95,6 +97,7 @@ class _SerialFile:
 def diagnose_serial_log(path: Path, stack: str = AUTO) -> OfflineResult:
     """A serial log alone, every attempt in it diagnosed; streamed, so a 50 MB log takes
     no more memory than a small one."""
+    _check_file(path, "serial log", "--serial")
     log = _SerialFile(path)
     found = detect_stack_in_text(log.chunks()) if stack == AUTO else stack
     context = Context(stack=found)
@@ -102,8 +105,24 @@ def diagnose_serial_log(path: Path, stack: str = AUTO) -> OfflineResult:
     def one(events: list[Event]) -> Diagnosis:
         return diagnose(build_timeline(events, same_clock=log.harness_format), context)
 
-    result = diagnose_attempts(iter_serial_events(log.lines(), found), one)
-    return OfflineResult(found, None, result.main, result)
+    reader = CoreReader()
+
+    def read(events: Iterator[Event]) -> Iterator[Event]:
+        for e in events:
+            reader.feed(e)
+            yield e
+            if reader.done:
+                break
+        yield from events
+
+    result = diagnose_attempts(read(iter_serial_events(log.lines(), found)), one)
+    return OfflineResult(found, None, result.main, result, reader.reading())
+
+
+def serial_log_events(path: Path, stack: str | None) -> Iterator[Event]:
+    """The events of a serial log file (a harness serial.log or a paste), streamed."""
+    log = _SerialFile(path)
+    return iter_serial_events(log.lines(), stack)
 
 
 def _check_file(path: Path, what: str, option: str) -> None:

@@ -109,3 +109,22 @@ def test_founding_report_alone_names_axtls_offer_and_asks_for_the_cipher_string(
     claims = " ".join(ev.claim for ev in d.evidence)
     assert "offers only AES128-SHA256 (0x003c), AES256-SHA256 (0x003d)" in claims
     assert "the likely offer" in claims and "cipher string is not known" in claims
+
+
+def test_a_received_handshake_failure_without_handshake_states_is_only_likely(tmp_path):
+    # BearSSL's 296 (256 + 40) says the alert came, not when: after the ServerHello a
+    # server that wants a client certificate sends it too.
+    log = tmp_path / "bearssl.log"
+    log.write_text("BSSL:_connectSSL: start connection\nconnection failed\nSSL error: 296\n")
+    d = diagnose_files(serial=log, pcap=None).diagnosis
+    assert (d.cause, d.confidence) == ("no_shared_cipher", Confidence.LIKELY)
+
+
+def test_esp_tls_connect_error_is_a_tcp_failure(tmp_path):
+    log = tmp_path / "idf.log"
+    log.write_text(
+        "E (15062) esp-tls: [sock=54] connect() error: Host is unreachable\n"
+        "E (15062) esp-tls: Failed to open new connection\n"
+    )
+    d = diagnose_files(serial=log, pcap=None).diagnosis
+    assert (d.cause, d.confidence) == ("tcp_connect_failed", Confidence.LOG)

@@ -60,3 +60,18 @@ def test_serial_log_format_round_trip():
     assert len(lines) == 1 and lines[0].t == 1700000000.5
     event = parse_serial(lines, "axtls")[0]
     assert event.kind == "boot" and event.fields["build"] == "abc"
+
+
+def test_a_dump_line_whose_tab_the_paste_dropped_is_still_read():
+    from harness.analysis.logformats import parse_serial
+    from harness.analysis.logformats.lines import read_pasted_log
+
+    lines = read_pasted_log(
+        "=== CERTIFICATE ISSUED TO ===\nOrganizational Unit (OU):MIS\nAlert:x\n"
+    )
+    events = parse_serial(lines, "axtls")
+    assert (events[1].kind, events[1].fields.get("key"), events[1].fields.get("value")) == (
+        "log_cert",
+        "OU",
+        "MIS",
+    )

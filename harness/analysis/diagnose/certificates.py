@@ -13,6 +13,7 @@ from harness.analysis.diagnose.engine import (
     rule,
     wire_alerts,
 )
+from harness.analysis.logformats.coreversion import read_core
 from harness.model import Direction, Event, Fix, Source, Timeline
 from harness.model.stacks import TIME_T_MAX
 
@@ -135,15 +136,20 @@ def untrusted_cert(tl: Timeline, ctx: Context) -> Finding | None:
 
 def _esp32_trust_refusal(tl: Timeline, ctx: Context) -> tuple[Event, ...]:
     """arduino-esp32 1.0.5+ returns -1 from start_ssl_client right after its heap line when
-    it has no CA, no PSK and no setInsecure() (1.0.6 ssl_client.cpp:61-63): nothing in
-    between, no socket, nothing on the wire. The log alone cannot tell that -1 from a
-    socket that failed before its own log line, so the capture must show no SYN."""
+    it has no CA, no PSK and no setInsecure() (1.0.6 ssl_client.cpp:59-63, 2.0.x 62-66):
+    nothing in between, no socket, nothing on the wire. Every other way to fail prints a
+    line of its own first: `Starting socket` (log_v, right after the check) before a socket
+    error, `DNS Failed for` (WiFiGeneric's log_e) before a name that does not resolve. So a
+    verbose log whose heap line is followed at once by the -1 proves it; so does a capture
+    with no SYN."""
     if ctx.stack not in (None, "mbedtls"):
         return ()
-    if not ctx.wire_watched or tl.of("tcp_syn", source=Source.WIRE):
-        return ()
-    serial = [e for e in tl.events if e.source is Source.SERIAL and e.kind != "log_other"]
-    return tuple(
+    serial = [
+        e
+        for e in tl.events
+        if e.source is Source.SERIAL and e.kind != "log_other" and e.fields.get("stack")
+    ]
+    refusals = tuple(
         cur
         for prev, cur in itertools.pairwise(serial)
         if prev.kind == "log_heap"
@@ -151,6 +157,50 @@ def _esp32_trust_refusal(tl: Timeline, ctx: Context) -> tuple[Event, ...]:
         and cur.kind == "log_error"
         and cur.fields.get("code") == -1
     )
+    if refusals and (not ctx.wire_watched or not tl.of("tcp_syn", source=Source.WIRE)):
+        return refusals
+    return ()
+
+
+# What a log shows of a trust method set up, or of another way a bare -1 comes about.
+_TRUST_SEEN = ("insecure", "setcacert", "loading ca", "psk", "bundle", "fingerprint")
+_OTHER_MINUS_ONE = ("dns failed", "errno", "opening socket", "connect to server failed")
+
+
+def _esp32_bare_minus_one(tl: Timeline, ctx: Context) -> tuple[Event, ...]:
+    """`start_ssl_client: -1` alone, without the verbose lines around it: in 1.0.5+ and 2.x
+    a -1 with no line of its own is the no-trust return, a handshake past
+    handshake_timeout (120 s by default) or a malformed PSK; a name that does not resolve
+    and a socket that fails print their own error first. So the commonest reading, when
+    nothing in the log shows a CA, setInsecure() or a PSK, is no trust method -- only
+    likely: the paste may have left the other lines out."""
+    if ctx.stack not in (None, "mbedtls"):
+        return ()
+    bare = [
+        e
+        for e in tl.of("log_error", source=Source.SERIAL)
+        if e.fields.get("code") == -1 and "start_ssl_client" in str(e.fields.get("message", ""))
+    ]
+    if not bare:
+        return ()
+    stack_lines = [
+        e
+        for e in tl.events
+        if e.source is Source.SERIAL and e.fields.get("stack") and e.kind != "log_other"
+    ]
+    if any(e.kind in ("log_state", "log_cipher") for e in stack_lines):
+        return ()  # the verbose steps are there: the paired-heap reading decides, not this
+    if any(e.fields.get("method") not in (None, "none") for e in tl.of("log_trust")):
+        return ()  # the sketch says how it trusts the server
+    if any(e.kind == "log_error" and e.fields.get("code") != -1 for e in stack_lines):
+        return ()
+    texts = [e.text.lower() for e in tl.events if e.source is Source.SERIAL]
+    if any(n in t for t in texts for n in _TRUST_SEEN + _OTHER_MINUS_ONE):
+        return ()
+    core = read_core(tl.events)
+    if core.family == "esp32" and core.high is not None and core.high < (1, 0, 5):
+        return ()  # up to 1.0.4 a missing CA connected unverified: this -1 is something else
+    return (bare[0],)
 
 
 def _mbedtls_name_alert(tl: Timeline, ctx: Context) -> tuple[Event, ...]:
@@ -236,7 +286,7 @@ def hostname_mismatch(tl: Timeline, ctx: Context) -> Finding | None:
 def no_trust_method(tl: Timeline, ctx: Context) -> Finding | None:
     proof = Proof()
     said = (
-        tl.of("log_trust")
+        tuple(e for e in tl.of("log_trust") if e.fields.get("method") == "none")
         + log_errors(tl, no_trust=True)
         + log_text(tl, "no authentication method is setup")
         + _esp32_trust_refusal(tl, ctx)
@@ -244,6 +294,18 @@ def no_trust_method(tl: Timeline, ctx: Context) -> Finding | None:
     if said:
         proof.log = True
         proof.add("The board was given no way to trust the server", said[0])
+    elif bare := _esp32_bare_minus_one(tl, ctx):
+        proof.likely = True
+        proof.add(
+            "The board's log: start_ssl_client returned -1 with no line of its own. In "
+            "arduino-esp32 1.0.5 and later that is the return for no CA, no PSK and no "
+            "setInsecure() (a DNS or socket failure prints its own error first; a handshake "
+            "timeout takes 120 s) -- the likely reading, not a proof: turn on verbose "
+            "logging (Core Debug Level) to see the heap line right before the -1",
+            bare[0],
+        )
+        if (core := read_core(tl.events)).known:
+            proof.add(f"The log's core: {core.describe()}")
     else:
         proof.catalogued(tl, "no_trust_method")
     return proof.finding(

@@ -30,6 +30,9 @@ _FAILED_CONNECT = re.compile(r"(?i)connection failed|connection refused|error\(-
 HANDSHAKE_FAILURE = 40
 PROTOCOL_VERSION = 70
 UNRECOGNIZED_NAME = 112
+# Stacks whose debug output names every handshake message received (axTLS's
+# DISPLAY_STATES), so no such line before an alert means no ServerHello came first.
+_STATES_SHOWN = frozenset({"axtls"})
 # A board waits this long for the server before the timeout rule calls it silence.
 SILENCE = 4.0
 
@@ -91,11 +94,24 @@ def _log_no_cipher(tl: Timeline, proof: Proof) -> None:
             return  # the server answered with a handshake message: not this cause
         if id(e) in received:
             hello = next((s for s in serial if s.fields.get("handshake_type") == 1), None)
-            proof.log = True
-            said = "it sent its ClientHello, then received" if hello else "it received"
+            if hello is not None and hello.fields.get("stack") in _STATES_SHOWN:
+                proof.log = True
+                proof.add(
+                    "The board's log: it sent its ClientHello, then received a "
+                    "handshake_failure alert before any ServerHello",
+                    hello,
+                    e,
+                )
+                return
+            # A stack that prints no handshake states (BearSSL's codes, mbedTLS's) does not
+            # show when the alert came: before the ServerHello it is this cause; later, a
+            # server that wants a client certificate sends the same alert.
+            proof.likely = True
             proof.add(
-                f"The board's log: {said} a handshake_failure alert before any ServerHello",
-                *(x for x in (hello, e) if x is not None),
+                "The board's log: it received a handshake_failure alert; the log does not "
+                "show whether before the ServerHello (no suite in common) or later (a server "
+                "that wants a client certificate sends it too) -- the likely reading",
+                e,
             )
             return
 

@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
+import re
+
 from harness.analysis.diagnose.engine import Context, Finding, Proof, log_errors, log_text, rule
-from harness.model import Direction, Fix, Source, Timeline
+from harness.model import Direction, Event, Fix, Source, Timeline
 
 RECORD_OVERFLOW = 22
+INVALID_RECORD = -0x7200  # MBEDTLS_ERR_SSL_INVALID_RECORD, -29184
+# Where an mbedTLS error comes from reading application data, after the handshake.
+_READ_PLACES = ("ssl_read", "data_to_read", "get_ssl_receive")
+# arduino-esp32's log format (esp32-hal-log): its mbedTLS takes 16 KB records.
+_ARDUINO_ESP32 = re.compile(
+    r"\[[VDIWE]\]\[(?:ssl_client|WiFiClientSecure|NetworkClientSecure)\.cpp:"
+)
+
+
+def _small_buffer_read(tl: Timeline) -> tuple[Event, ...]:
+    """mbedTLS returns INVALID_RECORD for a record header it refuses: an unknown type, a
+    version other than the session's, a length under the cipher's minimum, or a length
+    over its input buffer (2.16.0 library/ssl_tls.c:4069-4095 'bad message length';
+    2.28 ssl_msg.c the same). Once the handshake is through, the server's records have a
+    known type and version, so the one a sound server trips is the length: an input
+    buffer cut below 16 KB (MBEDTLS_SSL_MAX_CONTENT_LEN / IN_CONTENT_LEN, as ports
+    short of RAM set it). arduino-esp32 keeps the full 16 KB (esp32-arduino-lib-builder
+    configs/defconfig.common:97, no asymmetric lengths: ESP-IDF's 16384), so its logs
+    are left out; elsewhere this is the likely reading, not a proof."""
+    reads = [
+        e
+        for e in tl.of("log_error", source=Source.SERIAL)
+        if e.fields.get("code") == INVALID_RECORD
+        and any(p in (e.text + str(e.fields.get("where", ""))) for p in _READ_PLACES)
+    ]
+    if not reads or any(_ARDUINO_ESP32.search(e.text) for e in tl.events[:400]):
+        return ()
+    return (reads[0],)
 
 
 @rule("dns_failed", priority=10)
@@ -92,6 +122,16 @@ def record_too_large(tl: Timeline, ctx: Context) -> Finding | None:
     if said:
         proof.log = True
         proof.add("The board's log: a record larger than its buffer", said[0])
+    elif small := _small_buffer_read(tl):
+        proof.likely = True
+        proof.add(
+            "The board's mbedTLS refused a record after the handshake (INVALID_RECORD while "
+            "reading data): with the session's type and version settled, the check a sound "
+            "server trips is the record length against an input buffer cut below 16 KB "
+            "(MBEDTLS_SSL_MAX_CONTENT_LEN) -- the likely reading; a corrupted record gives "
+            "the same code",
+            small[0],
+        )
     else:
         proof.catalogued(tl, "record_too_large")
     if ctx.board_rx_buffer:
@@ -127,5 +167,11 @@ def record_too_large(tl: Timeline, ctx: Context) -> Finding | None:
                 "client.setBufferSizes(16384, 512);",
             ),
             Fix("server", "Send smaller records (nginx: ssl_buffer_size 4k)"),
+            Fix(
+                "core",
+                "On an mbedTLS build of your own, give the input buffer the full 16 KB",
+                "#define MBEDTLS_SSL_MAX_CONTENT_LEN 16384  (ESP-IDF: "
+                "CONFIG_MBEDTLS_SSL_IN_CONTENT_LEN=16384)",
+            ),
         ],
     )

@@ -7,6 +7,7 @@ knows becomes a `log_other` event: nothing is dropped, one line gives one event.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
@@ -45,6 +46,14 @@ class _Axtls:
         if event is not None:
             self._in_dump = event.kind == "log_cert"
         return event
+
+    def memo_state(self) -> tuple[bool, str, str]:
+        """All that the next line's reading depends on (see iter_serial_events)."""
+        p = self._parser
+        return (self._in_dump, p._prev_kind, p._cert_section)
+
+    def memo_restore(self, state: tuple[bool, str, str]) -> None:
+        self._in_dump, self._parser._prev_kind, self._parser._cert_section = state
 
 
 # Stack name -> parser factory.
@@ -143,16 +152,63 @@ def parse_serial(lines: Iterable[Line] | Sequence[Line], stack: str | None) -> l
     return list(iter_serial_events(lines, stack))
 
 
+# A line read before, in the same parser state, reads the same: big logs are mostly a few
+# lines repeated (a sketch retrying in a loop). The reading of a line is kept, its time
+# set anew; lines longer than this are rarely repeated and are not kept.
+_MEMO_TEXT_MAX = 200
+_MEMO_MAX = 4096
+
+
+def _restamped(event: Event, t: float, text: str) -> Event:
+    """`event` at time `t` with its line `text`: dataclasses.replace() of a frozen Event at a
+    third of the cost (it skips __init__; the fields are the same objects, never changed
+    after creation)."""
+    copy = object.__new__(Event)
+    copy.__dict__.update(event.__dict__)
+    copy.__dict__["t"] = t
+    copy.__dict__["text"] = text
+    return copy
+
+
+# The milliseconds a log puts at a line's start (arduino-esp32 2.x `[  4706][V]...`, ESP-IDF
+# `E (4263) tag: ...`): no parser reads them, so lines that differ only there read alike.
+_CLOCK_PREFIX = re.compile(r"^\[\s*\d+\](?=\[)|^[EWIDV] \(\d+\)")
+
+
+def _memo_text(text: str) -> str:
+    c = text[:1]
+    if (c == "[" or c in "EWIDV") and (m := _CLOCK_PREFIX.match(text)):
+        return text[: m.start()] + "#" + text[m.end() :]
+    return text
+
+
 def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Event]:
     """`parse_serial` one event at a time, for logs too big to hold; `stack` must be
-    known (a STACK_PARSERS name or None): detection needs every line first."""
+    known (a STACK_PARSERS name or None): detection needs every line first.
+
+    The board, common and stack parsers are stateless but for axTLS, which says its state
+    (memo_state/memo_restore), so a line's event depends only on (state, text): it is
+    remembered for the next time the same line comes in the same state (bounded)."""
     stack_parser = _stack_parser(stack)
     stack_parse = stack_parser.parse if stack_parser is not None else None
+    state_of = getattr(stack_parser, "memo_state", None)
+    restore = getattr(stack_parser, "memo_restore", None)
     board_parse = board.BoardParser().parse
     common_parse = common.parse
     serial = Source.SERIAL
+    memo: dict[tuple[object, str], tuple[Event, object]] = {}
     for line in lines:
         t, text = line.t, line.text
+        key = None
+        if len(text) <= _MEMO_TEXT_MAX:
+            key = (state_of() if state_of is not None else None, _memo_text(text))
+            hit = memo.get(key)
+            if hit is not None:
+                seen, after = hit
+                if restore is not None and after != key[0]:
+                    restore(after)
+                yield _restamped(seen, t, text)
+                continue
         event = stack_parse(t, text) if stack_parse is not None else None
         if event is None:
             event = board_parse(t, text)
@@ -160,9 +216,14 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
             text[:1] in _COMMON_FIRST
             or "HIL:" in text
             or "sntp" in text
+            or "nsecure" in text
             or text.startswith(_SKETCH_STARTS)
         ):
             event = common_parse(t, text)
         if event is None:
             event = Event(t=t, source=serial, kind="log_other", text=text)
+        if key is not None:
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            memo[key] = (event, state_of() if state_of is not None else None)
         yield event

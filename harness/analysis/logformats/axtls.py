@@ -56,8 +56,10 @@ _ALERT = re.compile(r"^Alert: (?:alert - \(unknown (\d+)\)|(.+?))\s*$")
 _SSL_ERROR = re.compile(r"^Error: SSL error (-?\d+)\s*$")
 _ERROR = re.compile(r"^Error: (.+?)\s*$")
 _CERT_HEADER = re.compile(r"^=== CERTIFICATE ISSUED (TO|BY) ===\s*$")
-# Tabs in real output; a paste into an issue often collapsed them to spaces.
-_CERT_FIELD = re.compile(r"^([A-Za-z][A-Za-z ]*(?:\([A-Z]+\))?):[\t ]+(.*?)\s*$")
+# Tabs in real output; a paste into an issue often collapsed them to spaces, or dropped
+# the one tab after the longest label ("Organizational Unit (OU):MIS" in esp8266 #4826).
+# Only the labels of CERT_LABELS count, and only inside a dump.
+_CERT_FIELD = re.compile(r"^([A-Za-z][A-Za-z ]*(?:\([A-Z]+\))?):[\t ]*(.*?)\s*$")
 _VERIFY = re.compile(r"^Verify:\s*(.*?)\s*$")
 
 CERT_LABELS = {

@@ -13,6 +13,9 @@ _REFUSED = re.compile(r"HIL:REFUSED (\S+?):? (.*)")
 _CONNECTING = re.compile(r"^\.*Connecting to (\S+)")
 _FAILED = re.compile(r"^\.*(Connection failed|connection failed)")
 _SNTP = re.compile(r"please start sntp first")
+# A sketch's own word that it skips the certificate check (`client.setInsecure()` and
+# what sketches print about it): the trust set-up, which a bare error does not show.
+_INSECURE = re.compile(r"(?i)\binsecure\b|setInsecure")
 # What our sketches (and many reporters') print after connect(): the chain check, the
 # request written, the response's status line. The timeline needs them as facts: each
 # depends on packets (the server's Finished, the response).
@@ -43,6 +46,8 @@ def parse(t: float, text: str) -> Event | None:
         return ev("connect_result", connected=False, final=False)
     if _SNTP.search(text):
         return ev("log_clock", message="clock not set")
+    if _INSECURE.search(text):
+        return ev("log_trust", method="insecure", said_by="sketch")
     if m := _VERIFIED.match(text):
         return ev("log_verify", verified=m.group(1).startswith("Server"))
     if _REQUEST_SENT.match(text):

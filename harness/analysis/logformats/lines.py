@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from harness.model import Direction, Event, Source
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
+    """One serial line (immutable; a NamedTuple because a big log makes millions)."""
+
     t: float  # host wall-clock time of the line's first byte (or a sequence number)
     text: str
 
@@ -85,22 +85,59 @@ def read_pasted_log(text: str) -> list[Line]:
 _LINE_END_NOISE = "\x00\ufffd\r\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
 
 
+# Cleaned lines kept by their raw text (a big log repeats a few lines); bounded.
+_CLEAN_MEMO_MAX = 4096
+_CLEAN_MEMO_TEXT_MAX = 200
+_FENCE_LINE = "\x00fence"  # the memo's mark for a fence line, which gives no Line
+
+
+def _clean(line: str) -> str:
+    """A line without its quote marker, ANSI colours and NULs (stamp and remark apart)."""
+    if "\x00" in line:
+        line = line.replace("\x00", "")
+    if "\x1b" in line or "\u241b" in line:
+        line = _ANSI.sub("", line)
+    if line[:1] == ">" and (q := _QUOTE.match(line)):
+        line = line[q.end() :]
+    return line
+
+
+# arduino-esp32 2.x's milliseconds before a log line's level (`[  4706][V]`): lines that
+# differ only there are cleaned alike, so the memo keeps the rest of the line.
+_ARDUINO_MS = re.compile(r"\[\s*\d+\](?=\[[VDIWE]\])")
+
+
+def _may_have_remark(line: str) -> bool:
+    """Whether _REMARK can match: each of its forms needs one of these."""
+    return "**" in line or "<=" in line or "<-" in line or "\u2190" in line or "//" in line
+
+
 def iter_pasted_lines(raw_lines: Iterable[str]) -> Iterator[Line]:
     """`read_pasted_log` one line at a time, for logs too big to hold: each raw line
     (with or without its line end) gives one Line."""
     prev = -PASTE_STEP
     first = True
+    memo: dict[str, str] = {}
     for raw in raw_lines:
+        key, prefix = raw, ""
+        if raw[:1] == "[" and (ms := _ARDUINO_MS.match(raw)):
+            prefix = raw[: ms.end()]
+            key = "\x01" + raw[ms.end() :]  # \x01: no raw line is such a key
+        seen = memo.get(key)
+        if seen is not None:
+            # A line without a stamp read before: only its time is new.
+            if seen is _FENCE_LINE:
+                continue
+            prev += PASTE_STEP
+            yield Line(prev, prefix + seen)
+            continue
         line = raw.rstrip("\n").rstrip(_LINE_END_NOISE)
         if first:
             line, first = line.removeprefix("\ufeff"), False
-        if "\x00" in line:
-            line = line.replace("\x00", "")
-        if "\x1b" in line or "\u241b" in line:
-            line = _ANSI.sub("", line)
-        if line[:1] == ">" and (q := _QUOTE.match(line)):
-            line = line[q.end() :]
+        line = _clean(line)
         if ("``" in line or "~~" in line) and _FENCE.match(line):
+            if len(raw) <= _CLEAN_MEMO_TEXT_MAX:
+                memo[key] = _FENCE_LINE
             continue
         t = prev + PASTE_STEP
         m = _MONITOR_STAMP.match(line) if line[:1].isdigit() or line[:1] == "[" else None
@@ -110,8 +147,12 @@ def iter_pasted_lines(raw_lines: Iterable[str]) -> Iterator[Line]:
                 stamp += 24 * 3600
             t = max(stamp, prev)
             line = line[m.end() :]
-        if "*" in line or "<" in line or "/" in line or "\u2190" in line:
+        if _may_have_remark(line):
             line = _REMARK.sub("", line)
+        if m is None and len(raw) <= _CLEAN_MEMO_TEXT_MAX and line.startswith(prefix):
+            if len(memo) >= _CLEAN_MEMO_MAX:
+                memo.clear()
+            memo[key] = line[len(prefix) :]
         yield Line(t, line)
         prev = t
 

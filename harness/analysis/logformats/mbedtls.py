@@ -230,6 +230,9 @@ class MbedtlsParser:
                 return _ev(
                     t, "log_state", text, None, message=message, handshake_type=None, step=step
                 )
+        if message.startswith("WARNING: Skipping SSL Verification"):
+            # setInsecure() (1.0.6 ssl_client.cpp:127, log_i; log_d in 2.0.x).
+            return _ev(t, "log_trust", text, None, method="insecure", message=message)
         if level in "EWI" and (known := line_fields(message)) is not None:
             return _ev(t, "log_error", text, None, level=level, where=func, **known)
         if "verify peer certificate" in message or "verification info" in message:
