@@ -13,6 +13,9 @@ with a HIL:REFUSED line, which names it).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -303,3 +306,41 @@ def parse_source(source: str) -> SketchFacts:
 def sketch_files(files: Iterable[tuple[str, str]]) -> str:
     """The source of a sketch's files (name, text), in name order, joined."""
     return "\n".join(text for name, text in sorted(files) if name.endswith(SOURCE_SUFFIXES))
+
+
+def pem_der(pem: str) -> bytes | None:
+    """The DER bytes of one PEM block; None when its body is not base64."""
+    m = _PEM_RE.search(pem)
+    if not m:
+        return None
+    try:
+        return base64.b64decode("".join(m.group(2).split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def pinned_notes(facts: SketchFacts, leaf_sha1: str, leaf_sha256: str, ca_sha256: str) -> list[str]:
+    """What the sketch pins against what the run served, in words (the evidence beside
+    a fingerprint_mismatch or untrusted_cert: the sketch hard-codes another server's)."""
+    notes = []
+    served = {"sha1": leaf_sha1.lower(), "sha256": leaf_sha256.lower()}
+    for fp in facts.fingerprints:
+        same = fp.hex == served[fp.algorithm]
+        notes.append(
+            f"the sketch pins the {fp.algorithm.upper()} fingerprint {fp.hex}; the served "
+            f"certificate's is {served[fp.algorithm]}: "
+            + ("the same" if same else "they differ (the sketch's is another certificate's)")
+        )
+    for pem in facts.certificates:
+        der = pem_der(pem)
+        if der is None:
+            notes.append("the sketch holds a PEM certificate whose body is not base64")
+            continue
+        digest = hashlib.sha256(der).hexdigest()
+        same = digest == ca_sha256.lower()
+        notes.append(
+            f"the sketch trusts a certificate with SHA-256 {digest}; the run's trust anchor "
+            f"is {ca_sha256.lower()}: "
+            + ("the same" if same else "it is another CA, the served chain does not lead to it")
+        )
+    return notes

@@ -24,6 +24,7 @@ from harness.analysis.diagnose import Context, diagnose
 from harness.analysis.logformats import parse_serial
 from harness.analysis.logformats.lines import read_serial_log
 from harness.analysis.serverlog import parse_server_log
+from harness.analysis.sketch_source import SketchFacts, parse_source, pinned_notes, sketch_files
 from harness.analysis.verdict import judge
 from harness.instruments.boards import find_board_spec, get_board_spec, open_board
 from harness.instruments.boards.base import Board, BuildRequest, Firmware
@@ -65,7 +66,10 @@ class BenchConfig:
     sketches_dir: Path = field(default_factory=lambda: shipped_dir("sketches"))
     bind: str = "127.0.0.1"
     boot_timeout: float = 20.0  # reset -> HIL:BOOT
-    attempt_timeout: float = 30.0  # HIL:BOOT -> HIL:DONE
+    attempt_timeout: float = 30.0  # HIL:BOOT -> HIL:DONE (a user's sketch: -> quiet)
+    # A user's sketch prints no HIL:DONE: its run ends when Serial has been quiet this
+    # long with no connection open at the server (capped by attempt_timeout).
+    quiet_timeout: float = 3.0
     settle_timeout: float = 2.0  # HIL:DONE -> the server saw every connection close
     keep_runs: int = 20  # run folders kept: the last N and every failed one (0: all)
 
@@ -129,14 +133,17 @@ def run_scenario(
     port = 0
     profile: ServerProfile | None = None
     certs: CertBundle | None = None
+    facts: SketchFacts | None = None
     try:
         # A harness killed earlier may have left a server on this scenario's port.
         sweep_stale()
         _check_local(config.bind)
         get_board_spec(scenario.board)
         profile = load_profile(scenario.profile)
-        certs = _issue_certs(scenario, profile, config, run_dir, durations)
-        port = _attempt(scenario, profile, certs, config, run_dir, durations)
+        sketch_dir = _sketch_dir(scenario, config)
+        facts = _read_sketch(sketch_dir, run_dir)
+        certs = _issue_certs(scenario, profile, config, run_dir, durations, facts)
+        port = _attempt(scenario, profile, certs, config, run_dir, durations, sketch_dir, facts)
     except HilError as exc:
         error = exc
     except KeyboardInterrupt as exc:
@@ -156,7 +163,7 @@ def run_scenario(
         log.error("scenario %s: %s", scenario.name, error)
         (run_dir / "error.txt").write_text(str(error) + "\n")
     with _step(durations, "analyse"):
-        record = _analyse(scenario, profile, certs, port, run_dir, error, durations)
+        record = _analyse(scenario, profile, certs, port, run_dir, error, durations, facts)
     durations["total"] = round(time.monotonic() - started, 4)
     _write_artifacts(record)
     if run_dir.parent == Path(config.runs_dir).resolve() and config.keep_runs > 0:
@@ -167,16 +174,58 @@ def run_scenario(
     return record
 
 
+def _sketch_dir(scenario: Scenario, config: BenchConfig) -> Path:
+    sketch_dir = config.sketches_dir / scenario.sketch
+    if not sketch_dir.is_dir():
+        raise HilError(
+            f"scenario {scenario.name}: sketch folder {sketch_dir} does not exist",
+            fix=(
+                "check the scenario's sketch name, or point the sketches folder there "
+                "(hil --sketches-dir, ini hil_sketches_dir, fixture hil_sketches_dir)"
+            ),
+        )
+    return sketch_dir
+
+
+def _read_sketch(sketch_dir: Path, run_dir: Path) -> SketchFacts:
+    """What the sketch hard-codes (a user's sketch: no hil_scenario.h), kept in the run."""
+    files = [
+        (p.name, p.read_text(encoding="utf-8", errors="replace"))
+        for p in sorted(sketch_dir.iterdir())
+        if p.is_file()
+    ]
+    facts = parse_source(sketch_files(files))
+    if not facts.uses_scenario_header:
+        (run_dir / "sketch-facts.json").write_text(
+            json.dumps(
+                {
+                    "hosts": facts.hosts,
+                    "ips": facts.ips,
+                    "ports": facts.ports,
+                    "certificates": len(facts.certificates),
+                    "fingerprints": [f"{f.algorithm}:{f.hex}" for f in facts.fingerprints],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    return facts
+
+
 def _issue_certs(
     scenario: Scenario,
     profile: ServerProfile,
     config: BenchConfig,
     run_dir: Path,
     durations: dict[str, float],
+    facts: SketchFacts,
 ) -> CertBundle:
+    """The plan's certificates, issued for the name the sketch dials: the bench address
+    for our sketches, the host name (or IP literal) a user's sketch hard-codes."""
+    host = facts.server_name if not facts.uses_scenario_header else None
     with _step(durations, "certs"):
         plan = get_plan(scenario.cert_plan or profile.cert_plan)
-        return make_certs(plan, config.bind, run_dir / "certs", config.cache_dir / "keys")
+        return make_certs(plan, host or config.bind, run_dir / "certs", config.cache_dir / "keys")
 
 
 def _attempt(
@@ -186,8 +235,11 @@ def _attempt(
     config: BenchConfig,
     run_dir: Path,
     durations: dict[str, float],
+    sketch_dir: Path,
+    facts: SketchFacts,
 ) -> int:
     """Server, build, flash, capture, reset, watch; returns the server's port."""
+    user_sketch = not facts.uses_scenario_header
     with contextlib.ExitStack() as stack:
         with _step(durations, "server"):
             server = _start_server(scenario, profile, certs, config, run_dir)
@@ -196,7 +248,13 @@ def _attempt(
             open_board(scenario.board, cache_dir=config.cache_dir, run_dir=run_dir)
         )
         with _step(durations, "build"):
-            firmware = _build(scenario, certs, board, config, server.port, run_dir)
+            firmware = _build(scenario, certs, board, server.port, run_dir, sketch_dir, facts)
+        if user_sketch:
+            # Every address and port the sketch hard-codes is the run's server.
+            board.map_network(
+                {addr: config.bind for addr in facts.addresses},
+                {p: server.port for p in facts.ports if p != server.port},
+            )
         with _step(durations, "flash"):
             board.flash(firmware, log_path=run_dir / "build.log")
         with _step(durations, "capture_start"):
@@ -219,7 +277,10 @@ def _attempt(
             monitor.expect(
                 rf"HIL:BOOT build={re.escape(firmware.build_id)}", timeout=config.boot_timeout
             )
-            monitor.expect(r"HIL:DONE\b", timeout=config.attempt_timeout)
+            if user_sketch:
+                _wait_quiet(monitor, server.server_log, config)
+            else:
+                monitor.expect(r"HIL:DONE\b", timeout=config.attempt_timeout)
         with _step(durations, "settle"):
             _wait_server_idle(server.server_log, config.settle_timeout)
         with _step(durations, "teardown"):
@@ -277,24 +338,16 @@ def _build(
     scenario: Scenario,
     certs: CertBundle,
     board: Board,
-    config: BenchConfig,
     port: int,
     run_dir: Path,
+    sketch_dir: Path,
+    facts: SketchFacts,
 ) -> Firmware:
-    sketch_dir = config.sketches_dir / scenario.sketch
-    if not sketch_dir.is_dir():
-        raise HilError(
-            f"scenario {scenario.name}: sketch folder {sketch_dir} does not exist",
-            fix=(
-                "check the scenario's sketch name, or point the sketches folder there "
-                "(hil --sketches-dir, ini hil_sketches_dir, fixture hil_sketches_dir)"
-            ),
-        )
     defines = {
         "HIL_SCENARIO": json.dumps(scenario.name),
         "HIL_WIFI_SSID": '"hil-bench"',
         "HIL_WIFI_PASSWORD": '"hil-bench"',
-        "HIL_SERVER_HOST": json.dumps(config.bind),
+        "HIL_SERVER_HOST": json.dumps(certs.host),
         "HIL_SERVER_PORT": str(port),
         # The server certificate's SHA-1, for sketches that pin it (setFingerprint).
         "HIL_CERT_SHA1": json.dumps(certs.sha1),
@@ -314,8 +367,35 @@ def _build(
         sketch_dir=sketch_dir,
         scenario_header=header,
         extra_headers=extra,
+        frame=not facts.uses_scenario_header,
     )
     return board.build(request, log_path=run_dir / "build.log")
+
+
+def _server_idle(server_log: Path) -> bool:
+    events = parse_server_log(server_log.read_text()) if server_log.exists() else []
+    accepted = sum(e.kind == "server_accepted" for e in events)
+    return sum(e.kind == "server_closed" for e in events) >= accepted
+
+
+def _wait_quiet(monitor: SerialMonitor, server_log: Path, config: BenchConfig) -> None:
+    """The end of a user's sketch's run: Serial quiet for `quiet_timeout` s while the
+    server has no connection open (a handshake can be silent on Serial for longer).
+    A sketch that never goes quiet (it prints in loop()) ends at `attempt_timeout`."""
+    deadline = time.monotonic() + config.attempt_timeout
+    while time.monotonic() < deadline:
+        if not monitor.reading or (
+            monitor.quiet_for >= config.quiet_timeout and _server_idle(server_log)
+        ):
+            log.info("serial quiet for %.1f s: the run ends", monitor.quiet_for)
+            return
+        time.sleep(0.05)
+    log.warning(
+        "the sketch kept talking for %.0f s (HIL:BOOT -> never %.1f s quiet): the run ends "
+        "at --attempt-timeout",
+        config.attempt_timeout,
+        config.quiet_timeout,
+    )
 
 
 def _wait_server_idle(server_log: Path, timeout: float) -> None:
@@ -339,6 +419,7 @@ def _analyse(
     run_dir: Path,
     error: HilError | None,
     durations: dict[str, float],
+    facts: SketchFacts | None = None,
 ) -> RunRecord:
     """Turn whatever artifacts exist into a timeline, a diagnosis and a verdict."""
     spec = find_board_spec(scenario.board)  # unknown: the error verdict says so
@@ -390,6 +471,8 @@ def _analyse(
         wire_watched=wire_watched,
     )
     diagnosis = diagnose(timeline, ctx)
+    if facts is not None and certs is not None and not facts.uses_scenario_header:
+        notes += pinned_notes(facts, certs.sha1, certs.sha256, certs.ca_sha256)
     if notes:
         diagnosis = replace(diagnosis, evidence=diagnosis.evidence + tuple(map(Evidence, notes)))
     if error is not None:

@@ -53,7 +53,7 @@ def test_esp32_pem_in_continued_literals() -> None:
 
 
 def test_ip_literal_string_fingerprint_raw_pem_and_ipaddress() -> None:
-    source = r'''
+    source = r"""
 #include <ESP8266WiFi.h>
 #include <WiFiClientSecure.h>
 const char* ssid = "router.lan";      // looks like a host: it is the SSID
@@ -75,7 +75,7 @@ void setup() {
   client.connect(host, port);
   client.connect(mqtt, 8883);
 }
-'''
+"""
     f = parse_source(source)
     assert f.hosts == ()
     assert f.ips == ("192.168.1.210", "10.0.0.7")
@@ -99,7 +99,7 @@ def test_sha256_fingerprint_and_http_url_port() -> None:
 
 
 def test_strip_comments_keeps_strings_and_length() -> None:
-    src = 'a = "x // not a comment"; // comment\n/* b\n c */ d = \'/\';'
+    src = "a = \"x // not a comment\"; // comment\n/* b\n c */ d = '/';"
     out = strip_comments(src)
     assert len(out) == len(src)
     assert '"x // not a comment"' in out

@@ -1,0 +1,89 @@
+"""Users' sketches, unchanged (tests/data/user_sketches): `hil run --sketch DIR --board B
+--profile P` builds each with no hil_scenario.h, maps what it hard-codes to the run's
+server, frames setup() and ends the run when Serial goes quiet; the cause is judged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from harness.cli import main
+
+pytestmark = pytest.mark.scenario
+
+SKETCHES = Path(__file__).resolve().parents[1] / "data" / "user_sketches"
+
+CASES = [
+    # sketch, board, profile, expectation, the host the sketch dials, its port
+    (
+        "esp8266_fingerprint_httpclient",
+        "twin-esp8266-3.1.2",
+        "mozilla-intermediate",
+        ("--expect-cause", "fingerprint_mismatch"),
+        "api.weather.example.com",
+        443,
+    ),
+    (
+        "esp8266_insecure_host",
+        "twin-esp8266-2.7.4",
+        "mozilla-intermediate",
+        ("--expect-connected", "yes"),
+        "iot.example.net",
+        8443,
+    ),
+    (
+        "esp32_cacert_pem",
+        "twin-esp32-2.0.17",
+        "mozilla-intermediate",
+        ("--expect-cause", "untrusted_cert"),
+        "data.example.org",
+        443,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("sketch", "board", "profile", "expect", "host", "port"), CASES, ids=[c[0] for c in CASES]
+)
+def test_user_sketch_runs_unchanged(
+    capsys, hil_runs_dir, sketch, board, profile, expect, host, port
+):
+    code = main(
+        [
+            "run", "--sketch", str(SKETCHES / sketch), "--board", board, "--profile", profile,
+            *expect, "--runs-dir", str(hil_runs_dir), "--json",
+        ]
+    )  # fmt: skip
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0, doc["reason"]
+    assert doc["verdict"] == "pass"
+    run_dir = Path(doc["run_dir"])
+    serial = [e["text"] for e in doc["timeline"] if e["source"] == "serial" and e["text"]]
+    # The harness framed setup(): the sketch prints no HIL: line of its own.
+    assert serial[0].startswith("HIL:BOOT build=")
+    assert "HIL:DONE setup() returned" in serial
+    assert "HIL:BOOT" not in (SKETCHES / sketch / f"{sketch}.ino").read_text()
+    # What the sketch dials went to the run's server: the map, and the SNI it sent.
+    mapping = (run_dir / "twin-network-map.txt").read_text().splitlines()
+    assert f"HIL_ADDR_MAP={host}=127.0.0.1" in mapping
+    assert any(line.startswith(f"HIL_PORT_MAP={port}=") for line in mapping)
+    hellos = [e for e in doc["timeline"] if e["kind"] == "server_client_hello"]
+    assert hellos and all(e["fields"].get("sni") == host for e in hellos), hellos
+    # The certificate was issued for the sketch's host name (a dNSName SAN).
+    cert = x509.load_pem_x509_certificate((run_dir / "certs" / "cert.pem").read_bytes())
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == [host]
+    # The loop()-driven sketch (a GET every 10 s) ended on quiet Serial, after one round.
+    wire_hellos = [
+        e for e in doc["timeline"] if e["kind"] == "client_hello" and e["source"] == "wire"
+    ]
+    assert len(wire_hellos) == 1
+    if "fingerprint" in sketch:
+        claims = [ev["claim"] for ev in doc["diagnosis"]["evidence"]]
+        assert any("the sketch pins the SHA1 fingerprint 3b910c8a" in c for c in claims), claims
+    if "cacert" in sketch:
+        claims = [ev["claim"] for ev in doc["diagnosis"]["evidence"]]
+        assert any("it is another CA" in c for c in claims), claims
