@@ -6,7 +6,8 @@
 
 Every field of the bench configuration is an option, an ini key and a fixture of
 the same name (`hil_runs_dir`, `hil_cache_dir`, `hil_sketches_dir`, `hil_bind`,
-`hil_boot_timeout`, `hil_attempt_timeout`, `hil_settle_timeout`, `hil_keep_runs`),
+`hil_boot_timeout`, `hil_attempt_timeout`, `hil_settle_timeout`, `hil_quiet_timeout`,
+`hil_keep_runs`),
 so a test overrides one by parametrization. The building blocks come as factory
 fixtures that stop what they started: `certs`, `tls_server`, `capture`, `serial`,
 `board`, each writing into the test's own run directory (`hil_run_dir`). A failing
@@ -77,6 +78,7 @@ _OPTIONS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "boot_timeout": ("seconds from reset to HIL:BOOT", "", float),
     "attempt_timeout": ("seconds from HIL:BOOT to HIL:DONE", "", float),
     "settle_timeout": ("seconds for the server to see every connection close", "", float),
+    "quiet_timeout": ("a user's sketch: seconds of quiet Serial that end its run", "", float),
     "keep_runs": ("run folders kept: the last N and every failed one (0: all)", "", int),
 }
 
@@ -155,6 +157,7 @@ hil_bind = _option_fixture("bind")
 hil_boot_timeout = _option_fixture("boot_timeout")
 hil_attempt_timeout = _option_fixture("attempt_timeout")
 hil_settle_timeout = _option_fixture("settle_timeout")
+hil_quiet_timeout = _option_fixture("quiet_timeout")
 hil_keep_runs = _option_fixture("keep_runs")
 
 
@@ -168,6 +171,7 @@ def hil_bench(
     hil_boot_timeout: float | None,
     hil_attempt_timeout: float | None,
     hil_settle_timeout: float | None,
+    hil_quiet_timeout: float | None,
     hil_keep_runs: int | None,
 ) -> BenchConfig:
     """The bench configuration: one frozen object, from the fixtures of its fields."""
@@ -180,6 +184,7 @@ def hil_bench(
         "boot_timeout": hil_boot_timeout,
         "attempt_timeout": hil_attempt_timeout,
         "settle_timeout": hil_settle_timeout,
+        "quiet_timeout": hil_quiet_timeout,
         "keep_runs": hil_keep_runs,
     }
     return BenchConfig(runs_dir=hil_runs_dir, **{k: v for k, v in given.items() if v is not None})
