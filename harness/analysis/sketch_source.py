@@ -344,3 +344,42 @@ def pinned_notes(facts: SketchFacts, leaf_sha1: str, leaf_sha256: str, ca_sha256
             + ("the same" if same else "it is another CA, the served chain does not lead to it")
         )
     return notes
+
+
+# What each real stack does with an IP literal it is told to connect to by name, when the
+# certificate names that IP in an iPAddress SAN (facts: FIDELITY-*.md and the stacks'
+# FACTS files of the recordings).
+_IP_SAN_RULES = {
+    "bearssl": (
+        "BearSSL matches the name against dNSName SANs only (the CN only without any SAN): "
+        "an iPAddress SAN never matches, so a CA-verifying connect by this literal fails "
+        "with error 56 (hostname_mismatch); setInsecure()/setFingerprint() skip the name check"
+    ),
+    "mbedtls": (
+        "mbedTLS 2.x (arduino-esp32 1.0.x/2.0.x) compares the name with the SAN list as DNS "
+        "names only: an iPAddress SAN never matches, so a CA-verifying connect fails with -9984; "
+        "mbedTLS 3 (arduino-esp32 3.x) matches iPAddress SANs"
+    ),
+    "axtls": (
+        "axTLS on core 2.4.x checks no server name in connect(); verify(fingerprint, host) "
+        "compares the host with the certificate's CN and dNSNames"
+    ),
+}
+
+
+def ip_literal_note(facts: SketchFacts, stack: str | None, ip_san: bool) -> str | None:
+    """Why a sketch that dials an IP literal meets the certificate it meets: the run's
+    certificate names the literal as an iPAddress SAN (as a real server's would)."""
+    name = facts.server_name
+    if name is None or name in facts.hosts or not ip_san:
+        return None
+    rule = _IP_SAN_RULES.get(stack or "", "")
+    return (
+        f"the sketch dials the IP literal {name}; the run's certificate names it in an "
+        "iPAddress SAN"
+        + (f": {rule}" if rule else "")
+        + ". A certificate with CN="
+        + name
+        + " and no SAN (the plan of do-2016-ssl-params) "
+        "passes every stack's name check"
+    )

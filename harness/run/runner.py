@@ -24,7 +24,13 @@ from harness.analysis.diagnose import Context, diagnose
 from harness.analysis.logformats import parse_serial
 from harness.analysis.logformats.lines import read_serial_log
 from harness.analysis.serverlog import parse_server_log
-from harness.analysis.sketch_source import SketchFacts, parse_source, pinned_notes, sketch_files
+from harness.analysis.sketch_source import (
+    SketchFacts,
+    ip_literal_note,
+    parse_source,
+    pinned_notes,
+    sketch_files,
+)
 from harness.analysis.verdict import judge
 from harness.instruments.boards import find_board_spec, get_board_spec, open_board
 from harness.instruments.boards.base import Board, BuildRequest, Firmware
@@ -473,6 +479,9 @@ def _analyse(
     diagnosis = diagnose(timeline, ctx)
     if facts is not None and certs is not None and not facts.uses_scenario_header:
         notes += pinned_notes(facts, certs.sha1, certs.sha256, certs.ca_sha256)
+        ip_note = ip_literal_note(facts, stack, bool(certs.san_ips()))
+        if ip_note:
+            notes.append(ip_note)
     if notes:
         diagnosis = replace(diagnosis, evidence=diagnosis.evidence + tuple(map(Evidence, notes)))
     if error is not None:

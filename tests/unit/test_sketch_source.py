@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
-from harness.analysis.sketch_source import parse_source, sketch_files, strip_comments
+from harness.analysis.sketch_source import (
+    ip_literal_note,
+    parse_source,
+    pem_der,
+    pinned_notes,
+    sketch_files,
+    strip_comments,
+)
 
 USER_SKETCHES = Path(__file__).resolve().parents[1] / "data" / "user_sketches"
 SHIPPED = Path(__file__).resolve().parents[2] / "sketches"
@@ -114,3 +122,32 @@ def test_shipped_sketches_are_harness_sketches(name: str) -> None:
     f = facts_of(SHIPPED / name)
     assert f.uses_scenario_header
     assert f.hosts == () and f.ips == ()
+
+
+def test_pinned_notes_compare_what_the_sketch_pins_with_what_was_served() -> None:
+    f = facts_of(USER_SKETCHES / "esp8266_fingerprint_httpclient")
+    served = "3b910c8a47e25d16a90f72c4881e63b5d02a947f"
+    same = pinned_notes(f, served, "00" * 32, "11" * 32)
+    assert same == [
+        f"the sketch pins the SHA1 fingerprint {served}; the served certificate's is {served}: "
+        "the same"
+    ]
+    other = pinned_notes(f, "ab" * 20, "00" * 32, "11" * 32)
+    assert other[0].endswith("they differ (the sketch's is another certificate's)")
+    pem = facts_of(USER_SKETCHES / "esp32_cacert_pem")
+    der = pem_der(pem.certificates[0])
+    assert der is not None
+    digest = hashlib.sha256(der).hexdigest()
+    assert pinned_notes(pem, "ab" * 20, "00" * 32, digest)[0].endswith(": the same")
+    assert "another CA" in pinned_notes(pem, "ab" * 20, "00" * 32, "11" * 32)[0]
+
+
+def test_ip_literal_note_says_what_each_stack_does_with_an_ip_san() -> None:
+    by_ip = parse_source('void setup() { client.connect("192.168.1.210", 443); }')
+    note = ip_literal_note(by_ip, "bearssl", ip_san=True)
+    assert note is not None
+    assert "192.168.1.210" in note and "error 56" in note
+    assert "-9984" in (ip_literal_note(by_ip, "mbedtls", ip_san=True) or "")
+    assert ip_literal_note(by_ip, "bearssl", ip_san=False) is None
+    by_name = parse_source('void setup() { client.connect("iot.example.net", 443); }')
+    assert ip_literal_note(by_name, "bearssl", ip_san=True) is None
