@@ -149,6 +149,8 @@ def run_scenario(
         sketch_dir = _sketch_dir(scenario, config)
         facts = _read_sketch(sketch_dir, run_dir)
         certs = _issue_certs(scenario, profile, config, run_dir, durations, facts)
+        if certs.host != config.bind:
+            write_run_info(scenario, certs.host, run_dir)  # the name the sketch was given
         port = _attempt(scenario, profile, certs, config, run_dir, durations, sketch_dir, facts)
     except HilError as exc:
         error = exc
@@ -228,10 +230,18 @@ def _issue_certs(
 ) -> CertBundle:
     """The plan's certificates, issued for the name the sketch dials: the bench address
     for our sketches, the host name (or IP literal) a user's sketch hard-codes."""
-    host = facts.server_name if not facts.uses_scenario_header else None
     with _step(durations, "certs"):
         plan = get_plan(scenario.cert_plan or profile.cert_plan)
-        return make_certs(plan, host or config.bind, run_dir / "certs", config.cache_dir / "keys")
+        host = _server_name(scenario, config, facts)
+        return make_certs(plan, host, run_dir / "certs", config.cache_dir / "keys")
+
+
+def _server_name(scenario: Scenario, config: BenchConfig, facts: SketchFacts) -> str:
+    """The name the sketch dials: what a user's sketch hard-codes, else the scenario's
+    server name, else the bench address."""
+    if not facts.uses_scenario_header and facts.server_name:
+        return facts.server_name
+    return scenario.server_name or config.bind
 
 
 def _attempt(
@@ -261,6 +271,8 @@ def _attempt(
                 {addr: config.bind for addr in facts.addresses},
                 {p: server.port for p in facts.ports if p != server.port},
             )
+        elif certs.host != config.bind:
+            board.map_network({certs.host: config.bind}, {})
         with _step(durations, "flash"):
             board.flash(firmware, log_path=run_dir / "build.log")
         with _step(durations, "capture_start"):
