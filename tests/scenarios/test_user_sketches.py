@@ -87,3 +87,28 @@ def test_user_sketch_runs_unchanged(
     if "cacert" in sketch:
         claims = [ev["claim"] for ev in doc["diagnosis"]["evidence"]]
         assert any("it is another CA" in c for c in claims), claims
+
+
+def test_an_address_the_sketch_builds_at_run_time_is_refused(capsys, hil_runs_dir):
+    # The map holds what the source says; an address made at run time is not in it,
+    # is not loopback, and the guard refuses it before any packet, saying so on Serial.
+    code = main(
+        [
+            "run", "--sketch", str(SKETCHES / "esp8266_runtime_address"),
+            "--board", "twin-esp8266-3.1.2", "--profile", "mozilla-intermediate",
+            "--expect-cause", "tcp_connect_failed", "--runs-dir", str(hil_runs_dir), "--json",
+        ]
+    )  # fmt: skip
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0, doc["reason"]
+    serial = [e["text"] for e in doc["timeline"] if e["source"] == "serial"]
+    assert (
+        "HIL:REFUSED 192.168.4.77: the twin only connects to 127.0.0.0/8 (map it with HIL_ADDR_MAP)"
+        in serial
+    )
+    # The name in the source was mapped and reached the server; the refused one never did.
+    syns = [e for e in doc["timeline"] if e["kind"] == "tcp_syn"]
+    assert len(syns) == 1
+    ok = [e for e in doc["timeline"] if e["kind"] == "server_handshake_ok"]
+    assert [e["fields"]["sni"] for e in ok] == ["sensors.example.com"]
+    assert doc["diagnosis"]["cause"] == "tcp_connect_failed"

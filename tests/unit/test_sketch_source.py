@@ -151,3 +151,10 @@ def test_ip_literal_note_says_what_each_stack_does_with_an_ip_san() -> None:
     assert ip_literal_note(by_ip, "bearssl", ip_san=False) is None
     by_name = parse_source('void setup() { client.connect("iot.example.net", 443); }')
     assert ip_literal_note(by_name, "bearssl", ip_san=True) is None
+
+
+def test_an_address_built_at_run_time_is_not_guessed() -> None:
+    f = facts_of(USER_SKETCHES / "esp8266_runtime_address")
+    assert f.hosts == ("sensors.example.com",)
+    assert f.ips == ()  # "192.168.4." + lastOctet: the twin's guard refuses it
+    assert f.ports == (443,)
