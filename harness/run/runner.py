@@ -263,6 +263,15 @@ def _attempt(
         board: Board = stack.enter_context(
             open_board(scenario.board, cache_dir=config.cache_dir, run_dir=run_dir)
         )
+        if user_sketch and not board.frames_setup:
+            raise ConfigError(
+                f"board {board.spec.name} cannot run a user's sketch unchanged: its build "
+                "does not frame setup() with HIL:BOOT/HIL:DONE, and it dials what the sketch "
+                "hard-codes",
+                seen=f"{sketch_dir} includes no hil_scenario.h",
+                fix="run it on a twin board (hil boards), or make the sketch take its server "
+                "from hil_scenario.h and print the HIL: lines (see sketches/)",
+            )
         with _step(durations, "build"):
             firmware = _build(scenario, certs, board, server.port, run_dir, sketch_dir, facts)
         if user_sketch:

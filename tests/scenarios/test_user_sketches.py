@@ -112,3 +112,20 @@ def test_an_address_the_sketch_builds_at_run_time_is_refused(capsys, hil_runs_di
     ok = [e for e in doc["timeline"] if e["kind"] == "server_handshake_ok"]
     assert [e["fields"]["sni"] for e in ok] == ["sensors.example.com"]
     assert doc["diagnosis"]["cause"] == "tcp_connect_failed"
+
+
+def test_a_real_board_refuses_a_users_sketch_with_the_reason(capsys, hil_runs_dir):
+    # A real board dials what the sketch says and its build prints no HIL: lines: the
+    # run says so before building, instead of waiting for a HIL:BOOT that never comes.
+    code = main(
+        [
+            "run", "--sketch", str(SKETCHES / "esp8266_insecure_host"),
+            "--board", "esp-esp8266-3.1.2", "--profile", "mozilla-intermediate",
+            "--runs-dir", str(hil_runs_dir), "--json",
+        ]
+    )  # fmt: skip
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 3
+    assert doc["verdict"] == "error"
+    assert "cannot run a user's sketch unchanged" in doc["reason"]
+    assert "build" not in doc["durations"]

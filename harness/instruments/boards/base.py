@@ -59,6 +59,9 @@ class Board(abc.ABC):
     """A place a sketch runs: build, flash, reset, and a serial port to read."""
 
     spec: BoardSpec
+    # The build can frame setup() with HIL:BOOT/HIL:DONE (BuildRequest.frame): what a
+    # user's sketch, which prints no HIL: line, needs.
+    frames_setup: bool = False
 
     @property
     @abc.abstractmethod

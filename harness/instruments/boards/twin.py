@@ -71,6 +71,8 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 class TwinBoard(Board):
+    frames_setup = True  # the core prints HIL:BOOT/HIL:DONE when hil_frame.cpp is built in
+
     def __init__(self, spec: BoardSpec, *, cache_dir: Path, run_dir: Path) -> None:
         self.spec = spec
         self.cache_dir = cache_dir
