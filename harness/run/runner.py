@@ -405,10 +405,16 @@ def _build(
     return board.build(request, log_path=run_dir / "build.log")
 
 
-def _server_idle(server_log: Path) -> bool:
+def _server_connections(server_log: Path) -> tuple[int, int]:
+    """(accepted, closed) connections the server has logged so far."""
     events = parse_server_log(server_log.read_text()) if server_log.exists() else []
     accepted = sum(e.kind == "server_accepted" for e in events)
-    return sum(e.kind == "server_closed" for e in events) >= accepted
+    return accepted, sum(e.kind == "server_closed" for e in events)
+
+
+def _server_idle(server_log: Path) -> bool:
+    accepted, closed = _server_connections(server_log)
+    return closed >= accepted
 
 
 def _wait_quiet(monitor: SerialMonitor, server_log: Path, config: BenchConfig) -> None:
@@ -435,9 +441,7 @@ def _wait_server_idle(server_log: Path, timeout: float) -> None:
     """Wait until the server saw every connection close, so the capture holds the last FIN."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        events = parse_server_log(server_log.read_text()) if server_log.exists() else []
-        accepted = sum(e.kind == "server_accepted" for e in events)
-        closed = sum(e.kind == "server_closed" for e in events)
+        accepted, closed = _server_connections(server_log)
         if accepted and closed >= accepted:
             return
         time.sleep(0.02)
