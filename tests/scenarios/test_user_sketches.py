@@ -129,3 +129,19 @@ def test_a_real_board_refuses_a_users_sketch_with_the_reason(capsys, hil_runs_di
     assert doc["verdict"] == "error"
     assert "cannot run a user's sketch unchanged" in doc["reason"]
     assert "build" not in doc["durations"]
+
+
+def test_a_users_sketch_calling_an_api_the_core_lacks_names_it(capsys, hil_runs_dir):
+    # setInsecure() came with BearSSL (core 2.5.0): on 2.4.1 the build fails, and the run
+    # says which API and which core versions have it, not only "the build failed".
+    code = main(
+        [
+            "run", "--sketch", str(SKETCHES / "esp8266_insecure_host"),
+            "--board", "twin-esp8266-2.4.1", "--profile", "mozilla-intermediate",
+            "--runs-dir", str(hil_runs_dir), "--json",
+        ]
+    )  # fmt: skip
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 3 and doc["verdict"] == "error"
+    assert "setInsecure() is not in ESP8266 Arduino core 2.4.1" in doc["reason"]
+    assert "core versions that have it: 2.5.2, 2.7.4, 3.0.2, 3.1.2" in doc["reason"]
