@@ -15,11 +15,7 @@ from harness.instruments.servers.profiles import load_profile
 from harness.model import Expectation, Scenario
 from harness.model.causes import CAUSES
 from harness.model.errors import ConfigError
-from harness.model.sketches import default_sketch
-
-# The name the twin's default sketches dial ("localhost" resolves to 127.0.0.1 on the
-# twin as on any host; the recordings of arduino-esp32 by name used it too).
-DEFAULT_SERVER_NAME = "localhost"
+from harness.model.sketches import DEFAULT_SERVER_NAME, default_sketch
 
 
 def _expectation(connected: str | None, cause: str | None) -> Expectation:
