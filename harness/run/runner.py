@@ -59,6 +59,11 @@ from harness.run.shipped import shipped_dir
 log = logging.getLogger(__name__)
 
 
+# How a user's sketch's run ended (it prints no HIL:DONE), kept in the run directory.
+RUN_END = "run-end.txt"
+CUT_AT_DEADLINE = "the sketch never went quiet: the run was cut"
+
+
 def _default_cache() -> Path:
     return Path(os.environ.get("HIL_CACHE_DIR", Path.home() / ".cache" / "esp-tls-hil"))
 
@@ -305,7 +310,12 @@ def _attempt(
                 rf"HIL:BOOT build={re.escape(firmware.build_id)}", timeout=config.boot_timeout
             )
             if user_sketch:
-                _wait_quiet(monitor, server.server_log, config)
+                quiet = _wait_quiet(monitor, server.server_log, config)
+                (run_dir / RUN_END).write_text(
+                    f"serial quiet for {config.quiet_timeout:g} s\n"
+                    if quiet
+                    else f"{CUT_AT_DEADLINE} (--attempt-timeout {config.attempt_timeout:g} s)\n"
+                )
             else:
                 monitor.expect(r"HIL:DONE\b", timeout=config.attempt_timeout)
         with _step(durations, "settle"):
@@ -417,17 +427,18 @@ def _server_idle(server_log: Path) -> bool:
     return closed >= accepted
 
 
-def _wait_quiet(monitor: SerialMonitor, server_log: Path, config: BenchConfig) -> None:
+def _wait_quiet(monitor: SerialMonitor, server_log: Path, config: BenchConfig) -> bool:
     """The end of a user's sketch's run: Serial quiet for `quiet_timeout` s while the
     server has no connection open (a handshake can be silent on Serial for longer).
-    A sketch that never goes quiet (it prints in loop()) ends at `attempt_timeout`."""
+    A sketch that never goes quiet (it prints in loop()) ends at `attempt_timeout`:
+    False then."""
     deadline = time.monotonic() + config.attempt_timeout
     while time.monotonic() < deadline:
         if not monitor.reading or (
             monitor.quiet_for >= config.quiet_timeout and _server_idle(server_log)
         ):
             log.info("serial quiet for %.1f s: the run ends", monitor.quiet_for)
-            return
+            return True
         time.sleep(0.05)
     log.warning(
         "the sketch kept talking for %.0f s (HIL:BOOT -> never %.1f s quiet): the run ends "
@@ -435,6 +446,7 @@ def _wait_quiet(monitor: SerialMonitor, server_log: Path, config: BenchConfig) -
         config.attempt_timeout,
         config.quiet_timeout,
     )
+    return False
 
 
 def _wait_server_idle(server_log: Path, timeout: float) -> None:
@@ -508,6 +520,9 @@ def _analyse(
         wire_watched=wire_watched,
     )
     diagnosis = diagnose(timeline, ctx)
+    run_end = run_dir / RUN_END
+    if run_end.exists() and run_end.read_text().startswith(CUT_AT_DEADLINE):
+        notes.append(run_end.read_text().strip() + "; later attempts are not in this run")
     if facts is not None and certs is not None and not facts.uses_scenario_header:
         notes += pinned_notes(facts, certs.sha1, certs.sha256, certs.ca_sha256)
         ip_note = ip_literal_note(facts, stack, bool(certs.san_ips()))
