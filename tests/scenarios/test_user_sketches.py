@@ -35,6 +35,14 @@ CASES = [
         8443,
     ),
     (
+        "esp32_httpclient_post",
+        "twin-esp32-1.0.6",
+        "mozilla-intermediate",
+        ("--expect-connected", "yes"),
+        "ingest.example.com",
+        8443,
+    ),
+    (
         "esp32_cacert_pem",
         "twin-esp32-2.0.17",
         "mozilla-intermediate",
@@ -84,6 +92,9 @@ def test_user_sketch_runs_unchanged(
     if "fingerprint" in sketch:
         claims = [ev["claim"] for ev in doc["diagnosis"]["evidence"]]
         assert any("the sketch pins the SHA1 fingerprint 3b910c8a" in c for c in claims), claims
+    if "post" in sketch:
+        requests = [e["fields"] for e in doc["timeline"] if e["kind"] == "server_request"]
+        assert [(r["method"], r["path"]) for r in requests] == [("POST", "/api/v1/readings")]
     if "cacert" in sketch:
         claims = [ev["claim"] for ev in doc["diagnosis"]["evidence"]]
         assert any("it is another CA" in c for c in claims), claims
