@@ -61,6 +61,8 @@ _STRING_DEF_RE = re.compile(
     r"\s*(?:PROGMEM\s*)?=\s*$)|(?:#define\s+(\w+)\s+$)"
 )
 _CONNECT_RE = re.compile(r"\.connect\s*\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\)")
+# HTTPClient's begin(client, url) / begin(url): the URL (a literal or a variable).
+_BEGIN_RE = re.compile(r"\.begin\s*\(\s*(?:[*&]?\w+\s*,\s*)?(\"[^\"]*\"|[A-Za-z_]\w*)")
 
 
 @dataclass(frozen=True)
@@ -83,12 +85,15 @@ class Fingerprint:
 class SketchFacts:
     """What a sketch hard-codes: its servers, ports, pinned certificates and fingerprints."""
 
-    hosts: tuple[str, ...] = ()  # host names it dials, in order of appearance
+    hosts: tuple[str, ...] = ()  # host names it holds, in order of appearance
     ips: tuple[str, ...] = ()  # IPv4 literals it dials (strings and IPAddress(...))
     ports: tuple[int, ...] = ()  # ports it dials (URLs without one: 443/80)
     pems: tuple[str, ...] = ()  # PEM blocks (certificates, keys), whole
     fingerprints: tuple[Fingerprint, ...] = ()
     uses_scenario_header: bool = False  # includes hil_scenario.h: a harness sketch
+    # The addresses its connect()/begin() calls name (directly or by a variable), in
+    # call order: the server, when it also holds other names (an NTP pool, a link).
+    dialed: tuple[str, ...] = ()
 
     @property
     def addresses(self) -> tuple[str, ...]:
@@ -97,9 +102,9 @@ class SketchFacts:
 
     @property
     def server_name(self) -> str | None:
-        """The name its server certificate must carry: the first host name, else the
-        first IP literal, else None."""
-        return (self.hosts or self.ips or (None,))[0]
+        """The name its server certificate must carry: the first address a connect() or
+        begin() names, else the first host name, else the first IP literal, else None."""
+        return (self.dialed or self.hosts or self.ips or (None,))[0]
 
     @property
     def certificates(self) -> tuple[str, ...]:
@@ -237,6 +242,26 @@ def _excluded(lit: Literal) -> bool:
     return False
 
 
+def _address(text: str) -> str | None:
+    """The host or IP literal a string names: itself, or a URL's host."""
+    url = _URL_RE.match(text)
+    if url:
+        text = url.group(2).strip("[]")
+    if _is_ipv4(text) or _is_host(text) or (url and text == "localhost"):
+        return text
+    return None
+
+
+def _dialed(token: str, by_name: dict[str, str]) -> str | None:
+    """The address a call's argument names: a literal, or a variable that holds one
+    (`host`, `host.c_str()`, `serverName`)."""
+    token = token.strip()
+    if token.startswith('"') and token.endswith('"'):
+        return _address(token[1:-1])
+    name = re.sub(r"\.c_str\(\)$", "", token).lstrip("*&").strip()
+    return by_name.get(name)
+
+
 def parse_source(source: str) -> SketchFacts:
     """The facts of one sketch's source text (all its files joined)."""
     code = strip_comments(source)
@@ -249,8 +274,13 @@ def parse_source(source: str) -> SketchFacts:
     uses_header = bool(
         re.search(rf'^\s*#\s*include\s*[<"]{re.escape(SCENARIO_HEADER)}[>"]', code, re.MULTILINE)
     )
+    by_name: dict[str, str] = {}  # variable -> the address its literal holds
     for lit in literals(code):
         text = lit.text
+        address = _address(text)
+        named = _STRING_DEF_RE.search(lit.before.rstrip())
+        if address and named:
+            by_name[named.group(1) or named.group(2)] = address
         if "-----BEGIN " in text:
             for m in _PEM_RE.finditer(text):
                 pems[m.group(0)] = None
@@ -284,6 +314,15 @@ def parse_source(source: str) -> SketchFacts:
             and not re.search(r"(?i)(gateway|subnet|dns|mask|local|static)", m.group(1))
         ):
             ips[octets] = None
+            if m.group(1):
+                by_name[m.group(1)] = octets
+    dialed: dict[str, None] = {}
+    calls = [(m.start(), m.group(1)) for m in _CONNECT_RE.finditer(code)]
+    calls += [(m.start(), m.group(1)) for m in _BEGIN_RE.finditer(code)]
+    for _, token in sorted(calls):
+        target = _dialed(token, by_name)
+        if target and (target in hosts or target in ips):
+            dialed[target] = None
     for m in _CONNECT_RE.finditer(code):
         port = _port(m.group(2), numbers)
         if port is not None:
@@ -300,6 +339,7 @@ def parse_source(source: str) -> SketchFacts:
         pems=tuple(pems),
         fingerprints=tuple(fps.values()),
         uses_scenario_header=uses_header,
+        dialed=tuple(dialed),
     )
 
 

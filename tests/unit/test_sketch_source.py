@@ -158,3 +158,21 @@ def test_an_address_built_at_run_time_is_not_guessed() -> None:
     assert f.hosts == ("sensors.example.com",)
     assert f.ips == ()  # "192.168.4." + lastOctet: the twin's guard refuses it
     assert f.ports == (443,)
+
+
+def test_the_server_is_what_connect_or_begin_names_not_the_first_name_seen() -> None:
+    f = parse_source(
+        'const char* banner = "Weather.Station";\n'
+        'const char* host = "api.example.com";\n'
+        "IPAddress backup(10, 1, 2, 3);\n"
+        "void setup() {\n"
+        "  client.connect(host, 443);\n"
+        "  client.connect(backup, 443);\n"
+        "}\n"
+    )
+    assert f.hosts == ("Weather.Station", "api.example.com")  # both mapped, harmlessly
+    assert f.dialed == ("api.example.com", "10.1.2.3")
+    assert f.server_name == "api.example.com"
+    post = facts_of(USER_SKETCHES / "esp32_httpclient_post")
+    assert post.dialed == ("ingest.example.com",)  # http.begin(client, serverName)
+    assert post.ports == (8443,)
