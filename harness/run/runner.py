@@ -61,7 +61,7 @@ log = logging.getLogger(__name__)
 
 # How a user's sketch's run ended (it prints no HIL:DONE), kept in the run directory.
 RUN_END = "run-end.txt"
-CUT_AT_DEADLINE = "the sketch never went quiet: the run was cut"
+CUT_AT_DEADLINE = "Serial was never quiet long enough: the run was cut"
 
 
 def _default_cache() -> Path:
@@ -441,10 +441,10 @@ def _wait_quiet(monitor: SerialMonitor, server_log: Path, config: BenchConfig) -
             return True
         time.sleep(0.05)
     log.warning(
-        "the sketch kept talking for %.0f s (HIL:BOOT -> never %.1f s quiet): the run ends "
+        "Serial was never quiet for %.1f s within %.0f s of HIL:BOOT: the run ends "
         "at --attempt-timeout",
-        config.attempt_timeout,
         config.quiet_timeout,
+        config.attempt_timeout,
     )
     return False
 
