@@ -159,6 +159,15 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the run record as JSON")
     _bench_options(p)
     _compose_options(p)
+    g = p.add_argument_group("a run on a board of the bench file")
+    g.add_argument("--bench", default=None, help="bench file (default: HIL_BENCH)")
+    g.add_argument("--bench-board", default=None, help="the bench board it runs on")
+    g.add_argument("--port", default=None, help="overrides that board's port")
+    g.add_argument(
+        "--skip-flash",
+        action="store_true",
+        help="flash nothing; still check the board runs this build",
+    )
 
 
 def _compose_options(p: argparse.ArgumentParser) -> None:
@@ -214,7 +223,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         for group, names in scenario_groups().items():
             print(f"{group}:" + "".join(f"\n  {n}" for n in names) if names else f"{group}: -")
         return 0
-    record = run_scenario(_scenario(args), _bench(args))
+    scenario = _scenario(args)  # before the runs folder is made: a bad name writes nothing
+    if args.port is not None and args.bench_board is None:
+        raise ConfigError(f"--port {args.port} without --bench-board", fix="name the board too")
+    config = _with_bench_board(_bench(args), args.bench, args.bench_board)
+    config = replace(config, port=args.port, skip_flash=args.skip_flash)
+    record = run_scenario(scenario, config)
     if args.json:
         print(report.record_json_text(record))
     else:
@@ -602,6 +616,7 @@ def _flash_options(p: argparse.ArgumentParser) -> None:
 @options(_flash_options)
 def cmd_flash(args: argparse.Namespace) -> int:
     from harness.instruments.boards.bench import bench_path, load_bench
+    from harness.instruments.boards.farm import board_session
     from harness.instruments.boards.flasher import flash_if_needed
     from harness.run.runner import new_run_dir
 
@@ -625,17 +640,22 @@ def cmd_flash(args: argparse.Namespace) -> int:
     firmware, build_id = args.firmware, None
     if args.sketch is not None:
         firmware, build_id = _build_for(board, args, run_dir, header)
-    result = flash_if_needed(
-        board,
-        firmware,
-        log_path=run_dir / "flash.log",
-        build_id=build_id,
-        boot_timeout=args.boot_timeout,
-    )
+    # A board of a labgrid farm: its place is acquired for the flash, released after.
+    with board_session(board) as reachable:
+        result = flash_if_needed(
+            reachable,
+            firmware,
+            log_path=run_dir / "flash.log",
+            build_id=build_id,
+            boot_timeout=args.boot_timeout,
+        )
+    place = board.port.place or None
     if args.json:
-        print(json.dumps(result.to_json()))
+        print(json.dumps({**result.to_json(), "place": place}))
     else:
         print(f"{'board:':<12} {result.board}")
+        if place:
+            print(f"{'place:':<12} {place} (labgrid, {board.port.coordinator}), released")
         print(f"{'port:':<12} {result.port}")
         print(f"{'uploaded:':<12} {'yes' if result.uploaded else 'no, it already runs it'}")
         print(f"{'build id:':<12} {result.build_id}")
@@ -738,6 +758,18 @@ def _matrix_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="builtin", help="server backend (builtin, apache)")
     p.add_argument("--cell-timeout", type=float, default=120.0, help="seconds per cell")
     p.add_argument("--jobs", type=int, default=0, help="parallel workers (0: one per core)")
+    p.add_argument(
+        "--agent",
+        action="store_true",
+        help="run every cell with the agent sketch: one build and one flash per board, each "
+        "profile's server sent over Serial",
+    )
+    p.add_argument("--bench", default=None, help="bench file (default: HIL_BENCH)")
+    p.add_argument(
+        "--bench-board",
+        default=None,
+        help="run the board axis's cores on this board of the bench file (one cell at a time)",
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object per cell")
     out.add_argument("--markdown", action="store_true", help="a Markdown table")
@@ -758,16 +790,34 @@ def _defines(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+def _with_bench_board(config, bench_option: str | None, board: str | None):
+    """The configuration with the bench file and the board the runs go to."""
+    from harness.instruments.boards.bench import bench_path, load_bench
+
+    path = bench_path(bench_option)
+    if board is None:
+        return config if path is None else replace(config, bench=load_bench(path))
+    if path is None:
+        raise ConfigError(
+            f"--bench-board {board} without a bench file",
+            fix="name it: --bench FILE or HIL_BENCH",
+        )
+    bench = load_bench(path)
+    bench.board(board)  # unknown: the error lists the bench's boards
+    return replace(config, bench=bench, bench_board=board)
+
+
 @command("matrix", "run sketches x boards x profiles as one table")
 @options(_matrix_options)
 def cmd_matrix(args: argparse.Namespace) -> int:
     from harness.analysis import matrix_report
     from harness.run.matrix import resolve, run_matrix
 
-    bench = _bench(args)
+    bench = _with_bench_board(_bench(args), args.bench, args.bench_board)
     req = resolve(
         args.sketch, args.board, args.profile, bench, defines=_defines(args.define),
         backend=args.backend, cell_timeout=args.cell_timeout, workers=args.jobs,
+        agent=args.agent,
     )  # fmt: skip
 
     def progress(cell, done: int, total: int) -> None:

@@ -96,9 +96,14 @@ def hil_marked_run(
         __tracebackhide__ = True
         record = run_scenario(scenario_from_marks(request.node, **given), hil_bench)
         request.node.user_properties.append(("hil_run_dir", str(record.run_dir)))
+        if "core" in record.board_info:
+            request.node.user_properties.append(("hil_core", record.board_info["core"]))
         if record.verdict.outcome.value != "pass":
+            from harness.analysis.report import where_lines
+
+            where = "".join(f"\n{line}" for line in where_lines(record))
             pytest.fail(
-                f"{record.scenario.name}: {record.verdict.reason}\n"
+                f"{record.scenario.name}: {record.verdict.reason}{where}\n"
                 f"cause {record.diagnosis.cause}; run directory {record.run_dir}",
                 pytrace=False,
             )

@@ -7,12 +7,17 @@
 Every field of the bench configuration is an option, an ini key and a fixture of
 the same name (`hil_runs_dir`, `hil_cache_dir`, `hil_sketches_dir`, `hil_bind`,
 `hil_boot_timeout`, `hil_attempt_timeout`, `hil_settle_timeout`, `hil_quiet_timeout`,
-`hil_keep_runs`),
-so a test overrides one by parametrization. The building blocks come as factory
+`hil_keep_runs`), so a test overrides one by parametrization. A bench of real boards
+comes the same way:
+`--hil-bench` (ini `hil_bench`, `$HIL_BENCH`; fixture `hil_bench_file`), `--hil-board`
+(the bench board(s) the fixtures run on; with several, each test runs on each, in the
+xdist group named for its board, so `-n N --dist loadgroup` gives a board one worker),
+`--hil-port` and `--hil-skip-flash`. The building blocks come as factory
 fixtures that stop what they started: `certs`, `tls_server`, `capture`, `serial`,
 `board`, each writing into the test's own run directory (`hil_run_dir`). A failing
-test's report shows the diagnosis and the timeline of every scenario it ran, and
-JUnit XML gets the verdict, the cause and the run directory as properties.
+test's report shows the diagnosis and the timeline of every scenario it ran (and, on
+a bench board, the board, the port and the core), and JUnit XML gets the verdict, the
+cause, the run directory and the bench board, port and core as properties.
 
 The plugin is loaded into every pytest session of the environment it is installed
 in, so it keeps to itself: the harness (cryptography, pyserial, ...) is imported
@@ -58,12 +63,28 @@ def _junit_properties(record: RunRecord) -> list[tuple[str, str]]:
         ("hil_profile", s.profile),
         ("hil_verdict", record.verdict.outcome.value),
     ]
+    # A run on a bench board: its core (the board and the port are the test's own
+    # properties, from the hil_bench fixture).
+    if "core" in record.board_info:
+        props.append(("hil_core", record.board_info["core"]))
     # A connected run has no cause: the property is absent, not the string "None".
     if record.diagnosis.cause is not None:
         props.append(("hil_cause", record.diagnosis.cause))
     props.append(("hil_run_dir", str(record.run_dir)))
     return props
 
+
+def _parse_bool(value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+    try:
+        return words[value.strip().lower()]
+    except KeyError:
+        raise ValueError(value) from None
+
+
+_parse_bool.__name__ = "boolean (true or false)"
 
 # name -> (help, ini default, parse); each is --hil-NAME, ini hil_NAME, fixture hil_NAME.
 _OPTIONS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
@@ -80,18 +101,112 @@ _OPTIONS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "settle_timeout": ("seconds for the server to see every connection close", "", float),
     "quiet_timeout": ("a user's sketch: seconds of quiet Serial that end its run", "", float),
     "keep_runs": ("run folders kept: the last N and every failed one (0: all)", "", int),
+    # The bench (fixture hil_bench_file: hil_bench is the whole configuration).
+    "bench": ("the bench file of the real boards (default: $HIL_BENCH)", "", Path),
+    "board": (
+        "the bench board(s) the fixtures run on, comma-separated; with several, each test "
+        "runs once per board, one xdist group per board (-n N --dist loadgroup)",
+        "",
+        str,
+    ),
+    "port": ("overrides the port of the bench board (--hil-board)", "", str),
+    "skip_flash": (
+        "trust the firmware on the board: flash nothing, still check its HIL:BOOT build id",
+        "",
+        _parse_bool,
+    ),
 }
+# Option names whose fixture is not hil_<name>.
+_FIXTURE_NAMES = {"bench": "hil_bench_file"}
+# Flags: given means true; the ini key says true or false.
+_FLAGS = {"skip_flash"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hil", "esp-tls-hil")
     for name, (help_text, default, _) in _OPTIONS.items():
-        group.addoption(f"--hil-{name.replace('_', '-')}", help=help_text)
+        if name in _FLAGS:
+            group.addoption(
+                f"--hil-{name.replace('_', '-')}", action="store_true", default=None, help=help_text
+            )
+        else:
+            group.addoption(f"--hil-{name.replace('_', '-')}", help=help_text)
         parser.addini(f"hil_{name}", help_text, default=default)
+
+
+_BENCH_BOARDS = pytest.StashKey[tuple[str, ...]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "hil_scenario(name): the scenario a test runs")
+    config.stash[_BENCH_BOARDS] = _check_bench_boards(config)
+
+
+def _board_names(config: pytest.Config) -> tuple[str, ...]:
+    text = _option(config, "board")
+    return tuple(n.strip() for n in text.split(",") if n.strip()) if text else ()
+
+
+def _check_bench_boards(config: pytest.Config) -> tuple[str, ...]:
+    """The bench boards chosen, checked against the bench file at the session's start,
+    so a wrong name is one usage error, not an error in every test."""
+    names = _board_names(config)
+    if not names:
+        return ()
+    from harness.instruments.boards.bench import bench_path, load_bench
+    from harness.model.errors import ConfigError, HilError
+
+    path = bench_path(_option(config, "bench"))
+    try:
+        if path is None:
+            raise ConfigError(
+                f"--hil-board {','.join(names)} without a bench file",
+                fix="name the bench file too: --hil-bench FILE, ini hil_bench or HIL_BENCH",
+            )
+        bench = load_bench(path)
+        for name in names:
+            bench.board(name)  # unknown: the error lists the bench's boards
+        if _option(config, "port") is not None and len(names) > 1:
+            raise ConfigError(
+                f"--hil-port with {len(names)} boards ({', '.join(names)})",
+                fix="give one --hil-board with --hil-port; the bench file names the others' ports",
+            )
+    except HilError as exc:
+        raise pytest.UsageError(f"esp-tls-hil: {exc}") from None
+    return names
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """With several bench boards, each test that uses the harness runs on each."""
+    boards = metafunc.config.stash.get(_BENCH_BOARDS, ())
+    if len(boards) < 2 or "hil_bench" not in metafunc.fixturenames:
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else ()
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",")]
+        if "hil_board" in names:
+            return  # the test parametrizes it itself
+    metafunc.parametrize("hil_board", boards, ids=[f"board={b}" for b in boards])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each test on a bench board joins the xdist group named for that board, so with
+    `-n N --dist loadgroup` one worker runs all of a board's tests and two workers
+    never share a board (the port lock guards across processes as well)."""
+    boards = config.stash.get(_BENCH_BOARDS, ())
+    if not boards:
+        return
+    for item in items:
+        if "hil_bench" not in getattr(item, "fixturenames", ()):
+            continue
+        callspec = getattr(item, "callspec", None)
+        board = callspec.params.get("hil_board") if callspec is not None else None
+        if board is None and len(boards) == 1:
+            board = boards[0]
+        if board is not None and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(name=f"hil-board-{board}"))
 
 
 def _option(config: pytest.Config, name: str) -> Any:
@@ -100,6 +215,11 @@ def _option(config: pytest.Config, name: str) -> Any:
     value = config.getoption(f"--hil-{name.replace('_', '-')}")
     if value is None:
         value = config.getini(f"hil_{name}")
+        if name == "bench" and value not in (None, ""):
+            # An ini key's relative path is relative to the ini file's folder, as pytest's.
+            value = str(config.rootpath / value)
+        elif name == "bench":
+            value = os.environ.get("HIL_BENCH", "")
     if value in (None, ""):
         return None
     parse = _OPTIONS[name][2]
@@ -147,7 +267,7 @@ def _option_fixture(name: str):
         return _option(pytestconfig, name)
 
     fixture.__doc__ = f"{_OPTIONS[name][0]} (--hil-{name.replace('_', '-')}, ini hil_{name})"
-    return pytest.fixture(fixture, name=f"hil_{name}")
+    return pytest.fixture(fixture, name=_FIXTURE_NAMES.get(name, f"hil_{name}"))
 
 
 # hil_cache_dir, hil_sketches_dir, hil_bind, hil_boot_timeout, ...: None means the default.
@@ -159,6 +279,17 @@ hil_attempt_timeout = _option_fixture("attempt_timeout")
 hil_settle_timeout = _option_fixture("settle_timeout")
 hil_quiet_timeout = _option_fixture("quiet_timeout")
 hil_keep_runs = _option_fixture("keep_runs")
+hil_bench_file = _option_fixture("bench")
+hil_port = _option_fixture("port")
+hil_skip_flash = _option_fixture("skip_flash")
+
+
+@pytest.fixture
+def hil_board(pytestconfig: pytest.Config) -> str | None:
+    """The bench board the fixtures run on (--hil-board, ini hil_board); with several,
+    each test is parametrized over them; None: the twins."""
+    names = _board_names(pytestconfig)
+    return names[0] if len(names) == 1 else None
 
 
 @pytest.fixture
@@ -173,9 +304,21 @@ def hil_bench(
     hil_settle_timeout: float | None,
     hil_quiet_timeout: float | None,
     hil_keep_runs: int | None,
+    hil_bench_file: Path | None,
+    hil_board: str | None,
+    hil_port: str | None,
+    hil_skip_flash: bool | None,
+    request: pytest.FixtureRequest,
 ) -> BenchConfig:
     """The bench configuration: one frozen object, from the fixtures of its fields."""
+    from harness.instruments.boards.bench import load_bench
     from harness.run.runner import BenchConfig
+
+    bench = load_bench(hil_bench_file) if hil_bench_file is not None else None
+    if hil_board is not None and bench is not None:
+        board = bench.board(hil_board)
+        request.node.user_properties.append(("hil_bench_board", board.name))
+        request.node.user_properties.append(("hil_port", hil_port or board.port.text))
 
     given = {
         "cache_dir": hil_cache_dir,
@@ -186,6 +329,10 @@ def hil_bench(
         "settle_timeout": hil_settle_timeout,
         "quiet_timeout": hil_quiet_timeout,
         "keep_runs": hil_keep_runs,
+        "bench": bench,
+        "bench_board": hil_board,
+        "port": hil_port,
+        "skip_flash": hil_skip_flash,
     }
     return BenchConfig(runs_dir=hil_runs_dir, **{k: v for k, v in given.items() if v is not None})
 

@@ -49,11 +49,23 @@ def diagnosis_text(d: Diagnosis) -> str:
     return "\n".join(out)
 
 
+def where_lines(record: RunRecord) -> list[str]:
+    """Board, port and core of a run on a bench board (nothing for a twin)."""
+    info = record.board_info
+    if not info:
+        return []
+    return [
+        f"Board: {info.get('bench_board', '?')} on port {info.get('port', '?')}, "
+        f"core {info.get('core', '?')} ({record.scenario.board})"
+    ]
+
+
 def render_text(record: RunRecord) -> str:
     v = record.verdict
     return "\n".join(
         [
             f"Scenario {record.scenario.name}: {record.scenario.description}",
+            *where_lines(record),
             "",
             "Timeline (board serial, wire and server, one clock; serial stamps moved back "
             f"up to {record.timeline.serial_shift * 1000:.2f} ms for their latency):",
@@ -90,6 +102,7 @@ def record_json(record: RunRecord) -> dict[str, Any]:
         "diagnosis": record.diagnosis.to_json(),
         "run_dir": str(record.run_dir),
         "durations": dict(record.durations),
+        **({"board_info": dict(record.board_info)} if record.board_info else {}),
         "timeline": [e.to_json() for e in record.timeline.events],
     }
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import logging
 import re
 import threading
@@ -32,6 +33,19 @@ log = logging.getLogger(__name__)
 
 # Bits per byte on the wire (start + 8 data + stop): the time a byte takes at a baud rate.
 BITS_PER_BYTE = 10
+
+
+def set_modem_lines(ser: serial.SerialBase, *, dtr: bool, rts: bool) -> bool:
+    """Set DTR and RTS; False when the port has no modem lines (a pty, some adapters:
+    the ioctl fails with ENOTTY or EINVAL). Other errors go up."""
+    try:
+        ser.dtr = dtr
+        ser.rts = rts
+    except OSError as exc:
+        if exc.errno in (errno.ENOTTY, errno.EINVAL):
+            return False
+        raise
+    return True
 
 
 class MonitorState(StrEnum):
@@ -303,6 +317,26 @@ class SerialMonitor:
                 fix="check the board is still plugged in",
             ) from None
         return int(written or 0)
+
+    def set_lines(self, *, dtr: bool, rts: bool) -> bool:
+        """Drive the modem lines through the handle the reader owns, so a reset never
+        closes the port and not one byte of the boot is lost. False when the port has
+        none (a pty, some adapters: the ioctl fails with ENOTTY or EINVAL)."""
+        ser = self._ser
+        if self.state is not MonitorState.OPEN or ser is None:
+            raise StateError(
+                f"{self!r}.set_lines() in state '{self.state}': expected open with the port "
+                "present",
+                fix="open() the monitor first; after the port vanished, wait until it is back",
+            )
+        try:
+            return set_modem_lines(ser, dtr=dtr, rts=rts)
+        except (OSError, serial.SerialException) as exc:
+            raise SerialError(
+                f"cannot set DTR/RTS on serial port {self.port}",
+                seen=str(exc),
+                fix="check the board is still plugged in",
+            ) from None
 
     def close(self) -> None:
         """Stop the reader and keep every byte read so far; safe to repeat."""

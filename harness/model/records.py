@@ -217,3 +217,5 @@ class RunRecord:
     diagnosis: Diagnosis
     verdict: Verdict
     durations: Mapping[str, float] = field(default_factory=dict)  # stage -> seconds
+    # Where it ran, for a bench board: bench_board, port, core (empty for a twin).
+    board_info: Mapping[str, str] = field(default_factory=dict)

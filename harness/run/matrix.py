@@ -26,6 +26,7 @@ from harness.model import Expectation, Outcome, Scenario
 from harness.model.errors import ConfigError, HilError
 from harness.model.matrix import CellOutcome, MatrixCell
 from harness.model.sketches import DEFAULT_SERVER_NAME
+from harness.run.agent import AGENT_SKETCH
 from harness.run.runner import BenchConfig, new_run_dir, run_scenario
 
 log = logging.getLogger(__name__)
@@ -80,9 +81,25 @@ def resolve(
     boards: Sequence[str],
     profiles: Sequence[str],
     config: BenchConfig,
+    *,
+    agent: bool = False,
     **options,
 ) -> MatrixRequest:
-    """Check every name before anything runs; `all` is accepted on each axis."""
+    """Check every name before anything runs; `all` is accepted on each axis.
+
+    With `agent`, the sketch is the agent (sketches/agent): one build and one flash per
+    board, each profile's server sent over Serial at run time. On a bench board
+    (config.bench_board) the cells run one at a time: they share one board.
+    """
+    if agent:
+        if any(s != AGENT_SKETCH for s in sketches):
+            raise ConfigError(
+                f"--agent with --sketch {', '.join(sketches)}",
+                fix="drop --sketch: with --agent every cell runs the agent sketch",
+            )
+        sketches = [AGENT_SKETCH]
+    if config.bench_board is not None:
+        options["workers"] = 1
     return MatrixRequest(
         sketches=_expand("sketch", sketches, known_sketches(config)),
         # The twins: a real board needs a bench file, which matrices do not take yet.

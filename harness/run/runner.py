@@ -34,6 +34,7 @@ from harness.analysis.sketch_source import (
 from harness.analysis.verdict import judge
 from harness.instruments.boards import find_board_spec, get_board_spec, open_board
 from harness.instruments.boards.base import Board, BuildRequest, Firmware
+from harness.instruments.boards.bench import Bench
 from harness.instruments.capture import Capture, capture_target
 from harness.instruments.certs import CertBundle, get_plan, make_certs
 from harness.instruments.reaper import sweep_stale
@@ -52,9 +53,13 @@ from harness.model import (
     Verdict,
 )
 from harness.model.errors import ConfigError, HilError, NetworkSafetyError, PortInUseError
+from harness.run.agent import AGENT_SKETCH, agent_header, job_payload, send_job
+from harness.run.names import safe_name
 from harness.run.retention import prune_firmware, prune_runs
 from harness.run.runinfo import write_run_info
+from harness.run.server_port import pick_port
 from harness.run.shipped import shipped_dir
+from harness.run.target import Target, resolve_target
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +88,10 @@ class BenchConfig:
     quiet_timeout: float = 3.0
     settle_timeout: float = 2.0  # HIL:DONE -> the server saw every connection close
     keep_runs: int = 20  # run folders kept: the last N and every failed one (0: all)
-
-
-def safe_name(name: str) -> str:
-    """`name` as one path component: letters, digits, '.', '-', '_'; never '.' or '..'."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
-    cleaned = re.sub(r"\.{2,}", ".", cleaned).strip("._") or "run"
-    return cleaned[-120:]
+    bench: Bench | None = None  # the bench file's boards (--hil-bench, HIL_BENCH)
+    bench_board: str | None = None  # the bench board scenarios run on (--hil-board)
+    port: str | None = None  # overrides that board's port (--hil-port)
+    skip_flash: bool = False  # trust the board's firmware; still check its build id
 
 
 def new_run_dir(parent: Path, name: str) -> Path:
@@ -136,8 +138,23 @@ def run_scenario(
     short by Ctrl-C or SIGTERM (written, then the interrupt goes on up).
     """
     run_dir = run_dir or new_run_dir(config.runs_dir, scenario.name)
-    write_run_info(scenario, config.bind, run_dir)
+    target = Target(scenario, None, config.bind, external=False)
+    try:
+        target = resolve_target(
+            scenario,
+            bench=config.bench,
+            board_name=config.bench_board,
+            port=config.port,
+            bind=config.bind,
+        )
+        scenario = target.scenario
+    except HilError as exc:
+        early: HilError | None = exc
+    else:
+        early = None
+    write_run_info(scenario, target.bind, run_dir)
     durations: dict[str, float] = {}
+    marks: dict[str, float] = {}
     started = time.monotonic()
     error: HilError | None = None
     interrupted: BaseException | None = None
@@ -146,17 +163,23 @@ def run_scenario(
     certs: CertBundle | None = None
     facts: SketchFacts | None = None
     try:
+        if early is not None:
+            raise early
         # A harness killed earlier may have left a server on this scenario's port.
         sweep_stale()
-        _check_local(config.bind)
+        if not target.external:
+            _check_local(target.bind)
         get_board_spec(scenario.board)
         profile = load_profile(scenario.profile)
         sketch_dir = _sketch_dir(scenario, config)
         facts = _read_sketch(sketch_dir, run_dir)
-        certs = _issue_certs(scenario, profile, config, run_dir, durations, facts)
-        if certs.host != config.bind:
+        certs = _issue_certs(scenario, profile, target, config, run_dir, durations, facts)
+        if certs.host != target.bind:
             write_run_info(scenario, certs.host, run_dir)  # the name the sketch was given
-        port = _attempt(scenario, profile, certs, config, run_dir, durations, sketch_dir, facts)
+        with _board_session(target) as reachable:
+            port = _attempt(
+                reachable, profile, certs, config, run_dir, durations, marks, sketch_dir, facts
+            )
     except HilError as exc:
         error = exc
     except KeyboardInterrupt as exc:
@@ -176,7 +199,8 @@ def run_scenario(
         log.error("scenario %s: %s", scenario.name, error)
         (run_dir / "error.txt").write_text(str(error) + "\n")
     with _step(durations, "analyse"):
-        record = _analyse(scenario, profile, certs, port, run_dir, error, durations, facts)
+        record = _analyse(scenario, profile, certs, port, run_dir, error, durations, marks, facts)
+    record = replace(record, board_info=target.info())
     durations["total"] = round(time.monotonic() - started, 4)
     _write_artifacts(record)
     if run_dir.parent == Path(config.runs_dir).resolve() and config.keep_runs > 0:
@@ -225,9 +249,23 @@ def _read_sketch(sketch_dir: Path, run_dir: Path) -> SketchFacts:
     return facts
 
 
+@contextlib.contextmanager
+def _board_session(target: Target) -> Iterator[Target]:
+    """The target with its board reachable for the whole attempt: a bench board that names
+    a labgrid place is acquired (and released on every exit path) around it."""
+    if target.bench_board is None or target.bench_board.port.kind != "place":
+        yield target
+        return
+    from harness.instruments.boards.farm import board_session  # labgrid: the [farm] extra
+
+    with board_session(target.bench_board) as board:
+        yield replace(target, bench_board=board)
+
+
 def _issue_certs(
     scenario: Scenario,
     profile: ServerProfile,
+    target: Target,
     config: BenchConfig,
     run_dir: Path,
     durations: dict[str, float],
@@ -237,36 +275,48 @@ def _issue_certs(
     for our sketches, the host name (or IP literal) a user's sketch hard-codes."""
     with _step(durations, "certs"):
         plan = get_plan(scenario.cert_plan or profile.cert_plan)
-        host = _server_name(scenario, config, facts)
+        host = _server_name(scenario, target, facts)
         return make_certs(plan, host, run_dir / "certs", config.cache_dir / "keys")
 
 
-def _server_name(scenario: Scenario, config: BenchConfig, facts: SketchFacts) -> str:
+def _server_name(scenario: Scenario, target: Target, facts: SketchFacts) -> str:
     """The name the sketch dials: what a user's sketch hard-codes, else the scenario's
-    server name, else the bench address."""
+    server name (on the twin, which maps it), else the bench address."""
     if not facts.uses_scenario_header and facts.server_name:
         return facts.server_name
-    return scenario.server_name or config.bind
+    if target.bench_board is not None:
+        return target.bind  # a real board dials the bench address: nothing maps a name
+    return scenario.server_name or target.bind
 
 
 def _attempt(
-    scenario: Scenario,
+    target: Target,
     profile: ServerProfile,
     certs: CertBundle,
     config: BenchConfig,
     run_dir: Path,
     durations: dict[str, float],
+    marks: dict[str, float],
     sketch_dir: Path,
     facts: SketchFacts,
 ) -> int:
-    """Server, build, flash, capture, reset, watch; returns the server's port."""
+    """Build, flash, server, capture, reset, watch; returns the server's port.
+
+    The order of DESIGN.md: the board is flashed before the server listens, so the
+    boot a real board makes to tell its running build (and the run of the sketch that
+    follows it) meets no server; the attempt starts at the reset through the reader.
+    """
+    scenario = target.scenario
     user_sketch = not facts.uses_scenario_header
     with contextlib.ExitStack() as stack:
-        with _step(durations, "server"):
-            server = _start_server(scenario, profile, certs, config, run_dir)
-            stack.callback(server.stop)
         board: Board = stack.enter_context(
-            open_board(scenario.board, cache_dir=config.cache_dir, run_dir=run_dir)
+            open_board(
+                scenario.board,
+                cache_dir=config.cache_dir,
+                run_dir=run_dir,
+                bench_board=target.bench_board,
+                skip_flash=config.skip_flash,
+            )
         )
         if user_sketch and not board.frames_setup:
             raise ConfigError(
@@ -277,38 +327,69 @@ def _attempt(
                 fix="run it on a twin board (hil boards), or make the sketch take its server "
                 "from hil_scenario.h and print the HIL: lines (see sketches/)",
             )
+        port = pick_port(config.cache_dir, target.scenario.name, target.bind, target.bench_board)
         with _step(durations, "build"):
-            firmware = _build(scenario, certs, board, server.port, run_dir, sketch_dir, facts)
-        if user_sketch:
-            # Every address and port the sketch hard-codes is the run's server.
-            board.map_network(
-                {addr: config.bind for addr in facts.addresses},
-                {p: server.port for p in facts.ports if p != server.port},
-            )
-        elif certs.host != config.bind:
-            board.map_network({certs.host: config.bind}, {})
+            firmware = _build(target, certs, board, config, port, run_dir, sketch_dir, facts)
         with _step(durations, "flash"):
             board.flash(firmware, log_path=run_dir / "build.log")
+        with _step(durations, "server"):
+            try:
+                server = _start(profile, scenario, certs, target, port, run_dir)
+            except PortInUseError:
+                # Taken since we picked it: the port is compiled in, so build and flash again.
+                log.info("port %d was taken meanwhile; %s gets another", port, scenario.name)
+                port = pick_port(
+                    config.cache_dir, scenario.name, target.bind, target.bench_board, fresh=True
+                )
+                firmware = _build(target, certs, board, config, port, run_dir, sketch_dir, facts)
+                board.flash(firmware, log_path=run_dir / "build.log")
+                server = _start(profile, scenario, certs, target, port, run_dir)
+            stack.callback(server.stop)
+        if user_sketch:
+            # Every address and port the sketch hard-codes is the run's server (the
+            # twin reads the map at reset: no build depends on it).
+            board.map_network(
+                {addr: target.bind for addr in facts.addresses},
+                {p: server.port for p in facts.ports if p != server.port},
+            )
+        elif certs.host != target.bind:
+            board.map_network({certs.host: target.bind}, {})
         with _step(durations, "capture_start"):
-            target = capture_target(config.bind, server.port)
-            log.info("capturing on %s (%s), filter %r", target.interface, target.why, target.bpf)
+            where = capture_target(target.bind, server.port)
+            bench = config.bench
+            if target.external and bench is not None and bench.capture_interface != "lo":
+                # The bench file knows where its boards' traffic crosses.
+                where = replace(
+                    where, interface=bench.capture_interface, why=f"the bench file {bench.path}"
+                )
+            log.info("capturing on %s (%s), filter %r", where.interface, where.why, where.bpf)
             capture = Capture(
                 run_dir / "capture.pcapng",
-                interface=target.interface,
-                bpf=target.bpf,
+                interface=where.interface,
+                bpf=where.bpf,
                 log_path=run_dir / "dumpcap.log",
             )
             capture.start()
             stack.callback(capture.stop)
         monitor = stack.enter_context(
-            SerialMonitor(board.serial_port, run_dir, baud=board.spec.baud).open()
+            SerialMonitor(board.serial_port, run_dir, baud=_baud(board, target)).open()
         )
         stack.callback(board.halt)
         with _step(durations, "attempt"):
-            board.reset()
+            since = len(monitor.lines)
+            if target.bench_board is not None:
+                # A real board ran its sketch at the flash step's boot; what that run
+                # printed or sent before this reset is not the attempt.
+                marks["attempt_start"] = time.time()
+            board.reset(monitor)
             monitor.expect(
-                rf"HIL:BOOT build={re.escape(firmware.build_id)}", timeout=config.boot_timeout
+                rf"HIL:BOOT build={re.escape(firmware.build_id)}",
+                timeout=config.boot_timeout,
+                since=since,
             )
+            if scenario.sketch == AGENT_SKETCH:
+                # The agent learns the server at run time: one build for every profile.
+                send_job(monitor, _agent_job(certs, target, server.port), board=board.spec.name)
             if user_sketch:
                 quiet = _wait_quiet(monitor, server.server_log, config)
                 (run_dir / RUN_END).write_text(
@@ -328,39 +409,32 @@ def _attempt(
         return server.port
 
 
-def _start_server(
-    scenario: Scenario,
+def _agent_job(certs: CertBundle, target: Target, port: int) -> bytes:
+    anchor = certs.ca_pem if certs.ca_pem is not None else certs.cert_pem
+    return job_payload(host=target.bind, port=port, name=certs.host, ca_pem=anchor.read_text())
+
+
+def _baud(board: Board, target: Target) -> int:
+    return target.bench_board.baud if target.bench_board is not None else board.spec.baud
+
+
+def _start(
     profile: ServerProfile,
+    scenario: Scenario,
     certs: CertBundle,
-    config: BenchConfig,
+    target: Target,
+    port: int,
     run_dir: Path,
 ) -> TlsServer:
-    """Start the server on the port this scenario used last time, if it is free.
-
-    The port is compiled into the sketch, so the same port means the same firmware:
-    the build and the flash are skipped. A port someone else holds falls back to a
-    free one (and a build).
-    """
-    remembered = config.cache_dir / "ports" / safe_name(scenario.name)
-    try:
-        preferred = int(remembered.read_text())
-    except (OSError, ValueError):
-        preferred = 0
-    if not 0 < preferred < 65536:
-        preferred = 0
-    try:
-        server = start_server(profile, scenario.backend, certs, config.bind, preferred, run_dir)
-    except PortInUseError:
-        if not preferred:
-            raise
-        log.info("port %d is taken; %s gets a free one", preferred, scenario.name)
-        server = start_server(profile, scenario.backend, certs, config.bind, 0, run_dir)
-    try:
-        remembered.parent.mkdir(parents=True, exist_ok=True)
-        remembered.write_text(str(server.port))
-    except OSError as exc:  # only a rebuild next time; the run goes on
-        log.warning("cannot remember port %d in %s: %s", server.port, remembered, exc)
-    return server
+    return start_server(
+        profile,
+        scenario.backend,
+        certs,
+        target.bind,
+        port,
+        run_dir,
+        allow_external=target.external,
+    )
 
 
 def _check_local(bind: str) -> None:
@@ -372,14 +446,16 @@ def _check_local(bind: str) -> None:
 
 
 def _build(
-    scenario: Scenario,
+    target: Target,
     certs: CertBundle,
     board: Board,
+    config: BenchConfig,
     port: int,
     run_dir: Path,
     sketch_dir: Path,
     facts: SketchFacts,
 ) -> Firmware:
+    scenario = target.scenario
     if not facts.uses_scenario_header:
         # A user's sketch reads nothing of ours: its build depends on the sketch and the
         # board only, so one build serves every profile, port and certificate (the map
@@ -387,10 +463,22 @@ def _build(
         header = "// generated by esp-tls-hil for a user's sketch; do not edit\n#pragma once\n"
         request = BuildRequest(sketch_dir, header, {}, frame=True)
         return board.build(request, log_path=run_dir / "build.log")
+    ssid, password = "hil-bench", "hil-bench"  # the twin's WiFi takes any
+    bench = target.bench_board
+    if bench is not None and not bench.simulated and config.bench is not None:
+        ssid, password = config.bench.wifi_credentials()
+    if scenario.sketch == AGENT_SKETCH:
+        # Nothing of the scenario's server goes into the agent: its build id, and so
+        # the flash, stay the same for every profile.
+        header = agent_header(ssid, password, scenario.defines)
+        return board.build(
+            BuildRequest(sketch_dir=sketch_dir, scenario_header=header, extra_headers={}),
+            log_path=run_dir / "build.log",
+        )
     defines = {
         "HIL_SCENARIO": json.dumps(scenario.name),
-        "HIL_WIFI_SSID": '"hil-bench"',
-        "HIL_WIFI_PASSWORD": '"hil-bench"',
+        "HIL_WIFI_SSID": json.dumps(ssid),
+        "HIL_WIFI_PASSWORD": json.dumps(password),
         "HIL_SERVER_HOST": json.dumps(certs.host),
         "HIL_SERVER_PORT": str(port),
         # The server certificate's SHA-1, for sketches that pin it (setFingerprint).
@@ -460,6 +548,10 @@ def _wait_server_idle(server_log: Path, timeout: float) -> None:
     log.warning("server connections still open after %.1f s; capture may end mid-close", timeout)
 
 
+# Events about the whole run, not about a connection: kept whatever their time.
+_RUN_WIDE = frozenset({"server_listening"})
+
+
 def _analyse(
     scenario: Scenario,
     profile: ServerProfile | None,
@@ -468,6 +560,7 @@ def _analyse(
     run_dir: Path,
     error: HilError | None,
     durations: dict[str, float],
+    marks: dict[str, float] | None = None,
     facts: SketchFacts | None = None,
 ) -> RunRecord:
     """Turn whatever artifacts exist into a timeline, a diagnosis and a verdict."""
@@ -504,6 +597,15 @@ def _analyse(
                 notes.append("the capture was cut short: wire evidence is partial")
         except HilError as exc:
             notes.append(f"the capture could not be read: {exc.what}")
+    start = (marks or {}).get("attempt_start")
+    if start is not None:
+        # A real board ran its sketch once already, at the flash step's boot: what it
+        # did before the attempt's reset belongs to no attempt of this run.
+        kept = [[e for e in g if e.t >= start or e.kind in _RUN_WIDE] for g in events]
+        dropped = sum(map(len, events)) - sum(map(len, kept))
+        if dropped:
+            notes.append(f"{dropped} events from before the attempt's reset were left out")
+        events = kept
     timeline = build_timeline(*events, serial_latency=BITS_PER_BYTE / baud)
     ctx = Context(
         stack=stack,

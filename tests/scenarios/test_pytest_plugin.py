@@ -88,7 +88,9 @@ def test_a_session_without_harness_fixtures_is_untouched(pytester):
             assert heavy.isdisjoint(sys.modules), heavy & set(sys.modules)
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    # labgrid (the farm extra, in the test extra too) brings a pytest plugin of its own
+    # that imports pyserial: this test is about ours.
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:labgrid")
     result.assert_outcomes(passed=1)
 
 

@@ -105,3 +105,40 @@ def test_unknown_board_and_missing_file(tmp_path: Path):
         load_bench(write(tmp_path, BOARD)).board("nope")
     with pytest.raises(ConfigError, match="does not exist"):
         load_bench(tmp_path / "missing.toml")
+
+
+PLACE_BOARD = BOARD.replace('port = "/dev/ttyUSB0"', 'place = "esp8266-1"')
+LABGRID = '[labgrid]\ncoordinator = "127.0.0.1:20408"\n'
+
+
+def test_a_board_may_name_a_labgrid_place(tmp_path: Path):
+    board = load_bench(write(tmp_path, LABGRID + PLACE_BOARD)).board("b1")
+    assert (board.port.kind, board.port.place) == ("place", "esp8266-1")
+    assert board.port.coordinator == "127.0.0.1:20408"
+    assert "esp8266-1" in board.port.text
+    # labgrid's default port when the address has none
+    text = '[labgrid]\ncoordinator = "farm.lan"\n' + PLACE_BOARD + 'reset = "place-power"\n'
+    board = load_bench(write(tmp_path, text)).board("b1")
+    assert board.port.coordinator == "farm.lan:20408" and board.reset == "place-power"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (PLACE_BOARD, ["board[b1].place", "no [labgrid] table", "coordinator ="]),
+        (LABGRID + PLACE_BOARD + 'port = "/dev/ttyUSB1"\n', ["board[b1].place", "not both"]),
+        (LABGRID + PLACE_BOARD.replace("esp8266-1", "a place"), ["'a place'", "places"]),
+        ('[labgrid]\ncoordinator = "http://x:1"\n' + PLACE_BOARD, ["labgrid.coordinator"]),
+        ('[labgrid]\ncoordinator = "h:99999"\n' + PLACE_BOARD, ["labgrid.coordinator", "h:99999"]),
+        ('[labgrid]\nhost = "h"\n' + PLACE_BOARD, ["labgrid.host", "unknown key"]),
+        (BOARD + 'reset = "place-power"\n', ["board[b1].reset", "names a port"]),
+        (LABGRID + PLACE_BOARD + PLACE_BOARD.replace('"b1"', '"b2"'), ["esp8266-1", "two boards"]),
+    ],
+)
+def test_place_mistakes_are_named(tmp_path: Path, text: str, words: list[str]):
+    with pytest.raises(ConfigError) as info:
+        load_bench(write(tmp_path, text))
+    message = str(info.value)
+    assert str(tmp_path / "bench.toml") in message and "fix:" in message
+    for word in words:
+        assert word in message

@@ -167,3 +167,34 @@ def test_a_closed_stdout_ends_quietly(command):
         os.close(write_end)
     assert proc.stderr == b"", proc.stderr.decode()
     assert proc.returncode == 141
+
+
+# -- bench boards on run and matrix ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "founding-report", "--bench-board", "desk-a"], "--bench-board desk-a without"),
+        (["run", "founding-report", "--port", "/dev/ttyUSB0"], "--port /dev/ttyUSB0 without"),
+        (
+            ["matrix", "--agent", "--sketch", "tls_client", "--board", "all", "--profile", "all"],
+            "--agent with --sketch tls_client",
+        ),
+    ],
+)
+def test_bench_board_options_refuse_bad_combinations(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.delenv("HIL_BENCH", raising=False)
+    assert main([*argv, "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "fix:" in err
+
+
+def test_an_unknown_bench_board_lists_the_benchs(capsys, tmp_path):
+    bench = tmp_path / "bench.toml"
+    bench.write_text('[[board]]\nname = "desk-a"\nchip = "esp8266"\ncores = ["3.1.2"]\n'
+                     'port = "/dev/null"\n')  # fmt: skip
+    argv = ["run", "founding-report", "--bench", str(bench), "--bench-board", "desk-z"]
+    assert main([*argv, "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no [[board]] named 'desk-z'" in err and "use one of: desk-a" in err

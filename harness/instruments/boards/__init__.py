@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from harness.instruments.boards.base import Board, BoardSpec
+from harness.instruments.boards.bench import BenchBoard
 from harness.instruments.boards.esp import EspBoard
 from harness.instruments.boards.esp_project import PIO_BOARDS
 from harness.instruments.boards.twin import TwinBoard
@@ -77,7 +78,7 @@ def _registry() -> tuple[Mapping[str, BoardSpec], Mapping[str, str]]:
 
 BOARDS, ALIASES = _registry()
 
-# kind -> implementation; a new kind registers here instead of growing an if/elif.
+# kind -> implementation.
 BOARD_KINDS: dict[str, type[TwinBoard] | type[EspBoard]] = {"twin": TwinBoard, "esp": EspBoard}
 
 
@@ -99,6 +100,37 @@ def get_board_spec(name: str) -> BoardSpec:
         ) from None
 
 
-def open_board(name: str, *, cache_dir: Path, run_dir: Path) -> Board:
+def open_board(
+    name: str,
+    *,
+    cache_dir: Path,
+    run_dir: Path,
+    bench_board: BenchBoard | None = None,
+    skip_flash: bool = False,
+) -> Board:
+    """The board `name` ready to build; an `esp` board on the bench board given (a
+    simulated one builds its firmware through the twin of the same core)."""
     spec = get_board_spec(name)
-    return BOARD_KINDS[spec.kind](spec, cache_dir=cache_dir, run_dir=run_dir)
+    if spec.kind == "twin":
+        return TwinBoard(spec, cache_dir=cache_dir, run_dir=run_dir)
+    assert spec.core is not None  # every registered spec comes from a core release
+    twin = None
+    if bench_board is not None and bench_board.simulated:
+        twin = TwinBoard(twin_spec(spec.core), cache_dir=cache_dir, run_dir=run_dir / "twin-build")
+    return EspBoard(
+        spec,
+        cache_dir=cache_dir,
+        run_dir=run_dir,
+        bench_board=bench_board,
+        skip_flash=skip_flash,
+        twin=twin,
+    )
+
+
+def esp_board_for(name: str) -> BoardSpec:
+    """The real board of the core release that board `name` (a twin or an esp) is or
+    imitates: what a bench board runs when a twin scenario is sent to it."""
+    spec = get_board_spec(name)
+    if spec.core is None:
+        raise ConfigError(f"board {spec.name} names no core release", fix="use a core board")
+    return BOARDS[esp_spec(spec.core).name]

@@ -5,9 +5,13 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.model.cores import CoreRelease
 from harness.model.errors import ConfigError
+
+if TYPE_CHECKING:
+    from harness.instruments.serial_monitor import SerialMonitor
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,9 @@ class Board(abc.ABC):
         """Install `firmware`; False when the board already had it."""
 
     @abc.abstractmethod
-    def reset(self) -> None:
-        """Restart the sketch from setup()."""
+    def reset(self, monitor: SerialMonitor | None = None) -> None:
+        """Restart the sketch from setup(). A real board resets through `monitor`, the
+        reader that owns its port (so no byte of the boot is lost); the twin needs none."""
 
     def map_network(self, addresses: dict[str, str], ports: dict[int, int]) -> None:
         """Send what the sketch dials (host names and IP literals -> the run's server

@@ -19,6 +19,21 @@ TOML, named by `--hil-bench`, the `hil_bench` ini key or `HIL_BENCH`:
     baud = 115200                  # what the sketch prints at
     upload_speed = 460800
     reset = "dtr-rts"              # or "none", or "command" with reset_command = [argv]
+    simulated = false              # true: the board is `hil sim-board`; its firmware is
+                                   # the host twin of the sketch, in an ESP8266 image
+
+A board of a labgrid farm names a place instead of a port (the [farm] extra); the run
+acquires it through the coordinator and uses its NetworkSerialPort (farm.py):
+
+    [labgrid]
+    coordinator = "127.0.0.1:20408"   # labgrid-coordinator's host:port
+
+    [[board]]
+    name = "farm-1"
+    chip = "esp8266"
+    cores = ["3.1.2"]
+    place = "esp8266-1"             # instead of port
+    reset = "dtr-rts"               # over RFC2217; or "place-power": the place's power
 
 Every error names the file, the key and the fix. Nothing here opens a port.
 """
@@ -37,7 +52,7 @@ from typing import Any
 from harness.model.cores import releases
 from harness.model.errors import ConfigError
 
-RESET_METHODS = ("dtr-rts", "none", "command")
+RESET_METHODS = ("dtr-rts", "none", "command", "place-power")
 CHIPS = ("esp8266", "esp32")
 BAUDS = (9600, 19200, 38400, 57600, 74880, 115200, 230400, 460800, 921600, 1500000)
 PORT_FORMS = (
@@ -46,11 +61,16 @@ PORT_FORMS = (
 )
 _USB = re.compile(r"usb:([0-9a-fA-F]{4}):([0-9a-fA-F]{4})@(\S+)")
 _RFC2217 = re.compile(r"rfc2217://([^:/]+):(\d+)(\?.*)?")
+# labgrid's place names and a coordinator's host[:port] (labgrid's default port 20408).
+_PLACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+_COORDINATOR = re.compile(r"([A-Za-z0-9][A-Za-z0-9.-]*)(?::(\d{1,5}))?")
+LABGRID_PORT = 20408
 
 
 @dataclass(frozen=True)
 class PortSpec:
-    """How the bench file names a port; `kind` is path, serial, usb or rfc2217."""
+    """How the bench file names a port; `kind` is path, serial, usb, rfc2217 or place
+    (a labgrid place, reached through `coordinator`, acquired by farm.py)."""
 
     text: str
     kind: str
@@ -58,6 +78,8 @@ class PortSpec:
     vid: int = 0
     pid: int = 0
     location: str = ""
+    place: str = ""
+    coordinator: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,6 +92,7 @@ class BenchBoard:
     upload_speed: int = 460800
     reset: str = "dtr-rts"
     reset_command: tuple[str, ...] = ()
+    simulated: bool = False  # `hil sim-board`: it runs the twin of the sketch it is given
 
     def core_ids(self) -> tuple[str, ...]:
         return tuple(f"{self.chip}-{v}" for v in self.cores)
@@ -151,12 +174,66 @@ class _Table:
             raise self.err(extra[0], "unknown key", f"use only: {', '.join(sorted(known))}")
 
 
-def _board(path: Path, raw: Any, index: int, versions: Mapping[str, set[str]]) -> BenchBoard:
+def place_port(place: str, coordinator: str) -> PortSpec:
+    return PortSpec(
+        f"labgrid place {place} at {coordinator}", "place", place=place, coordinator=coordinator
+    )
+
+
+def _coordinator(t: _Table) -> str:
+    """The [labgrid] table's coordinator as host:port; None-free, validated."""
+    text = t.get("coordinator", str, example='"127.0.0.1:20408"')
+    m = _COORDINATOR.fullmatch(text)
+    port = int(m[2]) if m and m[2] else LABGRID_PORT
+    if not m or not 0 < port < 65536:
+        raise t.err(
+            "coordinator",
+            f"{text!r} is not a coordinator address",
+            'write coordinator = "HOST:PORT", e.g. "127.0.0.1:20408" (labgrid-coordinator -l)',
+        )
+    return f"{m[1]}:{port}"
+
+
+def _port_or_place(t: _Table, name: str, coordinator: str | None) -> PortSpec:
+    has_port, has_place = "port" in t.table, "place" in t.table
+    if has_port and has_place:
+        raise t.err(
+            "place",
+            "a board names a port or a labgrid place, not both",
+            "keep port for a board on this machine, place for a board of the farm",
+        )
+    if not has_place:
+        return parse_port(
+            t.get("port", str, example='"/dev/ttyUSB0"'), f"{t.path}: key board[{name}].port"
+        )
+    place = t.get("place", str, example='"esp8266-1"')
+    if not _PLACE.fullmatch(place):
+        raise t.err("place", f"{place!r} is not a labgrid place name",
+                    "use the name `labgrid-client places` lists")  # fmt: skip
+    if coordinator is None:
+        raise t.err(
+            "place",
+            f"names labgrid place {place!r}, but the file has no [labgrid] table",
+            'add [labgrid] coordinator = "HOST:PORT" (where labgrid-coordinator listens)',
+        )
+    return place_port(place, coordinator)
+
+
+def _board(
+    path: Path,
+    raw: Any,
+    index: int,
+    versions: Mapping[str, set[str]],
+    coordinator: str | None = None,
+) -> BenchBoard:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: [[board]] #{index + 1} is not a table", fix="see bench docs")
     name = raw.get("name") if isinstance(raw.get("name"), str) else f"#{index + 1}"
     t = _Table(path, raw, f"board[{name}].")
-    t.unknown({"name", "chip", "cores", "port", "baud", "upload_speed", "reset", "reset_command"})
+    t.unknown(
+        {"name", "chip", "cores", "port", "place", "baud", "upload_speed", "reset", "reset_command"}
+        | {"simulated"}
+    )
     name = t.get("name", str, example='"nodemcu-1"')
     chip = t.get("chip", str, example='"esp8266"')
     if chip not in CHIPS:
@@ -168,9 +245,7 @@ def _board(path: Path, raw: Any, index: int, versions: Mapping[str, set[str]]) -
         if v not in versions.get(chip, set()):
             known = ", ".join(sorted(versions.get(chip, set())))
             raise t.err("cores", f"{chip} core {v!r} has no release data", f"use one of: {known}")
-    port = parse_port(
-        t.get("port", str, example='"/dev/ttyUSB0"'), f"{path}: key board[{name}].port"
-    )
+    port = _port_or_place(t, name, coordinator)
     baud = t.get("baud", int, 115200, example="115200")
     speed = t.get("upload_speed", int, 460800, example="460800")
     for key, value in (("baud", baud), ("upload_speed", speed)):
@@ -181,6 +256,12 @@ def _board(path: Path, raw: Any, index: int, versions: Mapping[str, set[str]]) -
     reset = t.get("reset", str, "dtr-rts", example='"dtr-rts"')
     if reset not in RESET_METHODS:
         raise t.err("reset", f"{reset!r}", f"use one of: {', '.join(RESET_METHODS)}")
+    if reset == "place-power" and port.kind != "place":
+        raise t.err(
+            "reset",
+            '"place-power" power-cycles a labgrid place, and this board names a port',
+            'use reset = "dtr-rts" or "command", or name the board\'s place',
+        )
     command = t.get("reset_command", list, [], example='["uhubctl", "-a", "cycle"]')
     if (reset == "command") != bool(command) or not all(isinstance(a, str) for a in command):
         raise t.err(
@@ -188,7 +269,22 @@ def _board(path: Path, raw: Any, index: int, versions: Mapping[str, set[str]]) -
             'needed with reset = "command" (and only then), as a list of strings',
             'write reset = "command" and reset_command = ["program", "arg", ...]',
         )
-    return BenchBoard(name, chip, tuple(cores), port, baud, speed, reset, tuple(command))
+    simulated = t.get("simulated", bool, False, example="true")
+    if simulated and (chip != "esp8266" or not _local_port(port)):
+        raise t.err(
+            "simulated",
+            "only `hil sim-board` is simulated: an esp8266 on a pty, rfc2217://127.0.0.1 "
+                "or a place of a coordinator on 127.0.0.1",
+            "drop simulated = true for a real board",
+        )
+    return BenchBoard(name, chip, tuple(cores), port, baud, speed, reset, tuple(command), simulated)
+
+
+def _local_port(port: PortSpec) -> bool:
+    # A place counts when its coordinator is on this machine (a farm rehearsed locally).
+    if port.kind == "place":
+        return (port.coordinator or "").startswith("127.")
+    return port.kind == "path" or port.text.startswith("rfc2217://127.0.0.1:")
 
 
 def load_bench(path: Path) -> Bench:
@@ -201,7 +297,7 @@ def load_bench(path: Path) -> Bench:
             f"{path}: not valid TOML: {exc}", fix=f"fix the syntax of {path}"
         ) from None
     top = _Table(path, data, "")
-    top.unknown({"bench", "wifi", "board"})
+    top.unknown({"bench", "wifi", "board", "labgrid"})
     b = _Table(path, top.get("bench", dict, {}, example="{ ... }"), "bench.")
     b.unknown({"bind", "capture_interface"})
     bind = b.get("bind", str, "127.0.0.1", example='"192.168.1.20"')
@@ -230,13 +326,18 @@ def load_bench(path: Path) -> Bench:
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
                 raise w.err(key, f"{var!r} is not an environment variable name",
                             "name the variable that holds it, never the value")  # fmt: skip
+    coordinator = None
+    if "labgrid" in data:
+        lg = _Table(path, top.get("labgrid", dict, example="{ ... }"), "labgrid.")
+        lg.unknown({"coordinator"})
+        coordinator = _coordinator(lg)
     versions: dict[str, set[str]] = {}
     for rel in releases():
         versions.setdefault(rel.family, set()).add(rel.version)
     raw_boards = top.get("board", list, [], example="[[board]] tables")
     boards: dict[str, BenchBoard] = {}
     for i, raw in enumerate(raw_boards):
-        board = _board(path, raw, i, versions)
+        board = _board(path, raw, i, versions, coordinator)
         if board.name in boards:
             raise ConfigError(
                 f"{path}: key board[{board.name}].name: two boards have this name",
@@ -246,7 +347,9 @@ def load_bench(path: Path) -> Bench:
     ports = [b.port.text for b in boards.values()]
     dup = next((p for p in ports if ports.count(p) > 1), None)
     if dup:
-        raise ConfigError(f"{path}: two boards name the port {dup}", fix="one board per port")
+        raise ConfigError(
+            f"{path}: two boards name the port {dup}", fix="one board per port (or place)"
+        )
     return Bench(path, boards, bind, iface, wifi)
 
 

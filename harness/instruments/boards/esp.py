@@ -7,22 +7,30 @@ where it cannot be reached the build fails with PlatformIO's own message.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 from pathlib import Path
 
-from harness.instruments.boards import platformio
+from harness.instruments import procs
+from harness.instruments.boards import locks, platformio
 from harness.instruments.boards.base import Board, BoardSpec, BuildRequest, Firmware
 from harness.instruments.boards.bench import BenchBoard
 from harness.instruments.boards.esp_project import debug_flags, env_name, write_esp_project
-from harness.instruments.boards.flasher import flash_if_needed, read_boot
+from harness.instruments.boards.flasher import check_running, flash_if_needed, reset_through
 from harness.instruments.boards.ports import resolve
+from harness.instruments.boards.sim.image import twin_firmware
+from harness.instruments.serial_monitor import SerialMonitor
 from harness.model.errors import ConfigError, StateError
 
 SCENARIO_HEADER = "hil_scenario.h"
 
 
 class EspBoard(Board):
+    """A bench board of this kind. The port lock is taken at the first step that touches
+    the port and held until close(), so no other process touches the board in between
+    (the flash, the reset and the run of one scenario)."""
+
     def __init__(
         self,
         spec: BoardSpec,
@@ -30,6 +38,8 @@ class EspBoard(Board):
         cache_dir: Path,
         run_dir: Path,
         bench_board: BenchBoard | None = None,
+        skip_flash: bool = False,
+        twin: Board | None = None,
     ) -> None:
         if spec.core is None:
             raise StateError(f"board {spec.name} has no core release data")
@@ -38,6 +48,12 @@ class EspBoard(Board):
         self.cache_dir = cache_dir
         self.run_dir = run_dir
         self.bench_board = bench_board
+        self.skip_flash = skip_flash
+        # A simulated bench board (hil sim-board) runs the twin of the same core: its
+        # firmware is that twin's build, carried in an ESP8266 image (sim/image.py).
+        self.twin = twin
+        self._held = contextlib.ExitStack()
+        self._locked = False
 
     def __repr__(self) -> str:
         where = self.bench_board.port.text if self.bench_board else "no bench"
@@ -51,6 +67,13 @@ class EspBoard(Board):
             )
         return self.bench_board
 
+    def _claim(self, method: str) -> BenchBoard:
+        bench = self._bench(method)
+        if not self._locked:
+            self._held.enter_context(locks.port_lock(self.serial_port))
+            self._locked = True
+        return bench
+
     @property
     def serial_port(self) -> str:
         bench = self._bench("serial_port")
@@ -61,6 +84,8 @@ class EspBoard(Board):
         return self.cache_dir / "esp" / self.spec.name / sketch_dir.resolve().name
 
     def build(self, request: BuildRequest, *, log_path: Path) -> Firmware:
+        if self.twin is not None:
+            return self._build_for_simulator(request, log_path)
         work = self.project_dir(request.sketch_dir)
         include = work / "include"
         include.mkdir(parents=True, exist_ok=True)
@@ -87,6 +112,26 @@ class EspBoard(Board):
         shutil.copy2(project.build_dir / project.env_name / "firmware.bin", out)
         return Firmware(build_id=build_id, path=out, built=True)
 
+    def _build_for_simulator(self, request: BuildRequest, log_path: Path) -> Firmware:
+        """The twin of this core built from the request (PlatformIO, hil-twin), wrapped
+        in the ESP8266 image the simulated board runs: same build id, same sketch."""
+        assert self.twin is not None
+        twin = self.twin.build(request, log_path=log_path)
+        out = self.run_dir / "firmware" / "firmware.bin"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # Stripped (binutils): a twin is ~1.8 MB with its symbols, ~0.1 MB without, and
+        # the upload to the simulator, like a real one, takes time by the byte.
+        program = out.with_name("twin-program")
+        procs.run(
+            ["strip", "-o", str(program), str(twin.path)],
+            timeout=60,
+            log_path=log_path,
+            append_log=True,
+        ).check(f"strip of the twin program {twin.path}", fix="install binutils")
+        out.write_bytes(twin_firmware(twin.build_id, program.read_bytes()))
+        out.with_name("build-id.txt").write_text(f"{twin.build_id}\n{out}\n")
+        return Firmware(build_id=twin.build_id, path=out, built=twin.built)
+
     def _build_id(self, request: BuildRequest) -> str:
         h = hashlib.sha256()
         for part in (self.spec.name, env_name(self.core), *debug_flags(self.core)):
@@ -100,20 +145,35 @@ class EspBoard(Board):
         return h.hexdigest()[:12]
 
     def flash(self, firmware: Firmware, *, log_path: Path) -> bool:
+        """Upload only when the board runs another build; with skip_flash, only check."""
+        bench = self._claim("flash")
+        if self.skip_flash:
+            check_running(bench, firmware.build_id, log_path=log_path, take_lock=False)
+            return False
         result = flash_if_needed(
-            self._bench("flash"), firmware.path, log_path=log_path, build_id=firmware.build_id
+            bench, firmware.path, log_path=log_path, build_id=firmware.build_id, take_lock=False
         )
         return result.uploaded
 
-    def reset(self) -> None:
-        """Reset by the bench's method through a short-lived handle on the port; what the
-        board prints goes to whoever opens the port next (a reader opened meanwhile
-        holds the port, so the runner's reset through its reader is still to do)."""
-        bench = self._bench("reset")
-        read_boot(self.serial_port, bench, timeout=0)
+    def reset(self, monitor: SerialMonitor | None = None) -> None:
+        """Reset by the bench's method through `monitor`, the reader that owns the port,
+        so every byte of the boot reaches its log."""
+        bench = self._claim("reset")
+        if monitor is None:
+            raise StateError(
+                f"{self!r}.reset() without the serial reader",
+                fix="open a SerialMonitor on board.serial_port and pass it: a real "
+                "board's reset goes through the reader that owns its port",
+            )
+        reset_through(monitor, bench, log_path=self.run_dir / "reset.log")
 
     def halt(self) -> None:
         """A real board keeps running; nothing to stop."""
 
     def close(self) -> None:
-        """Nothing held between calls: each step opens and releases the port."""
+        """Release the port lock and the twin that builds a simulator's firmware; safe
+        to repeat."""
+        self._held.close()
+        self._locked = False
+        if self.twin is not None:
+            self.twin.close()

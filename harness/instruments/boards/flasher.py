@@ -10,12 +10,11 @@ and every failure names the port and the fix.
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from harness.instruments import procs
 from harness.instruments.boards import locks, ports
 from harness.instruments.boards.bench import BenchBoard
 from harness.instruments.boards.firmware import BOOT_LINE, firmware_build_id
-from harness.instruments.serial_monitor import SerialMonitor
+from harness.instruments.serial_monitor import SerialMonitor, set_modem_lines
 from harness.model.errors import ConfigError, DeadlineError, SerialError, ToolFailedError
 
 log = logging.getLogger(__name__)
@@ -66,18 +65,25 @@ class FlashResult:
         }
 
 
-def _pulse_en(ser: serial.SerialBase) -> bool:
+SetLines = Callable[..., bool]  # set_lines(dtr=..., rts=...) -> False without modem lines
+
+
+def serial_lines(ser: serial.SerialBase) -> SetLines:
+    """set_lines over a pyserial handle of our own (the flasher's short-lived one)."""
+
+    def set_lines(*, dtr: bool, rts: bool) -> bool:
+        return set_modem_lines(ser, dtr=dtr, rts=rts)
+
+    return set_lines
+
+
+def pulse_en(set_lines: SetLines) -> bool:
     """esptool's hard reset (EN low via RTS, GPIO0 high); False when the port has no
-    modem lines (setting them fails with ENOTTY/EINVAL)."""
-    try:
-        ser.dtr = False
-        ser.rts = True
-        time.sleep(RESET_HOLD)
-        ser.rts = False
-    except OSError as exc:
-        if exc.errno in (errno.ENOTTY, errno.EINVAL):
-            return False
-        raise
+    modem lines."""
+    if not set_lines(dtr=False, rts=True):
+        return False
+    time.sleep(RESET_HOLD)
+    set_lines(dtr=False, rts=False)
     return True
 
 
@@ -116,7 +122,7 @@ def read_boot(
         if kick:
             ser.write(kick)
         elif board.reset == "dtr-rts":
-            modem = _pulse_en(ser)
+            modem = pulse_en(serial_lines(ser))
         elif board.reset == "command":
             run_reset_command(board, log_path)
         seen = b""
@@ -127,6 +133,25 @@ def read_boot(
             if m and seen[m.end() :].find(b"\n") >= 0:
                 return BootRead(m.group(1).decode(), seen, modem)
         return BootRead(None, seen, modem)
+
+
+def reset_through(monitor: SerialMonitor, board: BenchBoard, *, log_path: Path | None) -> None:
+    """Reset the board its way while `monitor` keeps the port: the DTR/RTS pulse goes
+    through the reader's own handle, so every byte of the boot reaches its log."""
+    if board.reset == "dtr-rts":
+        if not pulse_en(monitor.set_lines):
+            raise ConfigError(
+                f"board {board.name}: port {monitor.port} has no modem lines, so "
+                'reset = "dtr-rts" cannot reset it',
+                fix=f'set reset = "command" with a reset_command for board {board.name} '
+                "in the bench file (a USB hub power cycle, a relay)",
+            )
+    elif board.reset == "command":
+        run_reset_command(board, log_path)
+    else:
+        # reset = "none": a board held in its loader starts the app on RUN_USER_CODE; a
+        # running one ignores it, and the wait for HIL:BOOT says so.
+        monitor.write(RUN_USER_CODE)
 
 
 def _no_boot_error(board: BenchBoard, port: str, boot: BootRead, timeout: float) -> DeadlineError:
@@ -215,6 +240,42 @@ def _paused(monitor: SerialMonitor | None) -> Iterator[None]:
             yield
 
 
+@contextlib.contextmanager
+def _lock(port: str, take: bool) -> Iterator[None]:
+    if not take:
+        yield
+        return
+    with locks.port_lock(port):
+        yield
+
+
+def check_running(
+    board: BenchBoard,
+    build_id: str,
+    *,
+    log_path: Path,
+    boot_timeout: float = 5.0,
+    take_lock: bool = True,
+) -> FlashResult:
+    """Skip-flash mode: reset, read the running build id and upload nothing; an error
+    that names both builds when the board runs another one."""
+    start = time.monotonic()
+    port = ports.resolve(board.port, board=board.name)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with _lock(port, take_lock):
+        boot = read_boot(port, board, timeout=boot_timeout, log_path=log_path)
+    if boot.build_id is None:
+        raise _no_boot_error(board, port, boot, boot_timeout)
+    if boot.build_id != build_id:
+        raise ConfigError(
+            f"board {board.name} on {port} runs build {boot.build_id}, but this run's "
+            f"firmware is build {build_id}, and --hil-skip-flash trusts the board",
+            fix="drop --hil-skip-flash (ini hil_skip_flash) so the harness flashes it, or "
+            f"flash it first: hil flash --board {board.name} --firmware <that build's .bin>",
+        )
+    return FlashResult(board.name, port, False, build_id, time.monotonic() - start)
+
+
 def flash_if_needed(
     board: BenchBoard,
     firmware: Path,
@@ -223,14 +284,16 @@ def flash_if_needed(
     build_id: str | None = None,
     monitor: SerialMonitor | None = None,
     boot_timeout: float = 5.0,
+    take_lock: bool = True,
 ) -> FlashResult:
     """Reset, read the running build id, upload only when it differs, then check the
-    board boots the new build. The port is locked and `monitor` paused throughout."""
+    board boots the new build. The port is locked (unless the caller holds its lock:
+    take_lock=False) and `monitor` paused throughout."""
     start = time.monotonic()
     wanted = build_id or firmware_build_id(firmware)
     port = ports.resolve(board.port, board=board.name)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with locks.port_lock(port), _paused(monitor):
+    with _lock(port, take_lock), _paused(monitor):
         before = read_boot(port, board, timeout=boot_timeout, log_path=log_path)
         if before.build_id == wanted:
             return FlashResult(board.name, port, False, wanted, time.monotonic() - start)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from serial.tools import list_ports
 
 from harness.instruments.boards.bench import PORT_FORMS, PortSpec
-from harness.model.errors import SerialError
+from harness.model.errors import SerialError, StateError
 
 # USB serial adapters found on ESP boards, by VID:PID.
 ADAPTERS = {
@@ -66,6 +66,12 @@ def resolve(spec: PortSpec, *, board: str) -> str:
     """What pyserial and esptool open for `spec`: a device path or an rfc2217:// URL."""
     if spec.kind == "rfc2217":
         return spec.text
+    if spec.kind == "place":
+        # Only an acquired place has a port: farm.board_session swaps in its RFC2217 URL.
+        raise StateError(
+            f"board {board}: resolve() called on {spec.text}, which is not acquired",
+            fix="use the board inside farm.board_session(board), which acquires the place",
+        )
     if spec.kind == "path":
         if not os.path.exists(spec.text):
             raise SerialError(

@@ -244,7 +244,8 @@ class TwinBoard(Board):
                 "".join(f"{k}={v}\n" for k, v in env.items())
             )
 
-    def reset(self) -> None:
+    def reset(self, monitor: object = None) -> None:
+        """Restart the program on the same pty (the monitor keeps reading it)."""
         if self._flashed is None:
             raise StateError(
                 f"{self!r}.reset() before flash(): no firmware installed",

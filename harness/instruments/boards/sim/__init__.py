@@ -3,7 +3,10 @@
 A stand-in for a real board on USB, so a bench file, `hil flash` or a runner can be
 tried without one: the real esptool flashes it (ROM loader and flasher stub), DTR/RTS
 reset it over RFC2217, and in run mode it prints the ROM banner and the flashed
-image's `HIL:BOOT` line. Its flash is a file, kept across restarts.
+image's `HIL:BOOT` line. An image built for it from a sketch (a bench board with
+`simulated = true`) carries the host twin of that sketch, which it runs as its app
+(app.py): the sketch's Serial and TLS connection are then real. Its flash is a file,
+kept across restarts.
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ class SimBoard:
             transport.write,
             host_baud=transport.host_baud,
             mac=default_mac(str(flash_path)),
+            # A twin_firmware image's app runs here (written out of the flash, its log).
+            app_dir=flash_path.with_name(flash_path.name + ".app"),
         )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

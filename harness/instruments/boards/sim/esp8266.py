@@ -25,8 +25,10 @@ import zlib
 from collections.abc import Callable
 from enum import StrEnum
 from importlib import resources
+from pathlib import Path
 
 from harness.instruments.boards.sim import image, slip
+from harness.instruments.boards.sim.app import TwinApp
 from harness.instruments.boards.sim.flash import SECTOR, FlashFile
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,7 @@ class Esp8266:
         host_baud: Callable[[], int],
         mac: bytes = b"\x18\xfe\x34\x5a\x11\x7e",
         app_baud: int = APP_BAUD,
+        app_dir: Path | None = None,
     ) -> None:
         self.flash = flash
         self._emit = emit
@@ -161,6 +164,15 @@ class Esp8266:
         # block of a flash transfer at which the chip goes silent once (a crash, a
         # cable pulled half-way); a reset brings it back.
         self.hang_at_blocks: list[int] = []
+        # Run mode of a twin_firmware image: the twin built from the same sketch (app.py).
+        self.app = TwinApp(app_dir, self._app_output) if app_dir is not None else None
+
+    def _app_output(self, data: bytes) -> None:
+        self._emit(data, self.app_baud)
+
+    def _stop_app(self) -> None:
+        if self.app is not None:
+            self.app.stop()
 
     # -- pins ------------------------------------------------------------------------------
 
@@ -179,6 +191,7 @@ class Esp8266:
             en_low = rts and not dtr
             if en_low and not was_low:
                 self._cancel_timer()
+                self._stop_app()
                 self.mode = Mode.HELD
             elif was_low and not en_low:
                 self._cancel_timer()
@@ -204,6 +217,7 @@ class Esp8266:
         """A chip reset: the ROM banner at 74880 baud, then the loader or the app.
         cause: 1 = power on, 2 = external (EN), as the ROM prints it."""
         with self._lock:
+            self._stop_app()
             self._transfer = self._read = None
             self._slip = slip.Decoder()
             self._regs.clear()
@@ -235,17 +249,27 @@ class Esp8266:
         self.mode = Mode.RUN
         self.boots.append((self.mode, cause))
         self.build_id = image.build_id(self.flash.read, found) if found else None
-        if self.build_id is not None and all(img.valid for img in found):
+        if self.build_id is None or not all(img.valid for img in found):
+            return
+        program = image.twin_program(self.flash.read, found) if self.app is not None else None
+        if program is not None and self.app is not None:
+            # The twin prints its own HIL:BOOT line, from the same build id.
+            self.app.start(program)
+        else:
             self._emit(f"\r\nHIL:BOOT build={self.build_id}\r\n".encode(), self.app_baud)
 
     def close(self) -> None:
         with self._lock:
             self._cancel_timer()
+            self._stop_app()
 
     # -- the serial line -------------------------------------------------------------------
 
     def feed(self, data: bytes) -> None:
         with self._lock:
+            if self.mode is Mode.RUN and self.app is not None:
+                self.app.write(data)  # the twin app's Serial input
+                return
             if self.mode not in (Mode.BOOTLOADER, Mode.STUB):
                 return  # the app (or a held chip) ignores what the host sends
             for frame in self._slip.feed(data):

@@ -118,3 +118,36 @@ def example_firmware(build: str) -> bytes:
         0x40100004,
     )
     return eboot + b"\xff" * (0x1000 - len(eboot)) + app
+
+
+# A segment whose data starts with this carries a host program: the twin of the same
+# sketch, which the simulator runs in place of the Xtensa code it cannot execute.
+TWIN_MAGIC = b"HIL:TWIN-PROGRAM\x00"
+TWIN_ADDR = 0x40200000  # the ESP8266's flash-mapped code: where an app's code sits
+
+
+def twin_firmware(build: str, program: bytes) -> bytes:
+    """An Arduino-shaped firmware for the simulated board: eboot at 0x0 and an app at
+    0x1000 whose data holds `HIL:BOOT build=<build>` and whose code segment is the host
+    twin built from the same sketch (`TWIN_MAGIC`, its length, its bytes)."""
+    eboot = build_image([(0x4010F000, b"\x00" * 64)], 0x4010F000)
+    app = build_image(
+        [
+            (0x3FFE8000, b"HIL:BOOT build=" + build.encode() + b"\x00"),
+            (TWIN_ADDR, TWIN_MAGIC + struct.pack("<I", len(program)) + program),
+        ],
+        TWIN_ADDR,
+    )
+    return eboot + b"\xff" * (0x1000 - len(eboot)) + app
+
+
+def twin_program(read: Callable[[int, int], bytes], found: list[Image]) -> bytes | None:
+    """The host program a `twin_firmware` image carries, or None."""
+    for img in found:
+        for seg in img.segments:
+            head = read(seg.offset, min(seg.length, len(TWIN_MAGIC) + 4))
+            if head.startswith(TWIN_MAGIC) and len(head) == len(TWIN_MAGIC) + 4:
+                (size,) = struct.unpack("<I", head[len(TWIN_MAGIC) :])
+                if size <= seg.length - len(head):
+                    return read(seg.offset + len(head), size)
+    return None
