@@ -32,7 +32,12 @@ from harness.analysis.sketch_source import (
     sketch_files,
 )
 from harness.analysis.verdict import judge
-from harness.instruments.boards import find_board_spec, get_board_spec, open_board
+from harness.instruments.boards import (
+    BOARD_KINDS,
+    find_board_spec,
+    get_board_spec,
+    open_board,
+)
 from harness.instruments.boards.base import Board, BuildRequest, Firmware
 from harness.instruments.boards.bench import Bench
 from harness.instruments.capture import Capture, capture_target
@@ -163,6 +168,9 @@ def run_scenario(
     certs: CertBundle | None = None
     facts: SketchFacts | None = None
     try:
+        sketch_dir = _sketch_dir(scenario, config)
+        facts = _read_sketch(sketch_dir, run_dir)
+        _check_frames(scenario, facts, sketch_dir)
         if early is not None:
             raise early
         # A harness killed earlier may have left a server on this scenario's port.
@@ -171,8 +179,6 @@ def run_scenario(
             _check_local(target.bind)
         get_board_spec(scenario.board)
         profile = load_profile(scenario.profile)
-        sketch_dir = _sketch_dir(scenario, config)
-        facts = _read_sketch(sketch_dir, run_dir)
         certs = _issue_certs(scenario, profile, target, config, run_dir, durations, facts)
         if certs.host != target.bind:
             write_run_info(scenario, certs.host, run_dir)  # the name the sketch was given
@@ -222,6 +228,21 @@ def _sketch_dir(scenario: Scenario, config: BenchConfig) -> Path:
             ),
         )
     return sketch_dir
+
+
+def _check_frames(scenario: Scenario, facts: SketchFacts, sketch_dir: Path) -> None:
+    """A user's sketch prints no HIL: lines and dials what it hard-codes: only a board
+    whose build frames setup() and which maps addresses (the twin) can run it."""
+    spec = find_board_spec(scenario.board)
+    if facts.uses_scenario_header or spec is None or BOARD_KINDS[spec.kind].frames_setup:
+        return
+    raise ConfigError(
+        f"board {spec.name} cannot run a user's sketch unchanged: its build does not frame "
+        "setup() with HIL:BOOT/HIL:DONE, and it dials what the sketch hard-codes",
+        seen=f"{sketch_dir} includes no hil_scenario.h",
+        fix="run it on a twin board (hil boards), or make the sketch take its server "
+        "from hil_scenario.h and print the HIL: lines (see sketches/)",
+    )
 
 
 def _read_sketch(sketch_dir: Path, run_dir: Path) -> SketchFacts:
@@ -318,15 +339,6 @@ def _attempt(
                 skip_flash=config.skip_flash,
             )
         )
-        if user_sketch and not board.frames_setup:
-            raise ConfigError(
-                f"board {board.spec.name} cannot run a user's sketch unchanged: its build "
-                "does not frame setup() with HIL:BOOT/HIL:DONE, and it dials what the sketch "
-                "hard-codes",
-                seen=f"{sketch_dir} includes no hil_scenario.h",
-                fix="run it on a twin board (hil boards), or make the sketch take its server "
-                "from hil_scenario.h and print the HIL: lines (see sketches/)",
-            )
         port = pick_port(config.cache_dir, target.scenario.name, target.bind, target.bench_board)
         with _step(durations, "build"):
             firmware = _build(target, certs, board, config, port, run_dir, sketch_dir, facts)
