@@ -77,8 +77,9 @@ def _bench_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bind", default=d.bind, help=f"bench address (default {d.bind})")
     for name, what in (
         ("boot", "from reset to HIL:BOOT"),
-        ("attempt", "from HIL:BOOT to HIL:DONE"),
+        ("attempt", "from HIL:BOOT to HIL:DONE (a user's sketch: to quiet Serial)"),
         ("settle", "for the server to see every connection close"),
+        ("quiet", "of quiet Serial (no connection open) that end a user's sketch's run"),
     ):
         default = getattr(d, f"{name}_timeout")
         p.add_argument(
@@ -140,6 +141,7 @@ def _bench(args: argparse.Namespace):
         boot_timeout=args.boot_timeout,
         attempt_timeout=args.attempt_timeout,
         settle_timeout=args.settle_timeout,
+        quiet_timeout=args.quiet_timeout,
         keep_runs=args.keep_runs,
         **extra,
     )

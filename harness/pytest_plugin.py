@@ -6,8 +6,9 @@
 
 Every field of the bench configuration is an option, an ini key and a fixture of
 the same name (`hil_runs_dir`, `hil_cache_dir`, `hil_sketches_dir`, `hil_bind`,
-`hil_boot_timeout`, `hil_attempt_timeout`, `hil_settle_timeout`, `hil_keep_runs`),
-so a test overrides one by parametrization. A bench of real boards comes the same way:
+`hil_boot_timeout`, `hil_attempt_timeout`, `hil_settle_timeout`, `hil_quiet_timeout`,
+`hil_keep_runs`), so a test overrides one by parametrization. A bench of real boards
+comes the same way:
 `--hil-bench` (ini `hil_bench`, `$HIL_BENCH`; fixture `hil_bench_file`), `--hil-board`
 (the bench board(s) the fixtures run on; with several, each test runs on each, in the
 xdist group named for its board, so `-n N --dist loadgroup` gives a board one worker),
@@ -98,6 +99,7 @@ _OPTIONS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "boot_timeout": ("seconds from reset to HIL:BOOT", "", float),
     "attempt_timeout": ("seconds from HIL:BOOT to HIL:DONE", "", float),
     "settle_timeout": ("seconds for the server to see every connection close", "", float),
+    "quiet_timeout": ("a user's sketch: seconds of quiet Serial that end its run", "", float),
     "keep_runs": ("run folders kept: the last N and every failed one (0: all)", "", int),
     # The bench (fixture hil_bench_file: hil_bench is the whole configuration).
     "bench": ("the bench file of the real boards (default: $HIL_BENCH)", "", Path),
@@ -275,6 +277,7 @@ hil_bind = _option_fixture("bind")
 hil_boot_timeout = _option_fixture("boot_timeout")
 hil_attempt_timeout = _option_fixture("attempt_timeout")
 hil_settle_timeout = _option_fixture("settle_timeout")
+hil_quiet_timeout = _option_fixture("quiet_timeout")
 hil_keep_runs = _option_fixture("keep_runs")
 hil_bench_file = _option_fixture("bench")
 hil_port = _option_fixture("port")
@@ -299,6 +302,7 @@ def hil_bench(
     hil_boot_timeout: float | None,
     hil_attempt_timeout: float | None,
     hil_settle_timeout: float | None,
+    hil_quiet_timeout: float | None,
     hil_keep_runs: int | None,
     hil_bench_file: Path | None,
     hil_board: str | None,
@@ -323,6 +327,7 @@ def hil_bench(
         "boot_timeout": hil_boot_timeout,
         "attempt_timeout": hil_attempt_timeout,
         "settle_timeout": hil_settle_timeout,
+        "quiet_timeout": hil_quiet_timeout,
         "keep_runs": hil_keep_runs,
         "bench": bench,
         "bench_board": hil_board,

@@ -81,6 +81,7 @@ class SerialMonitor:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._partial = ""
         self._partial_t = 0.0
+        self._last_byte = time.monotonic()  # when the last byte came (or the monitor opened)
         self._error: BaseException | None = None
         self.opens = 0  # times the port was opened: >1 after it vanished and came back
         self._pause = threading.Event()
@@ -102,6 +103,7 @@ class SerialMonitor:
         if self.state is not MonitorState.IDLE:
             raise StateError(f"{self!r}.open() in state '{self.state}': expected idle")
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._last_byte = time.monotonic()
         self._ser = self._open_port(deadline=time.monotonic() + self.reopen_timeout)
         self._raw = self.raw_path.open("ab", buffering=0)
         self._log = self.log_path.open("a", encoding="utf-8", buffering=1)
@@ -205,6 +207,7 @@ class SerialMonitor:
     def _feed(self, data: bytes, now: float) -> None:
         assert self._raw is not None and self._log is not None
         self._raw.write(data)
+        self._last_byte = time.monotonic()
         text = self._decoder.decode(data)
         new: list[Line] = []
         while text:
@@ -250,6 +253,16 @@ class SerialMonitor:
             partial = self._partial
         text = "\n".join(ln.text for ln in chunk)
         return text + (f"\n{partial}" if partial else "")
+
+    @property
+    def quiet_for(self) -> float:
+        """Seconds since the last byte arrived (since the monitor opened, before any)."""
+        return time.monotonic() - self._last_byte
+
+    @property
+    def reading(self) -> bool:
+        """The reader still runs: more bytes may come."""
+        return self._thread is not None and self._thread.is_alive()
 
     @property
     def cursor(self) -> int:

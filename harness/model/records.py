@@ -178,6 +178,9 @@ class Scenario:
     cert_plan: str | None = None  # certificate plan name; None: the profile's
     backend: str = "builtin"
     defines: Mapping[str, str] = field(default_factory=dict)  # extra sketch config macros
+    # The name a harness sketch dials (HIL_SERVER_HOST) and the certificate is issued
+    # for; the twin maps it to the bench address. None: the bench address itself.
+    server_name: str | None = None
     group: str = "founding report"  # one of SCENARIO_GROUPS, for `hil run --list`
     source: str = ""  # the public report it reproduces
     quote: str = ""  # a short quote from that report

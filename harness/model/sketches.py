@@ -13,6 +13,13 @@ from types import MappingProxyType
 
 from harness.model.errors import ConfigError
 
+# The name a twin's composed, matrix and bisect runs give a harness sketch to dial
+# (HIL_SERVER_HOST): "localhost" resolves to 127.0.0.1 on the twin as on any host, and
+# the certificate carries it as a dNSName SAN (the arduino-esp32 recordings by name used
+# it too). By the IP literal, BearSSL and mbedTLS 2.x fail every CA-verified connect to
+# a certificate whose only SAN is an iPAddress.
+DEFAULT_SERVER_NAME = "localhost"
+
 DEFAULT_SKETCHES: Mapping[tuple[str, str], str] = MappingProxyType(
     {
         ("esp8266", "axtls"): "https_get_esp8266_axtls",

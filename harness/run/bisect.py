@@ -15,6 +15,7 @@ from harness.analysis.timeline_diff import diff_timelines
 from harness.model import Expectation, Outcome, RunRecord, Scenario
 from harness.model.cores import FAMILIES, releases
 from harness.model.errors import ConfigError, HilError
+from harness.model.sketches import DEFAULT_SERVER_NAME
 from harness.run.runner import BenchConfig, run_scenario
 from harness.run.scenarios import twin_board
 
@@ -98,6 +99,7 @@ def bisect(
                 expectation=Expectation(connected=True),
                 backend=req.backend,
                 defines=dict(req.defines),
+                server_name=DEFAULT_SERVER_NAME,  # a host name: see model/sketches.py
             )
             records[version] = run_scenario(scenario, config)
             label = outcome_label(records[version])

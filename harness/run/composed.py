@@ -15,7 +15,7 @@ from harness.instruments.servers.profiles import load_profile
 from harness.model import Expectation, Scenario
 from harness.model.causes import CAUSES
 from harness.model.errors import ConfigError
-from harness.model.sketches import default_sketch
+from harness.model.sketches import DEFAULT_SERVER_NAME, default_sketch
 
 
 def _expectation(connected: str | None, cause: str | None) -> Expectation:
@@ -65,6 +65,12 @@ def compose_scenario(
         if not sketch.is_dir():
             raise ConfigError(f"--sketch {sketch} is not a directory", fix="pass a sketch folder")
         sketch_name = str(sketch)  # the runner joins it to sketches/; absolute stays absolute
+    # A composed run's sketch is meant to connect: on the twin it dials a host name (the
+    # twin maps it to the bench address; the certificate has it as a dNSName SAN). By
+    # the IP literal, BearSSL (error 56) and mbedTLS 2.x (-9984) fail every CA-verified
+    # connect to a certificate with an iPAddress SAN, as on the boards. A user's sketch
+    # dials what it hard-codes instead.
+    server_name = DEFAULT_SERVER_NAME if spec.kind == "twin" else None
     label = Path(sketch_name).name
     return Scenario(
         name=f"{board}--{profile}--{label}" + (f"--{backend}" if backend != "builtin" else ""),
@@ -75,4 +81,5 @@ def compose_scenario(
         expectation=_expectation(expect_connected, expect_cause),
         backend=backend,
         defines=dict(defines or {}),
+        server_name=server_name,
     )

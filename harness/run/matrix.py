@@ -25,6 +25,7 @@ from harness.instruments.servers.profiles import list_profiles
 from harness.model import Expectation, Outcome, Scenario
 from harness.model.errors import ConfigError, HilError
 from harness.model.matrix import CellOutcome, MatrixCell
+from harness.model.sketches import DEFAULT_SERVER_NAME
 from harness.run.agent import AGENT_SKETCH
 from harness.run.runner import BenchConfig, new_run_dir, run_scenario
 
@@ -123,6 +124,7 @@ def cell_scenario(req: MatrixRequest, sketch: str, board: str, profile: str) -> 
         expectation=Expectation(connected=True),
         backend=req.backend,
         defines=dict(req.defines),
+        server_name=DEFAULT_SERVER_NAME,  # a host name: see model/sketches.py
     )
 
 

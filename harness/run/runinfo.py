@@ -43,6 +43,7 @@ def write_run_info(scenario: Scenario, host: str, run_dir: Path) -> None:
         "backend": scenario.backend,
         "cert_plan": scenario.cert_plan,
         "defines": dict(scenario.defines),
+        "server_name": scenario.server_name,
         "expect": scenario.expectation.to_json(),
         "host": host,
         "harness_version": harness_version(),
@@ -77,6 +78,7 @@ def read_run_info(run_dir: Path) -> RunInfo:
             cert_plan=data.get("cert_plan"),
             backend=data.get("backend", "builtin"),
             defines=dict(data.get("defines", {})),
+            server_name=data.get("server_name"),
         )
         return RunInfo(scenario, str(data["host"]), str(data.get("harness_version", "")))
     except (ValueError, KeyError, TypeError) as exc:

@@ -24,8 +24,20 @@ from harness.analysis.diagnose import Context, diagnose
 from harness.analysis.logformats import parse_serial
 from harness.analysis.logformats.lines import read_serial_log
 from harness.analysis.serverlog import parse_server_log
+from harness.analysis.sketch_source import (
+    SketchFacts,
+    ip_literal_note,
+    parse_source,
+    pinned_notes,
+    sketch_files,
+)
 from harness.analysis.verdict import judge
-from harness.instruments.boards import find_board_spec, get_board_spec, open_board
+from harness.instruments.boards import (
+    BOARD_KINDS,
+    find_board_spec,
+    get_board_spec,
+    open_board,
+)
 from harness.instruments.boards.base import Board, BuildRequest, Firmware
 from harness.instruments.boards.bench import Bench
 from harness.instruments.capture import Capture, capture_target
@@ -57,6 +69,11 @@ from harness.run.target import Target, resolve_target
 log = logging.getLogger(__name__)
 
 
+# How a user's sketch's run ended (it prints no HIL:DONE), kept in the run directory.
+RUN_END = "run-end.txt"
+CUT_AT_DEADLINE = "Serial was never quiet long enough: the run was cut"
+
+
 def _default_cache() -> Path:
     return Path(os.environ.get("HIL_CACHE_DIR", Path.home() / ".cache" / "esp-tls-hil"))
 
@@ -70,7 +87,10 @@ class BenchConfig:
     sketches_dir: Path = field(default_factory=lambda: shipped_dir("sketches"))
     bind: str = "127.0.0.1"
     boot_timeout: float = 20.0  # reset -> HIL:BOOT
-    attempt_timeout: float = 30.0  # HIL:BOOT -> HIL:DONE
+    attempt_timeout: float = 30.0  # HIL:BOOT -> HIL:DONE (a user's sketch: -> quiet)
+    # A user's sketch prints no HIL:DONE: its run ends when Serial has been quiet this
+    # long with no connection open at the server (capped by attempt_timeout).
+    quiet_timeout: float = 3.0
     settle_timeout: float = 2.0  # HIL:DONE -> the server saw every connection close
     keep_runs: int = 20  # run folders kept: the last N and every failed one (0: all)
     bench: Bench | None = None  # the bench file's boards (--hil-bench, HIL_BENCH)
@@ -146,7 +166,11 @@ def run_scenario(
     port = 0
     profile: ServerProfile | None = None
     certs: CertBundle | None = None
+    facts: SketchFacts | None = None
     try:
+        sketch_dir = _sketch_dir(scenario, config)
+        facts = _read_sketch(sketch_dir, run_dir)
+        _check_frames(scenario, facts, sketch_dir)
         if early is not None:
             raise early
         # A harness killed earlier may have left a server on this scenario's port.
@@ -155,9 +179,13 @@ def run_scenario(
             _check_local(target.bind)
         get_board_spec(scenario.board)
         profile = load_profile(scenario.profile)
-        certs = _issue_certs(scenario, profile, target, config, run_dir, durations)
+        certs = _issue_certs(scenario, profile, target, config, run_dir, durations, facts)
+        if certs.host != target.bind:
+            write_run_info(scenario, certs.host, run_dir)  # the name the sketch was given
         with _board_session(target) as reachable:
-            port = _attempt(reachable, profile, certs, config, run_dir, durations, marks)
+            port = _attempt(
+                reachable, profile, certs, config, run_dir, durations, marks, sketch_dir, facts
+            )
     except HilError as exc:
         error = exc
     except KeyboardInterrupt as exc:
@@ -177,7 +205,7 @@ def run_scenario(
         log.error("scenario %s: %s", scenario.name, error)
         (run_dir / "error.txt").write_text(str(error) + "\n")
     with _step(durations, "analyse"):
-        record = _analyse(scenario, profile, certs, port, run_dir, error, durations, marks)
+        record = _analyse(scenario, profile, certs, port, run_dir, error, durations, marks, facts)
     record = replace(record, board_info=target.info())
     durations["total"] = round(time.monotonic() - started, 4)
     _write_artifacts(record)
@@ -187,6 +215,59 @@ def run_scenario(
     if interrupted is not None:
         raise interrupted
     return record
+
+
+def _sketch_dir(scenario: Scenario, config: BenchConfig) -> Path:
+    sketch_dir = config.sketches_dir / scenario.sketch
+    if not sketch_dir.is_dir():
+        raise HilError(
+            f"scenario {scenario.name}: sketch folder {sketch_dir} does not exist",
+            fix=(
+                "check the scenario's sketch name, or point the sketches folder there "
+                "(hil --sketches-dir, ini hil_sketches_dir, fixture hil_sketches_dir)"
+            ),
+        )
+    return sketch_dir
+
+
+def _check_frames(scenario: Scenario, facts: SketchFacts, sketch_dir: Path) -> None:
+    """A user's sketch prints no HIL: lines and dials what it hard-codes: only a board
+    whose build frames setup() and which maps addresses (the twin) can run it."""
+    spec = find_board_spec(scenario.board)
+    if facts.uses_scenario_header or spec is None or BOARD_KINDS[spec.kind].frames_setup:
+        return
+    raise ConfigError(
+        f"board {spec.name} cannot run a user's sketch unchanged: its build does not frame "
+        "setup() with HIL:BOOT/HIL:DONE, and it dials what the sketch hard-codes",
+        seen=f"{sketch_dir} includes no hil_scenario.h",
+        fix="run it on a twin board (hil boards), or make the sketch take its server "
+        "from hil_scenario.h and print the HIL: lines (see sketches/)",
+    )
+
+
+def _read_sketch(sketch_dir: Path, run_dir: Path) -> SketchFacts:
+    """What the sketch hard-codes (a user's sketch: no hil_scenario.h), kept in the run."""
+    files = [
+        (p.name, p.read_text(encoding="utf-8", errors="replace"))
+        for p in sorted(sketch_dir.iterdir())
+        if p.is_file()
+    ]
+    facts = parse_source(sketch_files(files))
+    if not facts.uses_scenario_header:
+        (run_dir / "sketch-facts.json").write_text(
+            json.dumps(
+                {
+                    "hosts": facts.hosts,
+                    "ips": facts.ips,
+                    "ports": facts.ports,
+                    "certificates": len(facts.certificates),
+                    "fingerprints": [f"{f.algorithm}:{f.hex}" for f in facts.fingerprints],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    return facts
 
 
 @contextlib.contextmanager
@@ -209,10 +290,24 @@ def _issue_certs(
     config: BenchConfig,
     run_dir: Path,
     durations: dict[str, float],
+    facts: SketchFacts,
 ) -> CertBundle:
+    """The plan's certificates, issued for the name the sketch dials: the bench address
+    for our sketches, the host name (or IP literal) a user's sketch hard-codes."""
     with _step(durations, "certs"):
         plan = get_plan(scenario.cert_plan or profile.cert_plan)
-        return make_certs(plan, target.bind, run_dir / "certs", config.cache_dir / "keys")
+        host = _server_name(scenario, target, facts)
+        return make_certs(plan, host, run_dir / "certs", config.cache_dir / "keys")
+
+
+def _server_name(scenario: Scenario, target: Target, facts: SketchFacts) -> str:
+    """The name the sketch dials: what a user's sketch hard-codes, else the scenario's
+    server name (on the twin, which maps it), else the bench address."""
+    if not facts.uses_scenario_header and facts.server_name:
+        return facts.server_name
+    if target.bench_board is not None:
+        return target.bind  # a real board dials the bench address: nothing maps a name
+    return scenario.server_name or target.bind
 
 
 def _attempt(
@@ -223,6 +318,8 @@ def _attempt(
     run_dir: Path,
     durations: dict[str, float],
     marks: dict[str, float],
+    sketch_dir: Path,
+    facts: SketchFacts,
 ) -> int:
     """Build, flash, server, capture, reset, watch; returns the server's port.
 
@@ -231,6 +328,7 @@ def _attempt(
     follows it) meets no server; the attempt starts at the reset through the reader.
     """
     scenario = target.scenario
+    user_sketch = not facts.uses_scenario_header
     with contextlib.ExitStack() as stack:
         board: Board = stack.enter_context(
             open_board(
@@ -243,7 +341,7 @@ def _attempt(
         )
         port = pick_port(config.cache_dir, target.scenario.name, target.bind, target.bench_board)
         with _step(durations, "build"):
-            firmware = _build(target, certs, board, config, port, run_dir)
+            firmware = _build(target, certs, board, config, port, run_dir, sketch_dir, facts)
         with _step(durations, "flash"):
             board.flash(firmware, log_path=run_dir / "build.log")
         with _step(durations, "server"):
@@ -255,10 +353,19 @@ def _attempt(
                 port = pick_port(
                     config.cache_dir, scenario.name, target.bind, target.bench_board, fresh=True
                 )
-                firmware = _build(target, certs, board, config, port, run_dir)
+                firmware = _build(target, certs, board, config, port, run_dir, sketch_dir, facts)
                 board.flash(firmware, log_path=run_dir / "build.log")
                 server = _start(profile, scenario, certs, target, port, run_dir)
             stack.callback(server.stop)
+        if user_sketch:
+            # Every address and port the sketch hard-codes is the run's server (the
+            # twin reads the map at reset: no build depends on it).
+            board.map_network(
+                {addr: target.bind for addr in facts.addresses},
+                {p: server.port for p in facts.ports if p != server.port},
+            )
+        elif certs.host != target.bind:
+            board.map_network({certs.host: target.bind}, {})
         with _step(durations, "capture_start"):
             where = capture_target(target.bind, server.port)
             bench = config.bench
@@ -295,7 +402,15 @@ def _attempt(
             if scenario.sketch == AGENT_SKETCH:
                 # The agent learns the server at run time: one build for every profile.
                 send_job(monitor, _agent_job(certs, target, server.port), board=board.spec.name)
-            monitor.expect(r"HIL:DONE\b", timeout=config.attempt_timeout)
+            if user_sketch:
+                quiet = _wait_quiet(monitor, server.server_log, config)
+                (run_dir / RUN_END).write_text(
+                    f"serial quiet for {config.quiet_timeout:g} s\n"
+                    if quiet
+                    else f"{CUT_AT_DEADLINE} (--attempt-timeout {config.attempt_timeout:g} s)\n"
+                )
+            else:
+                monitor.expect(r"HIL:DONE\b", timeout=config.attempt_timeout)
         with _step(durations, "settle"):
             _wait_server_idle(server.server_log, config.settle_timeout)
         with _step(durations, "teardown"):
@@ -349,17 +464,17 @@ def _build(
     config: BenchConfig,
     port: int,
     run_dir: Path,
+    sketch_dir: Path,
+    facts: SketchFacts,
 ) -> Firmware:
     scenario = target.scenario
-    sketch_dir = config.sketches_dir / scenario.sketch
-    if not sketch_dir.is_dir():
-        raise HilError(
-            f"scenario {scenario.name}: sketch folder {sketch_dir} does not exist",
-            fix=(
-                "check the scenario's sketch name, or point the sketches folder there "
-                "(hil --sketches-dir, ini hil_sketches_dir, fixture hil_sketches_dir)"
-            ),
-        )
+    if not facts.uses_scenario_header:
+        # A user's sketch reads nothing of ours: its build depends on the sketch and the
+        # board only, so one build serves every profile, port and certificate (the map
+        # of what it dials reaches the twin at reset, not in the binary).
+        header = "// generated by esp-tls-hil for a user's sketch; do not edit\n#pragma once\n"
+        request = BuildRequest(sketch_dir, header, {}, frame=True)
+        return board.build(request, log_path=run_dir / "build.log")
     ssid, password = "hil-bench", "hil-bench"  # the twin's WiFi takes any
     bench = target.bench_board
     if bench is not None and not bench.simulated and config.bench is not None:
@@ -376,7 +491,7 @@ def _build(
         "HIL_SCENARIO": json.dumps(scenario.name),
         "HIL_WIFI_SSID": json.dumps(ssid),
         "HIL_WIFI_PASSWORD": json.dumps(password),
-        "HIL_SERVER_HOST": json.dumps(target.bind),
+        "HIL_SERVER_HOST": json.dumps(certs.host),
         "HIL_SERVER_PORT": str(port),
         # The server certificate's SHA-1, for sketches that pin it (setFingerprint).
         "HIL_CERT_SHA1": json.dumps(certs.sha1),
@@ -400,13 +515,45 @@ def _build(
     return board.build(request, log_path=run_dir / "build.log")
 
 
+def _server_connections(server_log: Path) -> tuple[int, int]:
+    """(accepted, closed) connections the server has logged so far."""
+    events = parse_server_log(server_log.read_text()) if server_log.exists() else []
+    accepted = sum(e.kind == "server_accepted" for e in events)
+    return accepted, sum(e.kind == "server_closed" for e in events)
+
+
+def _server_idle(server_log: Path) -> bool:
+    accepted, closed = _server_connections(server_log)
+    return closed >= accepted
+
+
+def _wait_quiet(monitor: SerialMonitor, server_log: Path, config: BenchConfig) -> bool:
+    """The end of a user's sketch's run: Serial quiet for `quiet_timeout` s while the
+    server has no connection open (a handshake can be silent on Serial for longer).
+    A sketch that never goes quiet (it prints in loop()) ends at `attempt_timeout`:
+    False then."""
+    deadline = time.monotonic() + config.attempt_timeout
+    while time.monotonic() < deadline:
+        if not monitor.reading or (
+            monitor.quiet_for >= config.quiet_timeout and _server_idle(server_log)
+        ):
+            log.info("serial quiet for %.1f s: the run ends", monitor.quiet_for)
+            return True
+        time.sleep(0.05)
+    log.warning(
+        "Serial was never quiet for %.1f s within %.0f s of HIL:BOOT: the run ends "
+        "at --attempt-timeout",
+        config.quiet_timeout,
+        config.attempt_timeout,
+    )
+    return False
+
+
 def _wait_server_idle(server_log: Path, timeout: float) -> None:
     """Wait until the server saw every connection close, so the capture holds the last FIN."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        events = parse_server_log(server_log.read_text()) if server_log.exists() else []
-        accepted = sum(e.kind == "server_accepted" for e in events)
-        closed = sum(e.kind == "server_closed" for e in events)
+        accepted, closed = _server_connections(server_log)
         if accepted and closed >= accepted:
             return
         time.sleep(0.02)
@@ -426,6 +573,7 @@ def _analyse(
     error: HilError | None,
     durations: dict[str, float],
     marks: dict[str, float] | None = None,
+    facts: SketchFacts | None = None,
 ) -> RunRecord:
     """Turn whatever artifacts exist into a timeline, a diagnosis and a verdict."""
     spec = find_board_spec(scenario.board)  # unknown: the error verdict says so
@@ -486,6 +634,14 @@ def _analyse(
         wire_watched=wire_watched,
     )
     diagnosis = diagnose(timeline, ctx)
+    run_end = run_dir / RUN_END
+    if run_end.exists() and run_end.read_text().startswith(CUT_AT_DEADLINE):
+        notes.append(run_end.read_text().strip() + "; later attempts are not in this run")
+    if facts is not None and certs is not None and not facts.uses_scenario_header:
+        notes += pinned_notes(facts, certs.sha1, certs.sha256, certs.ca_sha256)
+        ip_note = ip_literal_note(facts, stack, bool(certs.san_ips()))
+        if ip_note:
+            notes.append(ip_note)
     if notes:
         diagnosis = replace(diagnosis, evidence=diagnosis.evidence + tuple(map(Evidence, notes)))
     if error is not None:

@@ -100,6 +100,21 @@ def _sketch(tmp_path: Path, name: str, includes: str, body: str) -> Path:
             ["setCACert() is not in ESP8266 Arduino core 3.1.2", "2.4.1, 2.4.2, 2.5.2, 2.7.4"],
         ),
         (
+            "twin-esp8266-2.4.1",
+            "#include <ESP8266WiFi.h>\n#include <WiFiClientSecure.h>",
+            "  WiFiClientSecure c;\n  c.setInsecure();",
+            [
+                "setInsecure() is not in ESP8266 Arduino core 2.4.1",
+                "core versions that have it: 2.5.2, 2.7.4, 3.0.2, 3.1.2",
+            ],
+        ),
+        (
+            "twin-esp8266-2.4.2",
+            "#include <ESP8266WiFi.h>\n#include <WiFiClientSecure.h>",
+            '  WiFiClientSecure c;\n  c.setFingerprint("AA BB");',
+            ["setFingerprint() is not in ESP8266 Arduino core 2.4.2", "2.5.2, 2.7.4"],
+        ),
+        (
             "twin-esp32-1.0.6",
             "#include <WiFi.h>\n#include <WiFiClientSecure.h>",
             "  WiFiClientSecure c;\n  c.setCACertBundle(nullptr);",

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "check.h"
@@ -72,4 +74,31 @@ TEST(send_all_to_a_peer_that_never_reads_ends_at_its_deadline) {
     std::vector<uint8_t> big(64 << 20, 0x55);
     CHECK(!twin::send_all(fd, big.data(), big.size(), 200));
     close(fd);
+}
+
+// The run's map of a user's sketch: its host names and literals go to the run's server,
+// its ports to the server's port; anything else stays refused.
+TEST(map_resolves_a_sketch_host_name_and_its_port_to_the_run_server) {
+    Listener l;
+    std::string map = "api.weather.example.com=127.0.0.1,192.168.1.210=127.0.0.1";
+    std::string ports = "443=" + std::to_string(l.port);
+    setenv("HIL_ADDR_MAP", map.c_str(), 1);
+    setenv("HIL_PORT_MAP", ports.c_str(), 1);
+    std::string ip;
+    CHECK(twin::resolve_name("api.weather.example.com", &ip) && ip == "127.0.0.1");
+    CHECK(twin::resolve_name("localhost", &ip) && ip == "127.0.0.1");
+    CHECK(!twin::resolve_name("other.example.com", &ip));  // not in the map: no such host
+    CHECK(twin::mapped_port(443) == l.port);
+    CHECK(twin::mapped_port(8883) == 8883);
+    twin::TcpConn c;
+    CHECK(c.open("api.weather.example.com", 443, 2000));  // lands on the listener
+    c.close();
+    CHECK(c.open("192.168.1.210", 443, 2000));
+    c.close();
+    CHECK(!c.open("other.example.com", 443, 1000));  // refused: not mapped, not loopback
+    CHECK(!c.open("10.1.2.3", 443, 1000));
+    setenv("HIL_PORT_MAP", "443=notaport", 1);
+    CHECK(twin::mapped_port(443) == 443);
+    unsetenv("HIL_ADDR_MAP");
+    unsetenv("HIL_PORT_MAP");
 }

@@ -101,3 +101,30 @@ def test_the_cli_names_a_missing_profile(capsys):
 
 def test_the_axtls_twin_is_core_2_4_1():
     assert core_id(get_board_spec("twin-esp8266-axtls")) == "esp8266-2.4.1"
+
+
+def test_a_composed_twin_run_dials_a_host_name_a_real_board_the_bench_address():
+    # By the IP literal, BearSSL and mbedTLS 2.x fail every CA-verified connect to a
+    # certificate with an iPAddress SAN: the twin's composed runs dial "localhost".
+    twin = compose_scenario(board="twin-esp8266-axtls", profile="do-2016-ssl-params-fixed")
+    assert twin.server_name == "localhost"
+    real = compose_scenario(board="esp-esp8266-2.4.1", profile="do-2016-ssl-params-fixed")
+    assert real.server_name is None
+
+
+def test_a_scenario_file_may_name_its_server(tmp_path):
+    from harness.run.runinfo import read_run_info, write_run_info
+    from harness.run.scenarios import load_scenario_file
+
+    path = tmp_path / "named.toml"
+    path.write_text(
+        'description = "d"\nsketch = "tls_client"\nboard = "twin-esp8266-3.1.2"\n'
+        'profile = "mozilla-intermediate"\nserver_name = "hil.example.test"\n'
+        "[expect]\nconnected = true\n"
+    )
+    scenario = load_scenario_file(path)
+    assert scenario.server_name == "hil.example.test"
+    write_run_info(scenario, "hil.example.test", tmp_path)
+    back = read_run_info(tmp_path)
+    assert back.scenario.server_name == "hil.example.test"
+    assert back.host == "hil.example.test"

@@ -66,8 +66,17 @@ def tcp_connect_failed(tl: Timeline, ctx: Context) -> Finding | None:
         proof.add(f"The twin refused to connect to {refused[0].fields['refused']}", refused[0])
         return proof.finding(
             "tcp_connect_failed",
-            "The twin only connects to 127.0.0.0/8: the sketch asked for another address.",
-            [Fix("sketch", "Use the server address from hil_scenario.h (HIL_SERVER_HOST)")],
+            "The twin only connects to 127.0.0.0/8 and to the addresses the run maps to its "
+            "server: the sketch asked for another address (none of the host names and IP "
+            "literals the harness read in its source), and no packet was sent.",
+            [
+                Fix("sketch", "Use the server address from hil_scenario.h (HIL_SERVER_HOST)"),
+                Fix(
+                    "sketch",
+                    "A user's sketch: write the address it dials as a string literal (a host "
+                    "name or IP) the harness can read and map, not one built at run time",
+                ),
+            ],
         )
     said = log_errors(tl, tcp_connect_failed=True)
     if said:

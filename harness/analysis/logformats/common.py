@@ -32,6 +32,10 @@ def parse(t: float, text: str) -> Event | None:
         return ev("boot", build=m.group(1))
     if m := _DONE.search(text):
         pairs = dict(p.split("=", 1) for p in m.group(1).split())
+        if "connected" not in pairs:
+            # The harness's frame of a user's sketch (after setup() returned): the end of
+            # setup, not the sketch's word on the connection (the stack and wire say that).
+            return ev("setup_done")
         return ev(
             "connect_result",
             connected=pairs.get("connected") == "1",

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.model.cores import CoreRelease
+from harness.model.errors import ConfigError
 
 if TYPE_CHECKING:
     from harness.instruments.serial_monitor import SerialMonitor
@@ -46,6 +47,9 @@ class BuildRequest:
     sketch_dir: Path
     scenario_header: str  # contents of hil_scenario.h, without the build id line
     extra_headers: dict[str, bytes]  # file name -> contents (e.g. hil_ca_cert.h)
+    # A user's sketch prints no HIL: lines: the build frames setup() with HIL:BOOT and
+    # HIL:DONE (the twin's core does it when the program defines its build id).
+    frame: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,9 @@ class Board(abc.ABC):
     """A place a sketch runs: build, flash, reset, and a serial port to read."""
 
     spec: BoardSpec
+    # The build can frame setup() with HIL:BOOT/HIL:DONE (BuildRequest.frame): what a
+    # user's sketch, which prints no HIL: line, needs.
+    frames_setup: bool = False
 
     @property
     @abc.abstractmethod
@@ -75,6 +82,20 @@ class Board(abc.ABC):
     def reset(self, monitor: SerialMonitor | None = None) -> None:
         """Restart the sketch from setup(). A real board resets through `monitor`, the
         reader that owns its port (so no byte of the boot is lost); the twin needs none."""
+
+    def map_network(self, addresses: dict[str, str], ports: dict[int, int]) -> None:
+        """Send what the sketch dials (host names and IP literals -> the run's server
+        address, ports -> its port) to the run's server from the next reset on.
+
+        A real board dials what its sketch says, through the bench's network: nothing
+        here can redirect it."""
+        if addresses or ports:
+            raise ConfigError(
+                f"board {self.spec.name} cannot redirect the addresses its sketch hard-codes",
+                seen=", ".join([*addresses, *map(str, ports)]),
+                fix="run a user's sketch unchanged on a twin board, or give a real board a "
+                "sketch that takes its server from hil_scenario.h (see sketches/)",
+            )
 
     @abc.abstractmethod
     def halt(self) -> None:

@@ -119,10 +119,18 @@ def build(
         env=pio_env(platforms_dir),
         append_log=True,
     )
-    return result.check(
-        f"PlatformIO build of {project.project_dir} [{project.env_name}]",
-        fix="read the compiler errors in the build log",
-    )
+    what = f"PlatformIO build of {project.project_dir} [{project.env_name}]"
+    errors = [ln.strip() for ln in result.output.splitlines() if ": error:" in ln]
+    if result.returncode != 0 and errors:
+        # The compiler's own words first (e.g. an API the core version lacks, and the
+        # versions that have it), not the tail of SCons's summary.
+        raise ToolFailedError(
+            f"{what} failed: {len(errors)} compiler error(s)",
+            seen="\n".join(errors[:5]),
+            fix="read the compiler errors in the build log",
+            log=log_path,
+        )
+    return result.check(what, fix="read the compiler errors in the build log")
 
 
 # -- the offline tool-scons fallback (shared/reference/environment-notes.md) ------------------

@@ -114,6 +114,15 @@ class CertBundle:
         }[algorithm].upper()
         return sep.join(hexed[i : i + 2] for i in range(0, len(hexed), 2))
 
+    def san_ips(self) -> list[str]:
+        """The addresses the leaf names in iPAddress SANs (none without a SAN)."""
+        cert = x509.load_pem_x509_certificate(self.cert_pem.read_bytes())
+        try:
+            sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except x509.ExtensionNotFound:
+            return []
+        return [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)]
+
     def served_chain(self, order: str = ChainOrder.FULL) -> Path:
         """The PEM file a server loads to send `order` (see ChainOrder) after its certificate."""
         try:

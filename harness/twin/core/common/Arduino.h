@@ -2,12 +2,15 @@
 // the project's sketches use, with the board's timing and clock semantics.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <memory>
 
 #include "HardwareSerial.h"
 #include "IPAddress.h"
@@ -24,6 +27,10 @@
 #define INPUT 0
 #define OUTPUT 1
 #define LED_BUILTIN 2
+
+// As the ESP8266 core: std::min/max for sketches that call min()/max() unqualified.
+using std::max;
+using std::min;
 
 typedef uint8_t byte;
 typedef bool boolean;

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "twin_io.h"
+#include "twin_net.h"
 
 ESP8266WiFiClass WiFi;
 
@@ -26,10 +27,11 @@ IPAddress ESP8266WiFiClass::localIP() const {
 
 int ESP8266WiFiClass::hostByName(const char* name, IPAddress& result) {
     if (name == nullptr) return 0;
+    // The run's map first: a sketch's "192.168.1.210" or "api.example.com" is its server.
+    std::string ip;
+    if (twin::resolve_name(name, &ip)) return result.fromString(ip.c_str()) ? 1 : 0;
+    // An unmapped literal parses as on the board (the TCP guard refuses it later, loudly).
     if (result.fromString(name)) return 1;
-    if (std::strcmp(name, "localhost") == 0) {
-        result = IPAddress(127, 0, 0, 1);
-        return 1;
-    }
+    twin::diag("hostByName(\"%s\"): not in the run's map (HIL_ADDR_MAP): no such host", name);
     return 0;
 }

@@ -29,8 +29,8 @@ public:
     String SSID() const { return String(ssid_); }
     bool isConnected() { return status() == WL_CONNECTED; }
     bool disconnect(bool = false) { begun_ = false; polls_ = 0; return true; }
-    // As on the board: an IP literal parses; the twin resolves no names but
-    // "localhost" (no DNS packet ever leaves the host).
+    // Names resolve through the run's map (HIL_ADDR_MAP) to its server, and
+    // "localhost"; an IP literal parses as on the board; no DNS packet ever leaves.
     int hostByName(const char* name, IPAddress& result);
 
 private:

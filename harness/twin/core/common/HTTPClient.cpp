@@ -1,5 +1,7 @@
 #include "HTTPClient.h"
 
+#include <algorithm>
+
 #include "twin_clock.h"
 
 namespace {
@@ -49,14 +51,71 @@ bool HTTPClient::connect() {
     return client_->connect(host_.c_str(), port_) != 0;
 }
 
-int HTTPClient::GET() {
+int HTTPClient::GET() { return sendRequest("GET", nullptr, 0); }
+
+int HTTPClient::sendRequest(const char* type, const uint8_t* payload, size_t size) {
     if (!connect()) return kConnectFailed;
-    String head = String("GET ") + uri_ + " HTTP/1.1\r\nHost: " + host_ +
-                  "\r\nUser-Agent: ESP8266HTTPClient\r\nConnection: close\r\n\r\n";
+    // A GET with no added header writes what GET() always wrote (the recordings' bytes).
+    String head = String(type) + " " + uri_ + " HTTP/1.1\r\nHost: " + host_ +
+                  "\r\nUser-Agent: " + agent_ + "\r\nConnection: close\r\n" + headers_;
+    if (payload != nullptr && size > 0) head += String("Content-Length: ") + String((unsigned long)size) + "\r\n";
+    head += "\r\n";
     if (client_->write((const uint8_t*)head.c_str(), head.length()) != head.length()) {
         return HTTPC_ERROR_SEND_HEADER_FAILED;
     }
+    if (payload != nullptr && size > 0 && client_->write(payload, size) != size) {
+        return HTTPC_ERROR_SEND_PAYLOAD_FAILED;
+    }
     return read_response_head();
+}
+
+void HTTPClient::addHeader(const String& name, const String& value, bool first, bool replace) {
+    String lower = name;
+    lower.toLowerCase();
+    // As the cores do: these are the client's own, not the sketch's to add.
+    if (lower == "connection" || lower == "user-agent" || lower == "host") return;
+    String line = name + ": " + value + "\r\n";
+    if (replace) {
+        // Drop an earlier header of the same name.
+        String kept;
+        int start = 0;
+        while (start < (int)headers_.length()) {
+            int end = headers_.indexOf("\r\n", (unsigned)start);
+            if (end < 0) break;
+            String one = headers_.substring((unsigned)start, (unsigned)end + 2);
+            String key = one.substring(0, (unsigned)std::max(0, one.indexOf(':')));
+            key.toLowerCase();
+            if (key != lower) kept += one;
+            start = end + 2;
+        }
+        headers_ = kept;
+    }
+    headers_ = first ? line + headers_ : headers_ + line;
+}
+
+static String base64(const String& in) {
+    static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    String out;
+    const std::string& s = in.str();
+    for (size_t i = 0; i < s.size(); i += 3) {
+        uint32_t n = (uint8_t)s[i] << 16;
+        if (i + 1 < s.size()) n |= (uint8_t)s[i + 1] << 8;
+        if (i + 2 < s.size()) n |= (uint8_t)s[i + 2];
+        out += abc[(n >> 18) & 63];
+        out += abc[(n >> 12) & 63];
+        out += i + 1 < s.size() ? abc[(n >> 6) & 63] : '=';
+        out += i + 2 < s.size() ? abc[n & 63] : '=';
+    }
+    return out;
+}
+
+void HTTPClient::setAuthorization(const char* user, const char* password) {
+    if (user == nullptr || password == nullptr) return;
+    setAuthorization(base64(String(user) + ":" + password).c_str());
+}
+
+void HTTPClient::setAuthorization(const char* encoded) {
+    if (encoded != nullptr) addHeader("Authorization", String("Basic ") + encoded);
 }
 
 int HTTPClient::read_response_head() {

@@ -1,5 +1,6 @@
-// HTTPClient (ESP8266HTTPClient / arduino-esp32 HTTPClient), the part sketches use for
-// a GET over a Client: begin(client, url), GET(), getString(), errorToString(), end().
+// HTTPClient (ESP8266HTTPClient / arduino-esp32 HTTPClient), the part users' sketches use
+// over a Client: begin(client, url), GET/POST/PUT/PATCH/sendRequest, addHeader,
+// setAuthorization, setUserAgent, getString(), getStream(), errorToString(), end().
 // Error codes and texts are the release's (hil_core_config.h, from the core data).
 #pragma once
 
@@ -21,6 +22,23 @@ public:
     bool begin(Client& client, const String& host, uint16_t port, const String& uri = "/",
                bool https = false);
     int GET();
+    int POST(const String& payload) { return POST((const uint8_t*)payload.c_str(), payload.length()); }
+    int POST(const uint8_t* payload, size_t size) { return sendRequest("POST", payload, size); }
+    int PUT(const String& payload) { return sendRequest("PUT", payload); }
+    int PATCH(const String& payload) { return sendRequest("PATCH", payload); }
+    int sendRequest(const char* type, const String& payload = String()) {
+        return sendRequest(type, (const uint8_t*)payload.c_str(), payload.length());
+    }
+    int sendRequest(const char* type, const uint8_t* payload, size_t size);
+    void addHeader(const String& name, const String& value, bool first = false,
+                   bool replace = true);
+    void setAuthorization(const char* user, const char* password);
+    void setAuthorization(const char* base64);
+    void setUserAgent(const String& agent) { agent_ = agent; }
+    void setReuse(bool) {}  // the twin's requests say Connection: close, as GET() does
+    bool connected() { return client_ != nullptr && client_->connected(); }
+    Client& getStream() { return *client_; }
+    Client* getStreamPtr() { return client_; }
     String getString();
     int getSize() const { return size_; }
     void setTimeout(uint16_t ms) { timeout_ms_ = ms; }
@@ -33,6 +51,8 @@ private:
 
     Client* client_ = nullptr;
     String host_, uri_ = "/";
+    String agent_ = "ESP8266HTTPClient";
+    String headers_;  // added by addHeader, each "Name: value\r\n"
     uint16_t port_ = 0;
     int size_ = -1;
     int code_ = 0;

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <cstdio>
 
+#include "Print.h"
+
 bool IPAddress::fromString(const char* s) {
     struct in_addr a;
     if (s == nullptr || inet_pton(AF_INET, s, &a) != 1) return false;
@@ -16,3 +18,5 @@ String IPAddress::toString() const {
     std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", b_[0], b_[1], b_[2], b_[3]);
     return String(buf);
 }
+
+size_t IPAddress::printTo(Print& p) const { return p.print(toString()); }

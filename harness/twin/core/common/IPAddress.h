@@ -3,9 +3,10 @@
 
 #include <cstdint>
 
+#include "Printable.h"
 #include "WString.h"
 
-class IPAddress {
+class IPAddress : public Printable {
 public:
     IPAddress() = default;
     IPAddress(uint8_t a, uint8_t b, uint8_t c, uint8_t d) : b_{a, b, c, d} {}
@@ -20,6 +21,10 @@ public:
         return b_[0] == o.b_[0] && b_[1] == o.b_[1] && b_[2] == o.b_[2] && b_[3] == o.b_[3];
     }
     bool isSet() const { return b_[0] || b_[1] || b_[2] || b_[3]; }
+    operator uint32_t() const {
+        return (uint32_t)b_[0] | (uint32_t)b_[1] << 8 | (uint32_t)b_[2] << 16 | (uint32_t)b_[3] << 24;
+    }
+    size_t printTo(Print& p) const override;
 
 private:
     uint8_t b_[4] = {0, 0, 0, 0};

@@ -4,14 +4,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "Printable.h"
 #include "WString.h"
 
 #define DEC 10
 #define HEX 16
 #define OCT 8
 #define BIN 2
-
-class Printable;
 
 class Print {
 public:
@@ -32,6 +31,7 @@ public:
     size_t print(long v, int base = DEC);
     size_t print(unsigned long v, int base = DEC);
     size_t print(double v, int digits = 2);
+    size_t print(const Printable& p) { return p.printTo(*this); }
 
     size_t println();
     template <typename T>

@@ -1,4 +1,5 @@
 // The board's firmware entry: boot, setup() once, loop() forever.
+// (A framed user sketch: HIL:BOOT, setup(), HIL:DONE, loop() forever.)
 #include <unistd.h>
 
 #include "Arduino.h"
@@ -40,10 +41,21 @@ void configTime(int, int, const char* server1, const char*, const char*) {
     twin::set_clock_from_sntp();
 }
 
+// A user's sketch prints no HIL: lines of its own: the harness compiles a definition of
+// this symbol (its build id) into the program, and the core frames setup() with
+// HIL:BOOT / HIL:DONE. Harness sketches frame themselves and leave it undefined (null).
+extern "C" {
+extern const char hil_frame_build_id[] __attribute__((weak));
+}
+
 int main() {
     twin::mark_boot();
     twin::install_signal_handlers();
+    const bool framed = hil_frame_build_id != nullptr;
+    // Before setup(), as a board's boot output comes before the sketch's Serial.begin().
+    if (framed) twin::serial_printf("\r\nHIL:BOOT build=%s\r\n", hil_frame_build_id);
     setup();
+    if (framed) twin::serial_printf("HIL:DONE setup() returned\r\n");
     for (;;) {
         loop();
         yield();

@@ -23,10 +23,11 @@ static bool parse_ipv4(const std::string& s, in_addr* out) {
 
 static bool in_loopback8(const in_addr& a) { return (ntohl(a.s_addr) >> 24) == 127; }
 
-// HIL_ADDR_MAP: "from=to,from=to". Read on every call: cheap, and always current.
-static std::string mapped(const std::string& addr) {
-    const char* env = std::getenv("HIL_ADDR_MAP");
-    if (env == nullptr) return addr;
+// A map in the environment: "from=to,from=to". Read on every call: cheap, and always
+// current. Empty when `from` is not in it.
+static std::string lookup(const char* var, const std::string& key) {
+    const char* env = std::getenv(var);
+    if (env == nullptr) return std::string();
     std::string map(env);
     size_t pos = 0;
     while (pos <= map.size()) {
@@ -35,13 +36,41 @@ static std::string mapped(const std::string& addr) {
         std::string item = map.substr(pos, comma - pos);
         size_t eq = item.find('=');
         if (!item.empty() && eq == std::string::npos) {
-            diag("HIL_ADDR_MAP entry '%s' has no '=': ignored", item.c_str());
-        } else if (!item.empty() && item.substr(0, eq) == addr) {
+            diag("%s entry '%s' has no '=': ignored", var, item.c_str());
+        } else if (!item.empty() && item.substr(0, eq) == key) {
             return item.substr(eq + 1);
         }
         pos = comma + 1;
     }
-    return addr;
+    return std::string();
+}
+
+// HIL_ADDR_MAP: the run's map of the sketch's host names and IP literals to its server.
+static std::string mapped(const std::string& addr) {
+    std::string to = lookup("HIL_ADDR_MAP", addr);
+    return to.empty() ? addr : to;
+}
+
+bool resolve_name(const std::string& name, std::string* ip) {
+    std::string target = mapped(name);
+    if (target == "localhost") target = "127.0.0.1";
+    in_addr a;
+    if (!parse_ipv4(target, &a) || !in_loopback8(a)) return false;
+    *ip = target;
+    return true;
+}
+
+uint16_t mapped_port(uint16_t port) {
+    std::string to = lookup("HIL_PORT_MAP", std::to_string(port));
+    if (to.empty()) return port;
+    char* end = nullptr;
+    unsigned long p = std::strtoul(to.c_str(), &end, 10);
+    if (end == to.c_str() || *end != '\0' || p == 0 || p > 65535) {
+        diag("HIL_PORT_MAP maps port %u to '%s', not a port: not mapped", port, to.c_str());
+        return port;
+    }
+    diag("port %u mapped to %lu", port, p);
+    return (uint16_t)p;
 }
 
 Resolved resolve_guarded(const std::string& sketch_addr) {
@@ -81,6 +110,8 @@ int tcp_connect(const std::string& ip, uint16_t port, uint32_t timeout_ms,
         diag("internal: tcp_connect to %s refused (not 127.0.0.0/8)", ip.c_str());
         return -1;
     }
+    // The sketch's port (443 on the bench) is the run's server port on this host.
+    port = mapped_port(port);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     int one = 1;

@@ -1,8 +1,10 @@
 // The twin's only way onto the network: TCP to 127.0.0.0/8, nothing else.
 //
 // A sketch names its server as on the bench (e.g. "192.168.1.210"). The
-// harness maps such addresses with HIL_ADDR_MAP=addr=127.x.y.z,...; whatever
-// is not in 127.0.0.0/8 after mapping is refused before any packet is sent.
+// harness maps such addresses with HIL_ADDR_MAP=addr=127.x.y.z,... (host names too:
+// a user's sketch dials "api.example.com"), and the ports it dials with
+// HIL_PORT_MAP=443=34567,...; whatever is not in 127.0.0.0/8 after mapping is refused
+// before any packet is sent.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +22,14 @@ struct Resolved {
 // Map (HIL_ADDR_MAP) and guard a sketch address (IP literal or host name).
 // Prints the HIL:REFUSED line on Serial and stderr when refusing.
 Resolved resolve_guarded(const std::string& sketch_addr);
+
+// A host name (or literal) as the twin's resolver answers it: mapped by HIL_ADDR_MAP,
+// "localhost", or a 127.0.0.0/8 literal; false for anything else (no DNS packet leaves).
+bool resolve_name(const std::string& name, std::string* ip);
+
+// The port a connection to the sketch's `port` goes to: HIL_PORT_MAP ("443=34567,...")
+// maps the ports the sketch hard-codes to the run's server port; others stay.
+uint16_t mapped_port(uint16_t port);
 
 // How a personality's TCP stack sets up its sockets.
 struct TcpOptions {

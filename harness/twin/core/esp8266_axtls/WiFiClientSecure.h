@@ -12,6 +12,7 @@
 #include "Arduino.h"
 #include "IPAddress.h"
 #include "axtls_core_version.h"
+#include "hil_core_config.h"
 
 namespace twin {
 class LwipConn;
@@ -37,6 +38,22 @@ public:
     bool setCertificate(const uint8_t* der, size_t size);
     bool setPrivateKey(const uint8_t* der, size_t size);
     void allowSelfSignedCerts();
+
+    // The BearSSL-era API that core 2.4.x lacks, declared unavailable (the attribute,
+    // made from the release data, names the core versions that have it): a sketch that
+    // calls one fails to compile as on this core, whatever arguments it passes.
+    template <typename... A> void setInsecure(A&&...) HIL_API_ATTR_setInsecure;
+    template <typename... A> bool setFingerprint(A&&...) HIL_API_ATTR_setFingerprint;
+    template <typename... A> void setTrustAnchors(A&&...) HIL_API_ATTR_setTrustAnchors;
+    template <typename... A> void setBufferSizes(A&&...) HIL_API_ATTR_setBufferSizes;
+    template <typename... A> int getLastSSLError(A&&...) HIL_API_ATTR_getLastSSLError;
+    template <typename... A> bool setCiphers(A&&...) HIL_API_ATTR_setCiphers;
+    template <typename... A> bool setCiphersLessSecure(A&&...) HIL_API_ATTR_setCiphersLessSecure;
+    template <typename... A> bool setSSLVersion(A&&...) HIL_API_ATTR_setSSLVersion;
+    template <typename... A> void setKnownKey(A&&...) HIL_API_ATTR_setKnownKey;
+    template <typename... A> void setX509Time(A&&...) HIL_API_ATTR_setX509Time;
+    template <typename... A>
+    static bool probeMaxFragmentLength(A&&...) HIL_API_ATTR_probeMaxFragmentLength;
 
     uint8_t connected();
     explicit operator bool() { return connected(); }
