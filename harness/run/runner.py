@@ -25,6 +25,7 @@ from harness.analysis.logformats import parse_serial
 from harness.analysis.logformats.lines import read_serial_log
 from harness.analysis.serverlog import parse_server_log
 from harness.analysis.verdict import judge
+from harness.analysis.wire import WireAnalysis
 from harness.instruments.boards import find_board_spec, get_board_spec, open_board
 from harness.instruments.boards.base import Board, BuildRequest, Firmware
 from harness.instruments.boards.bench import Bench
@@ -34,7 +35,7 @@ from harness.instruments.reaper import sweep_stale
 from harness.instruments.serial_monitor import BITS_PER_BYTE, SerialMonitor
 from harness.instruments.servers import TlsServer, start_server
 from harness.instruments.servers.profiles import ServerProfile, accepted_suites, load_profile
-from harness.instruments.tshark import analyze_capture
+from harness.instruments.tshark import CaptureJob, analyze_capture
 from harness.model import (
     Confidence,
     Event,
@@ -45,7 +46,13 @@ from harness.model import (
     Scenario,
     Verdict,
 )
-from harness.model.errors import ConfigError, HilError, NetworkSafetyError, PortInUseError
+from harness.model.errors import (
+    ConfigError,
+    DeadlineError,
+    HilError,
+    NetworkSafetyError,
+    PortInUseError,
+)
 from harness.run.agent import AGENT_SKETCH, agent_header, job_payload, send_job
 from harness.run.names import safe_name
 from harness.run.retention import prune_firmware, prune_runs
@@ -77,6 +84,9 @@ class BenchConfig:
     bench_board: str | None = None  # the bench board scenarios run on (--hil-board)
     port: str | None = None  # overrides that board's port (--hil-port)
     skip_flash: bool = False  # trust the board's firmware; still check its build id
+    # A time.monotonic() instant the whole attempt must end by (a matrix cell's
+    # deadline): every wait of the run is cut there and the run ends as an error.
+    deadline: float | None = None
 
 
 def new_run_dir(parent: Path, name: str) -> Path:
@@ -113,6 +123,32 @@ def _step(durations: dict[str, float], name: str) -> Iterator[None]:
         log.info("step %s %s in %.3f s", name, outcome, durations[name])
 
 
+@dataclass(frozen=True)
+class Collected:
+    """What a run's attempt left for the analysis: `collect`'s result, `finish`'s input."""
+
+    scenario: Scenario
+    config: BenchConfig
+    target: Target
+    run_dir: Path
+    profile: ServerProfile | None
+    certs: CertBundle | None
+    port: int
+    error: HilError | None
+    durations: dict[str, float]
+    marks: dict[str, float]
+    started: float
+    interrupted: BaseException | None = None
+
+    def capture_job(self) -> CaptureJob | None:
+        """The capture for a batched wire analysis, when there is one to read."""
+        pcap = self.run_dir / "capture.pcapng"
+        port = self.port or _listening_port(self.run_dir)
+        if not (pcap.exists() and port):
+            return None
+        return CaptureJob(pcap, self.run_dir / "keylog.txt", port, self.run_dir / "tshark.log")
+
+
 def run_scenario(
     scenario: Scenario, config: BenchConfig, *, run_dir: Path | None = None
 ) -> RunRecord:
@@ -122,6 +158,12 @@ def run_scenario(
     input, one that meets a bug of ours (an `error` verdict naming it) and one cut
     short by Ctrl-C or SIGTERM (written, then the interrupt goes on up).
     """
+    return finish(collect(scenario, config, run_dir=run_dir))
+
+
+def collect(scenario: Scenario, config: BenchConfig, *, run_dir: Path | None = None) -> Collected:
+    """The attempt: everything up to the analysis. Never raises for a harness error or
+    an interrupt (both are kept for `finish`), so a batch can finish every run it began."""
     run_dir = run_dir or new_run_dir(config.runs_dir, scenario.name)
     target = Target(scenario, None, config.bind, external=False)
     try:
@@ -176,16 +218,39 @@ def run_scenario(
     if error is not None:
         log.error("scenario %s: %s", scenario.name, error)
         (run_dir / "error.txt").write_text(str(error) + "\n")
-    with _step(durations, "analyse"):
-        record = _analyse(scenario, profile, certs, port, run_dir, error, durations, marks)
-    record = replace(record, board_info=target.info())
-    durations["total"] = round(time.monotonic() - started, 4)
+    return Collected(
+        scenario,
+        config,
+        target,
+        run_dir,
+        profile,
+        certs,
+        port,
+        error,
+        durations,
+        marks,
+        started,
+        interrupted,
+    )
+
+
+def finish(collected: Collected, wire: WireAnalysis | HilError | None = None) -> RunRecord:
+    """Analyse and write the artifacts; `wire` is the capture's analysis when a batch
+    read it already (None: read it here). Re-raises the run's interrupt, after."""
+    c = collected
+    with _step(c.durations, "analyse"):
+        record = _analyse(
+            c.scenario, c.profile, c.certs, c.port, c.run_dir, c.error, c.durations, c.marks, wire
+        )
+    record = replace(record, board_info=c.target.info())
+    c.durations["total"] = round(time.monotonic() - c.started, 4)
     _write_artifacts(record)
-    if run_dir.parent == Path(config.runs_dir).resolve() and config.keep_runs > 0:
-        prune_runs(run_dir.parent, config.keep_runs)
+    config = c.config
+    if c.run_dir.parent == Path(config.runs_dir).resolve() and config.keep_runs > 0:
+        prune_runs(c.run_dir.parent, config.keep_runs)
         prune_firmware(config.cache_dir)
-    if interrupted is not None:
-        raise interrupted
+    if c.interrupted is not None:
+        raise c.interrupted
     return record
 
 
@@ -244,6 +309,7 @@ def _attempt(
         port = pick_port(config.cache_dir, target.scenario.name, target.bind, target.bench_board)
         with _step(durations, "build"):
             firmware = _build(target, certs, board, config, port, run_dir)
+        _left(config, 0.0)  # a build that used the whole deadline: stop before the flash
         with _step(durations, "flash"):
             board.flash(firmware, log_path=run_dir / "build.log")
         with _step(durations, "server"):
@@ -287,17 +353,18 @@ def _attempt(
                 # printed or sent before this reset is not the attempt.
                 marks["attempt_start"] = time.time()
             board.reset(monitor)
-            monitor.expect(
-                rf"HIL:BOOT build={re.escape(firmware.build_id)}",
-                timeout=config.boot_timeout,
-                since=since,
-            )
-            if scenario.sketch == AGENT_SKETCH:
-                # The agent learns the server at run time: one build for every profile.
-                send_job(monitor, _agent_job(certs, target, server.port), board=board.spec.name)
-            monitor.expect(r"HIL:DONE\b", timeout=config.attempt_timeout)
+            with _deadline_said(config):
+                monitor.expect(
+                    rf"HIL:BOOT build={re.escape(firmware.build_id)}",
+                    timeout=_left(config, config.boot_timeout),
+                    since=since,
+                )
+                if scenario.sketch == AGENT_SKETCH:
+                    # The agent learns the server at run time: one build for every profile.
+                    send_job(monitor, _agent_job(certs, target, server.port), board=board.spec.name)
+                monitor.expect(r"HIL:DONE\b", timeout=_left(config, config.attempt_timeout))
         with _step(durations, "settle"):
-            _wait_server_idle(server.server_log, config.settle_timeout)
+            _wait_server_idle(server.server_log, _left(config, config.settle_timeout))
         with _step(durations, "teardown"):
             board.halt()
             capture.stop()
@@ -368,10 +435,16 @@ def _build(
         # Nothing of the scenario's server goes into the agent: its build id, and so
         # the flash, stay the same for every profile.
         header = agent_header(ssid, password, scenario.defines)
-        return board.build(
-            BuildRequest(sketch_dir=sketch_dir, scenario_header=header, extra_headers={}),
-            log_path=run_dir / "build.log",
-        )
+        with _deadline_said(config):
+            return board.build(
+                BuildRequest(
+                    sketch_dir=sketch_dir,
+                    scenario_header=header,
+                    extra_headers={},
+                    timeout=_build_timeout(config),
+                ),
+                log_path=run_dir / "build.log",
+            )
     defines = {
         "HIL_SCENARIO": json.dumps(scenario.name),
         "HIL_WIFI_SSID": json.dumps(ssid),
@@ -396,8 +469,45 @@ def _build(
         sketch_dir=sketch_dir,
         scenario_header=header,
         extra_headers=extra,
+        timeout=_build_timeout(config),
     )
-    return board.build(request, log_path=run_dir / "build.log")
+    with _deadline_said(config):
+        return board.build(request, log_path=run_dir / "build.log")
+
+
+def _build_timeout(config: BenchConfig) -> float | None:
+    """The build's share of the run's deadline (None: the tool's own default)."""
+    return _left(config, 600.0) if config.deadline is not None else None
+
+
+def _left(config: BenchConfig, timeout: float) -> float:
+    """`timeout`, cut at the run's deadline; DeadlineError once that has passed."""
+    if config.deadline is None:
+        return timeout
+    left = config.deadline - time.monotonic()
+    if left <= 0:
+        raise _past_deadline(None)
+    return min(timeout, left)
+
+
+def _past_deadline(cause: DeadlineError | None) -> DeadlineError:
+    return DeadlineError(
+        "the run passed its deadline and was stopped",
+        seen=cause.what if cause is not None else "",
+        fix="give the cell more time (hil matrix --cell-timeout) or see why it was slow "
+        "in its run directory",
+    )
+
+
+@contextlib.contextmanager
+def _deadline_said(config: BenchConfig) -> Iterator[None]:
+    """A wait the deadline cut short says so, not only which line it missed."""
+    try:
+        yield
+    except DeadlineError as exc:
+        if config.deadline is not None and time.monotonic() >= config.deadline:
+            raise _past_deadline(exc) from None
+        raise
 
 
 def _wait_server_idle(server_log: Path, timeout: float) -> None:
@@ -426,8 +536,10 @@ def _analyse(
     error: HilError | None,
     durations: dict[str, float],
     marks: dict[str, float] | None = None,
+    wire_read: WireAnalysis | HilError | None = None,
 ) -> RunRecord:
-    """Turn whatever artifacts exist into a timeline, a diagnosis and a verdict."""
+    """Turn whatever artifacts exist into a timeline, a diagnosis and a verdict; `wire_read`
+    is the capture's analysis (or why it failed) when it was read already."""
     spec = find_board_spec(scenario.board)  # unknown: the error verdict says so
     stack = spec.stack if spec else None
     baud = spec.baud if spec else 115200
@@ -442,14 +554,14 @@ def _analyse(
         events.append(server_events)
         if not port:
             # The run stopped before _attempt returned: the server said where it listened.
-            port = next(
-                (e.fields["port"] for e in server_events if e.kind == "server_listening"), 0
-            )
+            port = _listening_port(run_dir, server_events)
     pcap = run_dir / "capture.pcapng"
     wire_watched = False
     if pcap.exists() and port:
         try:
-            wire = analyze_capture(
+            if isinstance(wire_read, HilError):
+                raise wire_read
+            wire = wire_read or analyze_capture(
                 pcap,
                 keylog=run_dir / "keylog.txt",
                 server_port=port,
@@ -508,6 +620,15 @@ def _analyse(
         verdict=verdict,
         durations=durations,
     )
+
+
+def _listening_port(run_dir: Path, server_events: list[Event] | None = None) -> int:
+    if server_events is None:
+        server_log = run_dir / "server.log"
+        if not server_log.exists():
+            return 0
+        server_events = parse_server_log(server_log.read_text())
+    return next((e.fields["port"] for e in server_events if e.kind == "server_listening"), 0)
 
 
 def _write_artifacts(record: RunRecord) -> None:

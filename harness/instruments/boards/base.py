@@ -46,6 +46,9 @@ class BuildRequest:
     sketch_dir: Path
     scenario_header: str  # contents of hil_scenario.h, without the build id line
     extra_headers: dict[str, bytes]  # file name -> contents (e.g. hil_ca_cert.h)
+    # Seconds the build may take, waiting for the build lock included (None: the
+    # tool's default); a matrix cell's deadline comes down here.
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from harness.instruments.boards.twin_config import (
     board_manifest,
     core_config_header,
 )
-from harness.model.errors import StateError
+from harness.model.errors import DeadlineError, StateError
 
 log = logging.getLogger(__name__)
 # Long steps a person waits for: the CLI shows this logger on stderr even when quiet.
@@ -51,11 +51,23 @@ def _tree_digest(h: hashlib._Hash, root: Path) -> None:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """One build at a time per build dir (parallel test workers share the cache)."""
+def _locked(path: Path, deadline: float) -> Iterator[None]:
+    """One build at a time per build dir (parallel test workers share the cache); the
+    wait for another worker's build ends at `deadline` (time.monotonic())."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise DeadlineError(
+                        f"the build folder {path.parent} stayed locked by another build",
+                        fix="another hil or pytest worker is building there; wait for it "
+                        "or give the run more time",
+                    ) from None
+                time.sleep(0.05)
         try:
             yield
         finally:
@@ -104,7 +116,8 @@ class TwinBoard(Board):
         sketch = request.sketch_dir.resolve()
         work = self.cache_dir / "twin" / self.spec.name / sketch.name
         include = work / "include"
-        with _locked(work / ".lock"):
+        deadline = time.monotonic() + (request.timeout or platformio.BUILD_TIMEOUT)
+        with _locked(work / ".lock", deadline):
             build_id = self._build_id(request)
             program = work / "build" / self.spec.pio_board / "program"
             stamp = program.with_name("program.build-id")
@@ -159,7 +172,12 @@ class TwinBoard(Board):
                 log_path,
             )
             started = time.monotonic()
-            platformio.build(project, log_path=log_path, platforms_dir=work / "platforms")
+            platformio.build(
+                project,
+                log_path=log_path,
+                platforms_dir=work / "platforms",
+                timeout=max(deadline - time.monotonic(), 1.0),
+            )
             progress.info("built %s in %.0f s", sketch.name, time.monotonic() - started)
             stamp.write_text(build_id)
             _keep(project.program, include / SCENARIO_HEADER, work / "by-id", build_id)
