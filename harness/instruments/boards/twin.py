@@ -286,7 +286,12 @@ def _mirror(source: Path, target: Path) -> Path:
     return target
 
 
-KEPT_BUILDS = 24  # per board and sketch; the oldest go first
+# Per board and sketch; the oldest go first. A matrix column builds one firmware per cell
+# (the server port is compiled in) and walks them in the same order every time: with
+# fewer slots than a column has cells, least-recently-used eviction throws out each build
+# just before it is needed again (with 24 slots, a 29-profile matrix rebuilt every cell
+# on every run). 1.5 MB each.
+KEPT_BUILDS = 96
 
 
 def _keep(program: Path, header: Path, folder: Path, build_id: str) -> None:
