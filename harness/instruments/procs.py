@@ -203,6 +203,7 @@ class ManagedProcess:
         cwd: Path | None = None,
         pass_fds: Sequence[int] = (),
         stdout_pipe: bool = False,
+        stdin_pipe: bool = False,
         preexec_user: tuple[int, int] | None = None,
     ) -> subprocess.Popen[bytes]:
         if self.state is ProcState.RUNNING:
@@ -215,7 +216,7 @@ class ManagedProcess:
         try:
             self._proc = subprocess.Popen(
                 self.cmd,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
                 stdout=subprocess.PIPE if stdout_pipe else logf,
                 stderr=logf,
                 env=_child_env(env),
@@ -266,8 +267,10 @@ class ManagedProcess:
             self.state = ProcState.STOPPED
             return None
         _kill_group(self._proc, sig, grace)
-        if self._proc.stdout:
-            self._proc.stdout.close()
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe:
+                with contextlib.suppress(OSError):
+                    pipe.close()
         self.state = ProcState.STOPPED
         return self._proc.returncode
 

@@ -21,6 +21,7 @@ import os
 import selectors
 import signal
 import tempfile
+import threading
 import time
 import warnings
 from collections import Counter
@@ -147,6 +148,69 @@ def analyze_capture(
     )
     decoded = decoder.result(partial=done.partial)
     return dataclasses.replace(decoded, warnings=done.diagnostics + decoded.warnings)
+
+
+class PrimedPass:
+    """`analyze_capture` with tshark's start paid while the run is still going.
+
+    tshark spends ~0.2 s of CPU loading its dissectors before it reads a byte; started
+    as soon as the server's port is known, it does that beside the run's attempt, then
+    reads the finished capture on its stdin. The command is `analyze_capture`'s with
+    `-r -`, and its output goes through the same decoder and the same checks. `close()`
+    stops it on every path (also when it was never fed).
+    """
+
+    def __init__(self, keylog: Path | None, server_port: int, *, log_path: Path) -> None:
+        self.server_port = server_port
+        self.log_path = Path(log_path)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path.unlink(missing_ok=True)
+        self.cmd = tshark_command(
+            Path("-"),
+            keylog=keylog,
+            fields=wire.FIELDS,
+            display_filter=f"tcp.port == {int(server_port)}",
+            tls_ports=(server_port,),
+        )
+        self._proc = procs.ManagedProcess("tshark", self.cmd, log_path=self.log_path)
+        self._popen = self._proc.start(stdout_pipe=True, stdin_pipe=True)
+
+    def analyze(self, pcap: Path, *, timeout: float = 120.0) -> wire.WireAnalysis:
+        pcap = Path(pcap)
+        _check_file(pcap, self.log_path)
+        stdin, stdout = self._popen.stdin, self._popen.stdout
+        assert stdin is not None and stdout is not None  # both piped in __init__
+        deadline = time.monotonic() + timeout
+
+        def feed() -> None:
+            # A thread: a capture larger than the pipe would block while tshark waits
+            # for its stdout to be read.
+            try:
+                with pcap.open("rb") as f:
+                    while chunk := f.read(_CHUNK):
+                        stdin.write(chunk)
+            except (BrokenPipeError, OSError) as exc:
+                log.warning("tshark stopped reading %s: %s", pcap, exc)
+            finally:
+                with contextlib.suppress(OSError):
+                    stdin.close()
+
+        writer = threading.Thread(target=feed, name="hil-tshark-feed", daemon=True)
+        writer.start()
+        decoder = wire.Decoder(self.server_port)
+        try:
+            _pump(stdout.fileno(), decoder.feed, deadline, self.cmd, self.log_path)
+            returncode = self._proc.wait(max(deadline - time.monotonic(), 0.1))
+        except DeadlineError:
+            raise _timeout(self.cmd, timeout, self.log_path) from None
+        finally:
+            writer.join(timeout=max(deadline - time.monotonic(), 0.1))
+        done = _judge(pcap, returncode, self.log_path.read_text(errors="replace"), self.log_path)
+        decoded = decoder.result(partial=done.partial)
+        return dataclasses.replace(decoded, warnings=done.diagnostics + decoded.warnings)
+
+    def close(self) -> None:
+        self._proc.stop(sig=signal.SIGTERM, grace=2.0)
 
 
 def guess_server_port(pcap: Path, *, log_path: Path | None = None, timeout: float = 60.0) -> int:

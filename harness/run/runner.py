@@ -35,7 +35,7 @@ from harness.instruments.reaper import sweep_stale
 from harness.instruments.serial_monitor import BITS_PER_BYTE, SerialMonitor
 from harness.instruments.servers import TlsServer, start_server
 from harness.instruments.servers.profiles import ServerProfile, accepted_suites, load_profile
-from harness.instruments.tshark import CaptureJob, analyze_capture
+from harness.instruments.tshark import CaptureJob, PrimedPass, analyze_capture
 from harness.model import (
     Confidence,
     Event,
@@ -139,6 +139,7 @@ class Collected:
     marks: dict[str, float]
     started: float
     interrupted: BaseException | None = None
+    primed: PrimedPass | None = None  # tshark started ahead for this run's capture
 
     def capture_job(self) -> CaptureJob | None:
         """The capture for a batched wire analysis, when there is one to read."""
@@ -158,12 +159,16 @@ def run_scenario(
     input, one that meets a bug of ours (an `error` verdict naming it) and one cut
     short by Ctrl-C or SIGTERM (written, then the interrupt goes on up).
     """
-    return finish(collect(scenario, config, run_dir=run_dir))
+    return finish(collect(scenario, config, run_dir=run_dir, prime=True))
 
 
-def collect(scenario: Scenario, config: BenchConfig, *, run_dir: Path | None = None) -> Collected:
+def collect(
+    scenario: Scenario, config: BenchConfig, *, run_dir: Path | None = None, prime: bool = False
+) -> Collected:
     """The attempt: everything up to the analysis. Never raises for a harness error or
-    an interrupt (both are kept for `finish`), so a batch can finish every run it began."""
+    an interrupt (both are kept for `finish`), so a batch can finish every run it began.
+    `prime`: start the run's tshark once the server's port is known (tshark.PrimedPass),
+    for a run analysed on its own; `finish` must follow, which stops it."""
     run_dir = run_dir or new_run_dir(config.runs_dir, scenario.name)
     target = Target(scenario, None, config.bind, external=False)
     try:
@@ -188,6 +193,7 @@ def collect(scenario: Scenario, config: BenchConfig, *, run_dir: Path | None = N
     port = 0
     profile: ServerProfile | None = None
     certs: CertBundle | None = None
+    primed: list[PrimedPass] | None = [] if prime else None
     try:
         if early is not None:
             raise early
@@ -199,7 +205,7 @@ def collect(scenario: Scenario, config: BenchConfig, *, run_dir: Path | None = N
         profile = load_profile(scenario.profile)
         certs = _issue_certs(scenario, profile, target, config, run_dir, durations)
         with _board_session(target) as reachable:
-            port = _attempt(reachable, profile, certs, config, run_dir, durations, marks)
+            port = _attempt(reachable, profile, certs, config, run_dir, durations, marks, primed)
     except HilError as exc:
         error = exc
     except KeyboardInterrupt as exc:
@@ -231,6 +237,7 @@ def collect(scenario: Scenario, config: BenchConfig, *, run_dir: Path | None = N
         marks,
         started,
         interrupted,
+        primed[0] if primed else None,
     )
 
 
@@ -239,6 +246,13 @@ def finish(collected: Collected, wire: WireAnalysis | HilError | None = None) ->
     read it already (None: read it here). Re-raises the run's interrupt, after."""
     c = collected
     with _step(c.durations, "analyse"):
+        if c.primed is not None:
+            try:
+                pcap = c.run_dir / "capture.pcapng"
+                if wire is None and pcap.exists():
+                    wire = _primed_analysis(c.primed, pcap)
+            finally:
+                c.primed.close()
         record = _analyse(
             c.scenario, c.profile, c.certs, c.port, c.run_dir, c.error, c.durations, c.marks, wire
         )
@@ -252,6 +266,29 @@ def finish(collected: Collected, wire: WireAnalysis | HilError | None = None) ->
     if c.interrupted is not None:
         raise c.interrupted
     return record
+
+
+def _primed_analysis(primed: PrimedPass, pcap: Path) -> WireAnalysis | HilError:
+    try:
+        return primed.analyze(pcap)
+    except HilError as exc:
+        return exc
+
+
+def _prime(
+    primed: list[PrimedPass] | None, port: int, run_dir: Path, durations: dict[str, float]
+) -> None:
+    """(Re)start the run's tshark for `port`; one that failed to start is only logged,
+    as the analysis then starts its own and says what went wrong."""
+    if primed is None:
+        return
+    while primed:
+        primed.pop().close()
+    with _step(durations, "tshark_start"):
+        try:
+            primed.append(PrimedPass(run_dir / "keylog.txt", port, log_path=run_dir / "tshark.log"))
+        except HilError as exc:
+            log.warning("tshark could not be started ahead: %s", exc)
 
 
 @contextlib.contextmanager
@@ -288,8 +325,10 @@ def _attempt(
     run_dir: Path,
     durations: dict[str, float],
     marks: dict[str, float],
+    primed: list[PrimedPass] | None = None,
 ) -> int:
-    """Build, flash, server, capture, reset, watch; returns the server's port.
+    """Build, flash, server, capture, reset, watch; returns the server's port. With
+    `primed`, the run's tshark is started as soon as the port is known and put there.
 
     The order of DESIGN.md: the board is flashed before the server listens, so the
     boot a real board makes to tell its running build (and the run of the sketch that
@@ -307,6 +346,7 @@ def _attempt(
             )
         )
         port = pick_port(config.cache_dir, target.scenario.name, target.bind, target.bench_board)
+        _prime(primed, port, run_dir, durations)
         with _step(durations, "build"):
             firmware = _build(target, certs, board, config, port, run_dir)
         _left(config, 0.0)  # a build that used the whole deadline: stop before the flash
@@ -321,6 +361,7 @@ def _attempt(
                 port = pick_port(
                     config.cache_dir, scenario.name, target.bind, target.bench_board, fresh=True
                 )
+                _prime(primed, port, run_dir, durations)
                 firmware = _build(target, certs, board, config, port, run_dir)
                 board.flash(firmware, log_path=run_dir / "build.log")
                 server = _start(profile, scenario, certs, target, port, run_dir)
