@@ -7,6 +7,7 @@ directory, above all when the run fails.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import json
 import logging
@@ -408,9 +409,14 @@ def _attempt(
             _wait_server_idle(server.server_log, _left(config, config.settle_timeout))
         with _step(durations, "teardown"):
             board.halt()
-            capture.stop()
-            monitor.close()
-            server.stop()
+            # The server saw every connection close (settle): nothing more reaches the
+            # wire, so dumpcap's stop (its markers and flush, the longest part) runs
+            # beside the serial reader's and the server's.
+            with cf.ThreadPoolExecutor(1, thread_name_prefix="hil-capture-stop") as pool:
+                stopping = pool.submit(capture.stop)
+                monitor.close()
+                server.stop()
+                stopping.result()
         return server.port
 
 
@@ -560,7 +566,7 @@ def _wait_server_idle(server_log: Path, timeout: float) -> None:
         closed = sum(e.kind == "server_closed" for e in events)
         if accepted and closed >= accepted:
             return
-        time.sleep(0.02)
+        time.sleep(0.005)
     log.warning("server connections still open after %.1f s; capture may end mid-close", timeout)
 
 
