@@ -347,7 +347,6 @@ def _attempt(
             )
         )
         port = pick_port(config.cache_dir, target.scenario.name, target.bind, target.bench_board)
-        _prime(primed, port, run_dir, durations)
         with _step(durations, "build"):
             firmware = _build(target, certs, board, config, port, run_dir)
         _left(config, 0.0)  # a build that used the whole deadline: stop before the flash
@@ -362,11 +361,12 @@ def _attempt(
                 port = pick_port(
                     config.cache_dir, scenario.name, target.bind, target.bench_board, fresh=True
                 )
-                _prime(primed, port, run_dir, durations)
                 firmware = _build(target, certs, board, config, port, run_dir)
                 board.flash(firmware, log_path=run_dir / "build.log")
                 server = _start(profile, scenario, certs, target, port, run_dir)
             stack.callback(server.stop)
+        # Not before the server: on two cores tshark's start would slow the server's.
+        _prime(primed, server.port, run_dir, durations)
         with _step(durations, "capture_start"):
             where = capture_target(target.bind, server.port)
             bench = config.bench
