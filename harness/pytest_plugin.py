@@ -476,7 +476,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
     folder = records[0].run_dir.parent
     text = summary.summary_markdown(records, base=folder)
-    path = folder / SUMMARY_NAME
+    # Each pytest-xdist worker is a session of its own: each keeps its own table
+    # (hil-summary-gw0.md, ...) instead of overwriting the others'.
+    worker = getattr(session.config, "workerinput", {}).get("workerid")
+    path = folder / (f"{Path(SUMMARY_NAME).stem}-{worker}.md" if worker else SUMMARY_NAME)
     path.write_text(text)
     session.config.stash[_SUMMARY_PATH] = path
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")

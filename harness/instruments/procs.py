@@ -74,6 +74,19 @@ def _child_env(env: Mapping[str, str] | None) -> dict[str, str]:
     return {**os.environ, **(env or {}), **reaper().child_env()}
 
 
+def _group_left(pgid: int) -> bool:
+    """Live members left in process group `pgid`. Signal 0 to the group answers "none"
+    at once in the usual case; only a group that still has a process (perhaps just a
+    zombie) costs the scan of /proc that tells the living from the dead."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone's process, maybe ours under another user: look closer
+    return bool(group_members(pgid))
+
+
 def _kill_group(proc: subprocess.Popen[bytes], first: int, grace: float) -> None:
     """Signal the process group, wait `grace`, then SIGKILL and reap.
 
@@ -82,7 +95,7 @@ def _kill_group(proc: subprocess.Popen[bytes], first: int, grace: float) -> None
     reused, so they are killed by group too.
     """
     if proc.poll() is not None:
-        if group_members(proc.pid):
+        if _group_left(proc.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
         reaper().untrack_group(proc.pid)
@@ -97,7 +110,7 @@ def _kill_group(proc: subprocess.Popen[bytes], first: int, grace: float) -> None
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=5)
-    if group_members(proc.pid):
+    if _group_left(proc.pid):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
     reaper().untrack_group(proc.pid)
@@ -203,6 +216,7 @@ class ManagedProcess:
         cwd: Path | None = None,
         pass_fds: Sequence[int] = (),
         stdout_pipe: bool = False,
+        stdin_pipe: bool = False,
         preexec_user: tuple[int, int] | None = None,
     ) -> subprocess.Popen[bytes]:
         if self.state is ProcState.RUNNING:
@@ -215,7 +229,7 @@ class ManagedProcess:
         try:
             self._proc = subprocess.Popen(
                 self.cmd,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
                 stdout=subprocess.PIPE if stdout_pipe else logf,
                 stderr=logf,
                 env=_child_env(env),
@@ -266,8 +280,10 @@ class ManagedProcess:
             self.state = ProcState.STOPPED
             return None
         _kill_group(self._proc, sig, grace)
-        if self._proc.stdout:
-            self._proc.stdout.close()
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe:
+                with contextlib.suppress(OSError):
+                    pipe.close()
         self.state = ProcState.STOPPED
         return self._proc.returncode
 

@@ -21,6 +21,7 @@ import os
 import selectors
 import signal
 import tempfile
+import threading
 import time
 import warnings
 from collections import Counter
@@ -30,8 +31,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.analysis import wire
+from harness.analysis.wire import sections
 from harness.instruments import procs
-from harness.model.errors import CaptureError, DeadlineError
+from harness.instruments.capture.pcapng import SHB, BlockSplitter
+from harness.model.errors import CaptureError, DeadlineError, HilError
 
 if TYPE_CHECKING:
     import pyshark
@@ -145,6 +148,69 @@ def analyze_capture(
     )
     decoded = decoder.result(partial=done.partial)
     return dataclasses.replace(decoded, warnings=done.diagnostics + decoded.warnings)
+
+
+class PrimedPass:
+    """`analyze_capture` with tshark's start paid while the run is still going.
+
+    tshark spends ~0.2 s of CPU loading its dissectors before it reads a byte; started
+    as soon as the server's port is known, it does that beside the run's attempt, then
+    reads the finished capture on its stdin. The command is `analyze_capture`'s with
+    `-r -`, and its output goes through the same decoder and the same checks. `close()`
+    stops it on every path (also when it was never fed).
+    """
+
+    def __init__(self, keylog: Path | None, server_port: int, *, log_path: Path) -> None:
+        self.server_port = server_port
+        self.log_path = Path(log_path)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path.unlink(missing_ok=True)
+        self.cmd = tshark_command(
+            Path("-"),
+            keylog=keylog,
+            fields=wire.FIELDS,
+            display_filter=f"tcp.port == {int(server_port)}",
+            tls_ports=(server_port,),
+        )
+        self._proc = procs.ManagedProcess("tshark", self.cmd, log_path=self.log_path)
+        self._popen = self._proc.start(stdout_pipe=True, stdin_pipe=True)
+
+    def analyze(self, pcap: Path, *, timeout: float = 120.0) -> wire.WireAnalysis:
+        pcap = Path(pcap)
+        _check_file(pcap, self.log_path)
+        stdin, stdout = self._popen.stdin, self._popen.stdout
+        assert stdin is not None and stdout is not None  # both piped in __init__
+        deadline = time.monotonic() + timeout
+
+        def feed() -> None:
+            # A thread: a capture larger than the pipe would block while tshark waits
+            # for its stdout to be read.
+            try:
+                with pcap.open("rb") as f:
+                    while chunk := f.read(_CHUNK):
+                        stdin.write(chunk)
+            except (BrokenPipeError, OSError) as exc:
+                log.warning("tshark stopped reading %s: %s", pcap, exc)
+            finally:
+                with contextlib.suppress(OSError):
+                    stdin.close()
+
+        writer = threading.Thread(target=feed, name="hil-tshark-feed", daemon=True)
+        writer.start()
+        decoder = wire.Decoder(self.server_port)
+        try:
+            _pump(stdout.fileno(), decoder.feed, deadline, self.cmd, self.log_path)
+            returncode = self._proc.wait(max(deadline - time.monotonic(), 0.1))
+        except DeadlineError:
+            raise _timeout(self.cmd, timeout, self.log_path) from None
+        finally:
+            writer.join(timeout=max(deadline - time.monotonic(), 0.1))
+        done = _judge(pcap, returncode, self.log_path.read_text(errors="replace"), self.log_path)
+        decoded = decoder.result(partial=done.partial)
+        return dataclasses.replace(decoded, warnings=done.diagnostics + decoded.warnings)
+
+    def close(self) -> None:
+        self._proc.stop(sig=signal.SIGTERM, grace=2.0)
 
 
 def guess_server_port(pcap: Path, *, log_path: Path | None = None, timeout: float = 60.0) -> int:
@@ -402,3 +468,117 @@ def write_filtered(
     cmd = [tshark, "-n", "-r", str(pcap), "-Y", display_filter, "-F", "pcapng", "-w", str(out)]
     done = _run_pass(Path(pcap), cmd, lambda lines: None, log_path=log_path, timeout=timeout)
     return not done.partial
+
+
+# -- many captures, one tshark ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaptureJob:
+    """One run's capture for `analyze_captures`."""
+
+    pcap: Path
+    keylog: Path | None
+    server_port: int
+    log_path: Path | None = None  # this run's tshark.log (its single pass, when it needs one)
+
+
+def analyze_captures(
+    jobs: Sequence[CaptureJob], *, work_dir: Path, timeout: float = 300.0
+) -> list[wire.WireAnalysis | CaptureError]:
+    """`analyze_capture` for each job, with one tshark start for all of them.
+
+    A tshark start (~0.25 s of CPU) is most of a warm twin run's analysis; a matrix
+    pays it once a batch instead of once a cell. The batch is the jobs' files one
+    after the other in `work_dir` (deleted after), each its own pcapng section, and
+    their keylogs likewise; `harness.analysis.wire.sections` splits the rows back.
+    A capture that is not one whole section (cut short, not pcapng), and every job
+    when the batch pass itself fails, gets its own `analyze_capture` pass instead:
+    the batch is a shortcut, never a different answer. Each result is the job's
+    analysis or the CaptureError its own pass raised.
+    """
+    results: list[wire.WireAnalysis | CaptureError | None] = [None] * len(jobs)
+    batched = [i for i, job in enumerate(jobs) if _one_whole_section(job.pcap)]
+    if len(batched) > 1:
+        try:
+            for i, analysis in zip(
+                batched, _batch_pass([jobs[i] for i in batched], work_dir, timeout), strict=True
+            ):
+                results[i] = analysis
+        except HilError as exc:
+            log.warning(
+                "batch analysis of %d captures failed (%s); one pass each", len(batched), exc.what
+            )
+    for i, job in enumerate(jobs):
+        if results[i] is None:
+            try:
+                results[i] = analyze_capture(
+                    job.pcap, job.keylog, job.server_port, log_path=job.log_path, timeout=timeout
+                )
+            except CaptureError as exc:
+                results[i] = exc
+    return [r for r in results if r is not None]
+
+
+def _one_whole_section(pcap: Path) -> bool:
+    try:
+        data = Path(pcap).read_bytes()
+    except OSError:
+        return False
+    splitter = BlockSplitter(str(pcap))
+    types = [btype for btype, _ in splitter.feed(data)]
+    return (
+        bool(types)
+        and types[0] == SHB
+        and types.count(SHB) == 1
+        and None not in types
+        and not splitter.rest()
+    )
+
+
+def _batch_pass(
+    jobs: Sequence[CaptureJob], work_dir: Path, timeout: float
+) -> list[wire.WireAnalysis]:
+    work_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="batch-", suffix=".pcapng", dir=work_dir)
+    batch = Path(name)
+    keylog = batch.with_suffix(".keylog.txt")
+    try:
+        with os.fdopen(fd, "wb") as out, keylog.open("wb") as keys:
+            for job in jobs:
+                out.write(job.pcap.read_bytes())
+                if job.keylog is not None and job.keylog.is_file():
+                    text = job.keylog.read_bytes()
+                    keys.write(text if text.endswith(b"\n") or not text else text + b"\n")
+        decoders = [wire.Decoder(job.server_port) for job in jobs]
+        splitter = sections.SectionSplitter(decoders)
+        ports = sorted({job.server_port for job in jobs})
+        done = _run_pass(
+            batch,
+            tshark_command(
+                batch,
+                keylog=keylog,
+                fields=sections.BATCH_FIELDS,
+                display_filter="",
+                tls_ports=ports,
+            ),
+            splitter.feed,
+            log_path=batch.with_suffix(".tshark.log"),
+            timeout=timeout,
+        )
+        if done.partial or splitter.warnings:
+            raise CaptureError(
+                "the batch of captures did not read back whole",
+                seen="\n".join([*splitter.warnings, *done.diagnostics][-5:]),
+                fix="nothing to do: each capture is read on its own instead",
+            )
+        results = []
+        for decoder in decoders:
+            decoded = decoder.result(partial=False)
+            results.append(
+                dataclasses.replace(decoded, warnings=done.diagnostics + decoded.warnings)
+            )
+        return results
+    finally:
+        for path in (batch, keylog, batch.with_suffix(".tshark.log")):
+            path.unlink(missing_ok=True)

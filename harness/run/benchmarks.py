@@ -8,10 +8,12 @@ for comparing runs (`hil bench --json`, one JSON object a line).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
@@ -51,6 +53,21 @@ def median_seconds(fn: Callable[[], object], runs: int) -> float:
         fn()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+@contextlib.contextmanager
+def twin_real_time() -> Iterator[None]:
+    """The old path, for baselines: twins started inside sleep through every delay()
+    (HIL_TWIN_REAL_TIME=1, as before virtual time; the environment reaches them)."""
+    before = os.environ.get("HIL_TWIN_REAL_TIME")
+    os.environ["HIL_TWIN_REAL_TIME"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("HIL_TWIN_REAL_TIME", None)
+        else:
+            os.environ["HIL_TWIN_REAL_TIME"] = before
 
 
 def discover(directory: Path | None = None) -> dict[str, ModuleType]:

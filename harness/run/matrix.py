@@ -1,11 +1,15 @@
 """`hil matrix`: run sketches x boards x server profiles as one table (layer 4).
 
 Cells of one (sketch, board) pair run one after the other in one worker, so a board's
-build directory is never used by two builds at once and its firmware is built once
-and reused while only the server differs; the pairs run in parallel, one worker per core.
-A cell that errors stays an error cell with its run directory. Ctrl-C or SIGTERM (the
-CLI turns it into KeyboardInterrupt) stops starting new cells, lets the running ones end
-(each is bounded by the runner's deadlines) and keeps every finished cell.
+build directory is never used by two builds at once and a firmware built once (per
+server port and certificate) is kept by its build id and reused; the pairs run in
+parallel, one worker per core. A worker reads the captures of a batch of its cells with
+one tshark start (`MatrixRequest.batch`); each cell keeps its own capture and run
+directory. A cell's attempt is cut at its deadline (`cell_timeout`): the runner ends its
+waits and stops its processes there, and the cell is an error cell with its run
+directory; the matrix goes on. Ctrl-C or SIGTERM (the CLI turns it into
+KeyboardInterrupt) stops starting new cells, lets the running ones end (each bounded by
+its deadline), analyses every cell begun and keeps every finished cell.
 """
 
 from __future__ import annotations
@@ -22,12 +26,13 @@ from pathlib import Path
 from harness.analysis import matrix_report
 from harness.instruments.boards import ALIASES, BOARDS, get_board_spec
 from harness.instruments.servers.profiles import list_profiles
-from harness.model import Expectation, Outcome, Scenario
+from harness.instruments.tshark import analyze_captures
+from harness.model import Expectation, Outcome, RunRecord, Scenario
 from harness.model.errors import ConfigError, HilError
 from harness.model.matrix import CellOutcome, MatrixCell
 from harness.model.sketches import DEFAULT_SERVER_NAME
 from harness.run.agent import AGENT_SKETCH
-from harness.run.runner import BenchConfig, new_run_dir, run_scenario
+from harness.run.runner import BenchConfig, Collected, collect, finish, new_run_dir
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,9 @@ class MatrixRequest:
     backend: str = "builtin"
     cell_timeout: float = DEFAULT_CELL_TIMEOUT
     workers: int = 0  # 0: one per CPU core
+    # Cells whose captures one tshark start reads (a start costs about what a warm
+    # cell's attempt does); results show up a batch at a time.
+    batch: int = 8
 
 
 @dataclass(frozen=True)
@@ -139,43 +147,80 @@ def _cell_config(config: BenchConfig, deadline: float, runs_dir: Path) -> BenchC
     )
 
 
-def run_cell(
+@dataclass(frozen=True)
+class _Begun:
+    """A cell whose attempt is over, waiting for its batch's wire analysis."""
+
+    sketch: str
+    board: str
+    profile: str
+    collected: Collected | None
+    seconds: float  # the attempt's, which the deadline bounds
+    error: str | None = None  # the cell failed outside the runner
+
+
+def _begin(
     req: MatrixRequest, sketch: str, board: str, profile: str, config: BenchConfig
-) -> MatrixCell:
-    """One cell; an exception of any kind becomes an error cell, never a lost matrix."""
+) -> _Begun:
+    """The cell's attempt, cut at its deadline: the runner stops the cell's processes
+    and ends its waits there, so an overrun becomes an error cell, not a stuck worker."""
     started = time.monotonic()
     scenario = cell_scenario(req, sketch, board, profile)
     run_dir = new_run_dir(config.runs_dir, scenario.name)
     try:
-        record = run_scenario(scenario, config, run_dir=run_dir)
+        collected = collect(
+            scenario, replace(config, deadline=started + req.cell_timeout), run_dir=run_dir
+        )
     except (HilError, OSError, RuntimeError, ValueError) as exc:
         log.exception("matrix cell %s failed outside the runner", scenario.name)
         (run_dir / "error.txt").write_text(f"{exc}\n")
+        return _Begun(sketch, board, profile, None, time.monotonic() - started, str(exc))
+    return _Begun(sketch, board, profile, collected, time.monotonic() - started)
+
+
+def _finish_batch(req: MatrixRequest, begun: list[_Begun], work_dir: Path) -> list[MatrixCell]:
+    """One tshark start for the batch's captures, then each cell's analysis and artifacts."""
+    started = time.monotonic()
+    jobs = {i: b.collected.capture_job() for i, b in enumerate(begun) if b.collected}
+    jobs = {i: job for i, job in jobs.items() if job is not None}
+    wires = dict(zip(jobs, analyze_captures(list(jobs.values()), work_dir=work_dir), strict=True))
+    share = (time.monotonic() - started) / max(len(begun), 1)
+    cells = []
+    for i, b in enumerate(begun):
+        if b.collected is None:
+            cells.append(_cell(b, None, share))
+            continue
+        finishing = time.monotonic()
+        try:
+            record = finish(b.collected, wires.get(i))
+        except (HilError, OSError, RuntimeError, ValueError) as exc:
+            log.exception("matrix cell %s: its analysis failed", b.collected.scenario.name)
+            (b.collected.run_dir / "error.txt").write_text(f"{exc}\n")
+            cells.append(_cell(replace(b, error=str(exc)), None, share))
+            continue
+        cells.append(_cell(b, record, share + time.monotonic() - finishing, req.cell_timeout))
+    return cells
+
+
+def _cell(
+    b: _Begun, record: RunRecord | None, analysis: float, deadline: float = 0.0
+) -> MatrixCell:
+    seconds = round(b.seconds + analysis, 3)
+    key = (b.sketch, b.board, b.profile)
+    if record is None:
+        run_dir = b.collected.run_dir if b.collected else None
+        return MatrixCell(*key, CellOutcome.ERROR, error=b.error, run_dir=run_dir, seconds=seconds)
+    if b.seconds > deadline:
         return MatrixCell(
-            sketch,
-            board,
-            profile,
+            *key,
             CellOutcome.ERROR,
-            error=str(exc),
-            run_dir=run_dir,
-            seconds=round(time.monotonic() - started, 3),
-        )
-    seconds = round(time.monotonic() - started, 3)
-    if seconds > req.cell_timeout:
-        return MatrixCell(
-            sketch,
-            board,
-            profile,
-            CellOutcome.ERROR,
-            error=f"the cell took {seconds:.0f} s, past its deadline of {req.cell_timeout:.0f} s",
+            error=f"the cell took {b.seconds:.0f} s, past its deadline of {deadline:.0f} s",
             run_dir=record.run_dir,
             seconds=seconds,
         )
     if record.verdict.outcome is Outcome.ERROR:
         return MatrixCell(
-            sketch,
-            board,
-            profile,
+            *key,
             CellOutcome.ERROR,
             cause=record.diagnosis.cause,
             error=record.verdict.reason,
@@ -184,14 +229,16 @@ def run_cell(
         )
     outcome = CellOutcome.CONNECTED if record.diagnosis.connected else CellOutcome.FAILED
     return MatrixCell(
-        sketch,
-        board,
-        profile,
-        outcome,
-        cause=record.diagnosis.cause,
-        run_dir=record.run_dir,
-        seconds=seconds,
+        *key, outcome, cause=record.diagnosis.cause, run_dir=record.run_dir, seconds=seconds
     )
+
+
+def run_cell(
+    req: MatrixRequest, sketch: str, board: str, profile: str, config: BenchConfig
+) -> MatrixCell:
+    """One cell on its own; an exception of any kind becomes an error cell, never a lost
+    matrix."""
+    return _finish_batch(req, [_begin(req, sketch, board, profile, config)], config.runs_dir)[0]
 
 
 def run_matrix(
@@ -213,15 +260,34 @@ def run_matrix(
     lock = threading.Lock()
 
     def column(sketch: str, board: str) -> None:
-        for profile in req.profiles:
-            if stop.is_set():
-                return
-            cell = run_cell(req, sketch, board, profile, cell_config)
-            with lock:
-                done[cell.key] = cell
-                count = len(done)
-            if progress:
-                progress(cell, count, total)
+        begun: list[_Begun] = []
+        # 1, 2, 4, ... cells a batch: the first cell shows up at once, later ones in
+        # batches that make the tshark start rare.
+        size = 1
+
+        def flush() -> None:
+            nonlocal size
+            cells = _finish_batch(req, begun, directory)
+            begun.clear()
+            size = min(size * 2, max(req.batch, 1))
+            for cell in cells:
+                with lock:
+                    done[cell.key] = cell
+                    count = len(done)
+                if progress:
+                    progress(cell, count, total)
+
+        try:
+            for profile in req.profiles:
+                if stop.is_set():
+                    return
+                begun.append(_begin(req, sketch, board, profile, cell_config))
+                if len(begun) >= size:
+                    flush()
+        finally:
+            # Also when stopped: every cell begun is analysed and kept.
+            if begun:
+                flush()
 
     workers = req.workers or os.cpu_count() or 1
     interrupted = False

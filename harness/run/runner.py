@@ -7,6 +7,7 @@ directory, above all when the run fails.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import json
 import logging
@@ -32,6 +33,7 @@ from harness.analysis.sketch_source import (
     sketch_files,
 )
 from harness.analysis.verdict import judge
+from harness.analysis.wire import WireAnalysis
 from harness.instruments.boards import (
     BOARD_KINDS,
     find_board_spec,
@@ -46,7 +48,7 @@ from harness.instruments.reaper import sweep_stale
 from harness.instruments.serial_monitor import BITS_PER_BYTE, SerialMonitor
 from harness.instruments.servers import TlsServer, start_server
 from harness.instruments.servers.profiles import ServerProfile, accepted_suites, load_profile
-from harness.instruments.tshark import analyze_capture
+from harness.instruments.tshark import CaptureJob, PrimedPass, analyze_capture
 from harness.model import (
     Confidence,
     Event,
@@ -57,7 +59,13 @@ from harness.model import (
     Scenario,
     Verdict,
 )
-from harness.model.errors import ConfigError, HilError, NetworkSafetyError, PortInUseError
+from harness.model.errors import (
+    ConfigError,
+    DeadlineError,
+    HilError,
+    NetworkSafetyError,
+    PortInUseError,
+)
 from harness.run.agent import AGENT_SKETCH, agent_header, job_payload, send_job
 from harness.run.names import safe_name
 from harness.run.retention import prune_firmware, prune_runs
@@ -97,6 +105,9 @@ class BenchConfig:
     bench_board: str | None = None  # the bench board scenarios run on (--hil-board)
     port: str | None = None  # overrides that board's port (--hil-port)
     skip_flash: bool = False  # trust the board's firmware; still check its build id
+    # A time.monotonic() instant the whole attempt must end by (a matrix cell's
+    # deadline): every wait of the run is cut there and the run ends as an error.
+    deadline: float | None = None
 
 
 def new_run_dir(parent: Path, name: str) -> Path:
@@ -133,6 +144,34 @@ def _step(durations: dict[str, float], name: str) -> Iterator[None]:
         log.info("step %s %s in %.3f s", name, outcome, durations[name])
 
 
+@dataclass(frozen=True)
+class Collected:
+    """What a run's attempt left for the analysis: `collect`'s result, `finish`'s input."""
+
+    scenario: Scenario
+    config: BenchConfig
+    target: Target
+    run_dir: Path
+    profile: ServerProfile | None
+    certs: CertBundle | None
+    port: int
+    error: HilError | None
+    durations: dict[str, float]
+    marks: dict[str, float]
+    started: float
+    interrupted: BaseException | None = None
+    primed: PrimedPass | None = None  # tshark started ahead for this run's capture
+    facts: SketchFacts | None = None  # what a user's sketch hard-codes
+
+    def capture_job(self) -> CaptureJob | None:
+        """The capture for a batched wire analysis, when there is one to read."""
+        pcap = self.run_dir / "capture.pcapng"
+        port = self.port or _listening_port(self.run_dir)
+        if not (pcap.exists() and port):
+            return None
+        return CaptureJob(pcap, self.run_dir / "keylog.txt", port, self.run_dir / "tshark.log")
+
+
 def run_scenario(
     scenario: Scenario, config: BenchConfig, *, run_dir: Path | None = None
 ) -> RunRecord:
@@ -142,6 +181,16 @@ def run_scenario(
     input, one that meets a bug of ours (an `error` verdict naming it) and one cut
     short by Ctrl-C or SIGTERM (written, then the interrupt goes on up).
     """
+    return finish(collect(scenario, config, run_dir=run_dir, prime=True))
+
+
+def collect(
+    scenario: Scenario, config: BenchConfig, *, run_dir: Path | None = None, prime: bool = False
+) -> Collected:
+    """The attempt: everything up to the analysis. Never raises for a harness error or
+    an interrupt (both are kept for `finish`), so a batch can finish every run it began.
+    `prime`: start the run's tshark once the server's port is known (tshark.PrimedPass),
+    for a run analysed on its own; `finish` must follow, which stops it."""
     run_dir = run_dir or new_run_dir(config.runs_dir, scenario.name)
     target = Target(scenario, None, config.bind, external=False)
     try:
@@ -167,6 +216,7 @@ def run_scenario(
     profile: ServerProfile | None = None
     certs: CertBundle | None = None
     facts: SketchFacts | None = None
+    primed: list[PrimedPass] | None = [] if prime else None
     try:
         sketch_dir = _sketch_dir(scenario, config)
         facts = _read_sketch(sketch_dir, run_dir)
@@ -184,7 +234,16 @@ def run_scenario(
             write_run_info(scenario, certs.host, run_dir)  # the name the sketch was given
         with _board_session(target) as reachable:
             port = _attempt(
-                reachable, profile, certs, config, run_dir, durations, marks, sketch_dir, facts
+                reachable,
+                profile,
+                certs,
+                config,
+                run_dir,
+                durations,
+                marks,
+                sketch_dir,
+                facts,
+                primed,
             )
     except HilError as exc:
         error = exc
@@ -204,16 +263,57 @@ def run_scenario(
     if error is not None:
         log.error("scenario %s: %s", scenario.name, error)
         (run_dir / "error.txt").write_text(str(error) + "\n")
-    with _step(durations, "analyse"):
-        record = _analyse(scenario, profile, certs, port, run_dir, error, durations, marks, facts)
-    record = replace(record, board_info=target.info())
-    durations["total"] = round(time.monotonic() - started, 4)
+    return Collected(
+        scenario,
+        config,
+        target,
+        run_dir,
+        profile,
+        certs,
+        port,
+        error,
+        durations,
+        marks,
+        started,
+        interrupted,
+        primed[0] if primed else None,
+        facts,
+    )
+
+
+def finish(collected: Collected, wire: WireAnalysis | HilError | None = None) -> RunRecord:
+    """Analyse and write the artifacts; `wire` is the capture's analysis when a batch
+    read it already (None: read it here). Re-raises the run's interrupt, after."""
+    c = collected
+    with _step(c.durations, "analyse"):
+        if c.primed is not None:
+            try:
+                pcap = c.run_dir / "capture.pcapng"
+                if wire is None and pcap.exists():
+                    wire = _primed_analysis(c.primed, pcap)
+            finally:
+                c.primed.close()
+        record = _analyse(
+            c.scenario,
+            c.profile,
+            c.certs,
+            c.port,
+            c.run_dir,
+            c.error,
+            c.durations,
+            c.marks,
+            c.facts,
+            wire,
+        )
+    record = replace(record, board_info=c.target.info())
+    c.durations["total"] = round(time.monotonic() - c.started, 4)
     _write_artifacts(record)
-    if run_dir.parent == Path(config.runs_dir).resolve() and config.keep_runs > 0:
-        prune_runs(run_dir.parent, config.keep_runs)
+    config = c.config
+    if c.run_dir.parent == Path(config.runs_dir).resolve() and config.keep_runs > 0:
+        prune_runs(c.run_dir.parent, config.keep_runs)
         prune_firmware(config.cache_dir)
-    if interrupted is not None:
-        raise interrupted
+    if c.interrupted is not None:
+        raise c.interrupted
     return record
 
 
@@ -270,6 +370,29 @@ def _read_sketch(sketch_dir: Path, run_dir: Path) -> SketchFacts:
     return facts
 
 
+def _primed_analysis(primed: PrimedPass, pcap: Path) -> WireAnalysis | HilError:
+    try:
+        return primed.analyze(pcap)
+    except HilError as exc:
+        return exc
+
+
+def _prime(
+    primed: list[PrimedPass] | None, port: int, run_dir: Path, durations: dict[str, float]
+) -> None:
+    """(Re)start the run's tshark for `port`; one that failed to start is only logged,
+    as the analysis then starts its own and says what went wrong."""
+    if primed is None:
+        return
+    while primed:
+        primed.pop().close()
+    with _step(durations, "tshark_start"):
+        try:
+            primed.append(PrimedPass(run_dir / "keylog.txt", port, log_path=run_dir / "tshark.log"))
+        except HilError as exc:
+            log.warning("tshark could not be started ahead: %s", exc)
+
+
 @contextlib.contextmanager
 def _board_session(target: Target) -> Iterator[Target]:
     """The target with its board reachable for the whole attempt: a bench board that names
@@ -320,8 +443,10 @@ def _attempt(
     marks: dict[str, float],
     sketch_dir: Path,
     facts: SketchFacts,
+    primed: list[PrimedPass] | None = None,
 ) -> int:
-    """Build, flash, server, capture, reset, watch; returns the server's port.
+    """Build, flash, server, capture, reset, watch; returns the server's port. With
+    `primed`, the run's tshark is started as soon as the port is known and put there.
 
     The order of DESIGN.md: the board is flashed before the server listens, so the
     boot a real board makes to tell its running build (and the run of the sketch that
@@ -342,6 +467,7 @@ def _attempt(
         port = pick_port(config.cache_dir, target.scenario.name, target.bind, target.bench_board)
         with _step(durations, "build"):
             firmware = _build(target, certs, board, config, port, run_dir, sketch_dir, facts)
+        _left(config, 0.0)  # a build that used the whole deadline: stop before the flash
         with _step(durations, "flash"):
             board.flash(firmware, log_path=run_dir / "build.log")
         with _step(durations, "server"):
@@ -366,6 +492,8 @@ def _attempt(
             )
         elif certs.host != target.bind:
             board.map_network({certs.host: target.bind}, {})
+        # Not before the server: on two cores tshark's start would slow the server's.
+        _prime(primed, server.port, run_dir, durations)
         with _step(durations, "capture_start"):
             where = capture_target(target.bind, server.port)
             bench = config.bench
@@ -394,30 +522,36 @@ def _attempt(
                 # printed or sent before this reset is not the attempt.
                 marks["attempt_start"] = time.time()
             board.reset(monitor)
-            monitor.expect(
-                rf"HIL:BOOT build={re.escape(firmware.build_id)}",
-                timeout=config.boot_timeout,
-                since=since,
-            )
-            if scenario.sketch == AGENT_SKETCH:
-                # The agent learns the server at run time: one build for every profile.
-                send_job(monitor, _agent_job(certs, target, server.port), board=board.spec.name)
-            if user_sketch:
-                quiet = _wait_quiet(monitor, server.server_log, config)
-                (run_dir / RUN_END).write_text(
-                    f"serial quiet for {config.quiet_timeout:g} s\n"
-                    if quiet
-                    else f"{CUT_AT_DEADLINE} (--attempt-timeout {config.attempt_timeout:g} s)\n"
+            with _deadline_said(config):
+                monitor.expect(
+                    rf"HIL:BOOT build={re.escape(firmware.build_id)}",
+                    timeout=_left(config, config.boot_timeout),
+                    since=since,
                 )
-            else:
-                monitor.expect(r"HIL:DONE\b", timeout=config.attempt_timeout)
+                if scenario.sketch == AGENT_SKETCH:
+                    # The agent learns the server at run time: one build for every profile.
+                    send_job(monitor, _agent_job(certs, target, server.port), board=board.spec.name)
+                if user_sketch:
+                    quiet = _wait_quiet(monitor, server.server_log, config)
+                    (run_dir / RUN_END).write_text(
+                        f"serial quiet for {config.quiet_timeout:g} s\n"
+                        if quiet
+                        else f"{CUT_AT_DEADLINE} (--attempt-timeout {config.attempt_timeout:g} s)\n"
+                    )
+                else:
+                    monitor.expect(r"HIL:DONE\b", timeout=_left(config, config.attempt_timeout))
         with _step(durations, "settle"):
-            _wait_server_idle(server.server_log, config.settle_timeout)
+            _wait_server_idle(server.server_log, _left(config, config.settle_timeout))
         with _step(durations, "teardown"):
             board.halt()
-            capture.stop()
-            monitor.close()
-            server.stop()
+            # The server saw every connection close (settle): nothing more reaches the
+            # wire, so dumpcap's stop (its markers and flush, the longest part) runs
+            # beside the serial reader's and the server's.
+            with cf.ThreadPoolExecutor(1, thread_name_prefix="hil-capture-stop") as pool:
+                stopping = pool.submit(capture.stop)
+                monitor.close()
+                server.stop()
+                stopping.result()
         return server.port
 
 
@@ -483,10 +617,16 @@ def _build(
         # Nothing of the scenario's server goes into the agent: its build id, and so
         # the flash, stay the same for every profile.
         header = agent_header(ssid, password, scenario.defines)
-        return board.build(
-            BuildRequest(sketch_dir=sketch_dir, scenario_header=header, extra_headers={}),
-            log_path=run_dir / "build.log",
-        )
+        with _deadline_said(config):
+            return board.build(
+                BuildRequest(
+                    sketch_dir=sketch_dir,
+                    scenario_header=header,
+                    extra_headers={},
+                    timeout=_build_timeout(config),
+                ),
+                log_path=run_dir / "build.log",
+            )
     defines = {
         "HIL_SCENARIO": json.dumps(scenario.name),
         "HIL_WIFI_SSID": json.dumps(ssid),
@@ -511,8 +651,45 @@ def _build(
         sketch_dir=sketch_dir,
         scenario_header=header,
         extra_headers=extra,
+        timeout=_build_timeout(config),
     )
-    return board.build(request, log_path=run_dir / "build.log")
+    with _deadline_said(config):
+        return board.build(request, log_path=run_dir / "build.log")
+
+
+def _build_timeout(config: BenchConfig) -> float | None:
+    """The build's share of the run's deadline (None: the tool's own default)."""
+    return _left(config, 600.0) if config.deadline is not None else None
+
+
+def _left(config: BenchConfig, timeout: float) -> float:
+    """`timeout`, cut at the run's deadline; DeadlineError once that has passed."""
+    if config.deadline is None:
+        return timeout
+    left = config.deadline - time.monotonic()
+    if left <= 0:
+        raise _past_deadline(None)
+    return min(timeout, left)
+
+
+def _past_deadline(cause: DeadlineError | None) -> DeadlineError:
+    return DeadlineError(
+        "the run passed its deadline and was stopped",
+        seen=cause.what if cause is not None else "",
+        fix="give the cell more time (hil matrix --cell-timeout) or see why it was slow "
+        "in its run directory",
+    )
+
+
+@contextlib.contextmanager
+def _deadline_said(config: BenchConfig) -> Iterator[None]:
+    """A wait the deadline cut short says so, not only which line it missed."""
+    try:
+        yield
+    except DeadlineError as exc:
+        if config.deadline is not None and time.monotonic() >= config.deadline:
+            raise _past_deadline(exc) from None
+        raise
 
 
 def _server_connections(server_log: Path) -> tuple[int, int]:
@@ -532,7 +709,7 @@ def _wait_quiet(monitor: SerialMonitor, server_log: Path, config: BenchConfig) -
     server has no connection open (a handshake can be silent on Serial for longer).
     A sketch that never goes quiet (it prints in loop()) ends at `attempt_timeout`:
     False then."""
-    deadline = time.monotonic() + config.attempt_timeout
+    deadline = time.monotonic() + _left(config, config.attempt_timeout)
     while time.monotonic() < deadline:
         if not monitor.reading or (
             monitor.quiet_for >= config.quiet_timeout and _server_idle(server_log)
@@ -556,7 +733,7 @@ def _wait_server_idle(server_log: Path, timeout: float) -> None:
         accepted, closed = _server_connections(server_log)
         if accepted and closed >= accepted:
             return
-        time.sleep(0.02)
+        time.sleep(0.005)
     log.warning("server connections still open after %.1f s; capture may end mid-close", timeout)
 
 
@@ -574,8 +751,10 @@ def _analyse(
     durations: dict[str, float],
     marks: dict[str, float] | None = None,
     facts: SketchFacts | None = None,
+    wire_read: WireAnalysis | HilError | None = None,
 ) -> RunRecord:
-    """Turn whatever artifacts exist into a timeline, a diagnosis and a verdict."""
+    """Turn whatever artifacts exist into a timeline, a diagnosis and a verdict; `wire_read`
+    is the capture's analysis (or why it failed) when it was read already."""
     spec = find_board_spec(scenario.board)  # unknown: the error verdict says so
     stack = spec.stack if spec else None
     baud = spec.baud if spec else 115200
@@ -590,14 +769,14 @@ def _analyse(
         events.append(server_events)
         if not port:
             # The run stopped before _attempt returned: the server said where it listened.
-            port = next(
-                (e.fields["port"] for e in server_events if e.kind == "server_listening"), 0
-            )
+            port = _listening_port(run_dir, server_events)
     pcap = run_dir / "capture.pcapng"
     wire_watched = False
     if pcap.exists() and port:
         try:
-            wire = analyze_capture(
+            if isinstance(wire_read, HilError):
+                raise wire_read
+            wire = wire_read or analyze_capture(
                 pcap,
                 keylog=run_dir / "keylog.txt",
                 server_port=port,
@@ -664,6 +843,15 @@ def _analyse(
         verdict=verdict,
         durations=durations,
     )
+
+
+def _listening_port(run_dir: Path, server_events: list[Event] | None = None) -> int:
+    if server_events is None:
+        server_log = run_dir / "server.log"
+        if not server_log.exists():
+            return 0
+        server_events = parse_server_log(server_log.read_text())
+    return next((e.fields["port"] for e in server_events if e.kind == "server_listening"), 0)
 
 
 def _write_artifacts(record: RunRecord) -> None:

@@ -37,7 +37,9 @@ def _cmdline(pid: int) -> list[str]:
 def _start_run(tmp_path: Path, scenario: str) -> tuple[subprocess.Popen[bytes], set[int], int]:
     """`hil run` until its twin runs; its descendants (the reaper apart) and the reaper."""
     runs = tmp_path / "runs"
-    env = {**os.environ, "HIL_STATE_DIR": str(tmp_path / "state")}
+    # The twin sleeps through its WiFi loop for real, so it runs long enough (~0.5 s)
+    # to be seen and killed; with virtual time its whole run takes milliseconds.
+    env = {**os.environ, "HIL_STATE_DIR": str(tmp_path / "state"), "HIL_TWIN_REAL_TIME": "1"}
     hil = subprocess.Popen(
         [sys.executable, "-m", "harness.cli", "run", scenario, "--runs-dir", str(runs)],
         stdin=subprocess.DEVNULL,

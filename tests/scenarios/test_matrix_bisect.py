@@ -4,6 +4,7 @@ an error cell, an interrupted matrix, and bisections over the ESP8266 releases."
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from harness.model.errors import ConfigError
 from harness.model.matrix import CellOutcome
 from harness.run.bisect import BisectRequest, bisect
 from harness.run.matrix import resolve, run_matrix
+from tests.integration.test_reaper import _descendants
 
 BOARDS = ["twin-esp8266-2.4.2", "twin-esp8266-3.1.2", "twin-esp32-2.0.17"]
 PROFILES = ["do-2016-ssl-params", "wrong-host"]
@@ -80,6 +82,34 @@ def test_a_cell_past_its_deadline_is_an_error(hil_bench, tmp_path):
     (cell,) = run_matrix(req, bench).cells
     assert cell.outcome is CellOutcome.ERROR and "deadline" in cell.error
     assert (cell.run_dir / "timeline.html").is_file()
+
+
+def test_a_cell_that_overruns_is_stopped_and_the_matrix_goes_on(hil_bench, tmp_path):
+    """A build (a new define: PlatformIO must run, which takes longer than a second) is
+    cut at the cell's deadline: its processes are stopped, the cell is an error cell
+    with its run directory, and the next cell runs."""
+    bench = replace(hil_bench, runs_dir=tmp_path)
+    probe = {"HIL_DEADLINE_PROBE": str(time.time_ns())}
+    req = resolve(["bearssl_insecure"], ["twin-esp8266-3.1.2"], ["expired", "wrong-host"],
+                  bench, cell_timeout=1.0, defines=probe, workers=1)  # fmt: skip
+    result = run_matrix(req, bench)
+    assert [c.outcome for c in result.cells] == [CellOutcome.ERROR, CellOutcome.ERROR]
+    for cell in result.cells:
+        assert "deadline" in cell.error, cell.error
+        assert (cell.run_dir / "verdict.json").is_file() and (cell.run_dir / "build.log").is_file()
+    left = [
+        " ".join(_cmdline(pid))
+        for pid in _descendants(os.getpid())
+        if any(tool in " ".join(_cmdline(pid)) for tool in ("platformio", "scons", "pio "))
+    ]
+    assert left == [], left
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
 
 
 @pytest.mark.parametrize(

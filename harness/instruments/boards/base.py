@@ -50,6 +50,9 @@ class BuildRequest:
     # A user's sketch prints no HIL: lines: the build frames setup() with HIL:BOOT and
     # HIL:DONE (the twin's core does it when the program defines its build id).
     frame: bool = False
+    # Seconds the build may take, waiting for the build lock included (None: the
+    # tool's default); a matrix cell's deadline comes down here.
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)

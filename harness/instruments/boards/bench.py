@@ -274,7 +274,7 @@ def _board(
         raise t.err(
             "simulated",
             "only `hil sim-board` is simulated: an esp8266 on a pty, rfc2217://127.0.0.1 "
-                "or a place of a coordinator on 127.0.0.1",
+            "or a place of a coordinator on 127.0.0.1",
             "drop simulated = true for a real board",
         )
     return BenchBoard(name, chip, tuple(cores), port, baud, speed, reset, tuple(command), simulated)

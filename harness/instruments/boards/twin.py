@@ -30,7 +30,7 @@ from harness.instruments.boards.twin_config import (
     board_manifest,
     core_config_header,
 )
-from harness.model.errors import StateError
+from harness.model.errors import DeadlineError, StateError
 
 log = logging.getLogger(__name__)
 # Long steps a person waits for: the CLI shows this logger on stderr even when quiet.
@@ -59,11 +59,23 @@ def _tree_digest(h: hashlib._Hash, root: Path) -> None:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """One build at a time per build dir (parallel test workers share the cache)."""
+def _locked(path: Path, deadline: float) -> Iterator[None]:
+    """One build at a time per build dir (parallel test workers share the cache); the
+    wait for another worker's build ends at `deadline` (time.monotonic())."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise DeadlineError(
+                        f"the build folder {path.parent} stayed locked by another build",
+                        fix="another hil or pytest worker is building there; wait for it "
+                        "or give the run more time",
+                    ) from None
+                time.sleep(0.05)
         try:
             yield
         finally:
@@ -115,7 +127,8 @@ class TwinBoard(Board):
         sketch = request.sketch_dir.resolve()
         work = self.cache_dir / "twin" / self.spec.name / sketch.name
         include = work / "include"
-        with _locked(work / ".lock"):
+        deadline = time.monotonic() + (request.timeout or platformio.BUILD_TIMEOUT)
+        with _locked(work / ".lock", deadline):
             build_id = self._build_id(request)
             program = work / "build" / self.spec.pio_board / "program"
             stamp = program.with_name("program.build-id")
@@ -171,7 +184,12 @@ class TwinBoard(Board):
                 log_path,
             )
             started = time.monotonic()
-            platformio.build(project, log_path=log_path, platforms_dir=work / "platforms")
+            platformio.build(
+                project,
+                log_path=log_path,
+                platforms_dir=work / "platforms",
+                timeout=max(deadline - time.monotonic(), 1.0),
+            )
             progress.info("built %s in %.0f s", sketch.name, time.monotonic() - started)
             stamp.write_text(build_id)
             _keep(project.program, include / SCENARIO_HEADER, work / "by-id", build_id)
@@ -306,7 +324,12 @@ def _mirror(source: Path, target: Path, extra: dict[str, bytes] | None = None) -
     return target
 
 
-KEPT_BUILDS = 24  # per board and sketch; the oldest go first
+# Per board and sketch; the oldest go first. A matrix column builds one firmware per cell
+# (the server port is compiled in) and walks them in the same order every time: with
+# fewer slots than a column has cells, least-recently-used eviction throws out each build
+# just before it is needed again (with 24 slots, a 29-profile matrix rebuilt every cell
+# on every run). 1.5 MB each.
+KEPT_BUILDS = 96
 
 
 def _keep(program: Path, header: Path, folder: Path, build_id: str) -> None:

@@ -10,6 +10,16 @@ namespace twin {
 uint32_t millis_since_boot();
 uint64_t micros_since_boot();
 void mark_boot();
+// Virtual time: a delay() while no connection is open passes at once on the host,
+// as nothing can happen in it that the sketch or the wire would see; millis(),
+// micros() and the time() before configTime() count it as if slept. Off with
+// HIL_TWIN_REAL_TIME=1. False (sleep for real) when off, or when the sketch's clock
+// would run more than a minute ahead of the host's.
+bool virtual_time_enabled();
+// After setup(): loop() runs in real time. A user's sketch that retries in loop() with a
+// delay() must pace its retries as on a board, and its run ends when Serial goes quiet.
+void end_virtual_time();
+bool skip_delay(uint32_t ms);
 // Called by configTime(): from now on time() is the host's wall clock.
 void set_clock_from_sntp();
 bool clock_was_set();

@@ -11,7 +11,11 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <utility>
+#include <vector>
 
 #include "twin_io.h"
 
@@ -102,6 +106,28 @@ void run_background_poll() {
     if (g_background_poll) g_background_poll();
 }
 
+// Every socket tcp_connect() handed out, with its inode: a closed fd number that the
+// process reuses for something else is not the same socket.
+static std::vector<std::pair<int, ino_t>>& sockets() {
+    static std::vector<std::pair<int, ino_t>> s;
+    return s;
+}
+
+static void remember_socket(int fd) {
+    struct stat st;
+    if (fstat(fd, &st) == 0) sockets().emplace_back(fd, st.st_ino);
+}
+
+bool connection_open() {
+    auto& s = sockets();
+    for (size_t i = 0; i < s.size();) {
+        struct stat st;
+        if (fstat(s[i].first, &st) == 0 && st.st_ino == s[i].second) return true;
+        s.erase(s.begin() + (long)i);
+    }
+    return false;
+}
+
 int tcp_connect(const std::string& ip, uint16_t port, uint32_t timeout_ms,
                 const TcpOptions& opts) {
     in_addr a;
@@ -139,6 +165,7 @@ int tcp_connect(const std::string& ip, uint16_t port, uint32_t timeout_ms,
         return -1;
     }
     fcntl(fd, F_SETFL, flags);
+    remember_socket(fd);
     return fd;
 }
 

@@ -45,6 +45,10 @@ constexpr uint32_t SEND_DEADLINE_MS = 15000;
 int tcp_connect(const std::string& ip, uint16_t port, uint32_t timeout_ms,
                 const TcpOptions& opts = TcpOptions());
 
+// True while a socket tcp_connect() returned is still open in this process (however the
+// personality closes it): time then passes for real, as the peer may be talking.
+bool connection_open();
+
 // lwIP's turn for every open connection of the personality (delay, yield).
 void set_background_poll(void (*poll)());
 void run_background_poll();
