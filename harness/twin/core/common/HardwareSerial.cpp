@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "twin_clock.h"
 #include "twin_io.h"
 
 HardwareSerial Serial;
@@ -18,6 +19,9 @@ size_t HardwareSerial::write(const uint8_t* buf, size_t len) {
 }
 
 int HardwareSerial::available() {
+    // A sketch that looks for input waits on the outside world (the agent's job, a
+    // user typing): from here on its delays are real, or its deadlines pass at once.
+    twin::end_virtual_time();
     if (peeked_ >= 0) return 1;
     struct pollfd p = {twin::serial_fd(), POLLIN, 0};
     if (twin::serial_fd() == STDOUT_FILENO) p.fd = STDIN_FILENO;

@@ -16,8 +16,9 @@ void mark_boot();
 // HIL_TWIN_REAL_TIME=1. False (sleep for real) when off, or when the sketch's clock
 // would run more than a minute ahead of the host's.
 bool virtual_time_enabled();
-// After setup(): loop() runs in real time. A user's sketch that retries in loop() with a
-// delay() must pace its retries as on a board, and its run ends when Serial goes quiet.
+// After setup(), or once the sketch looks for Serial input: real time from then on. A
+// user's sketch that retries in loop() with a delay() paces its retries as on a board
+// (its run ends when Serial goes quiet); a sketch waiting for input keeps its deadlines.
 void end_virtual_time();
 bool skip_delay(uint32_t ms);
 // Called by configTime(): from now on time() is the host's wall clock.
