@@ -157,5 +157,10 @@ def core_config_header(core: CoreRelease) -> str:
     out.append(
         "#define HIL_HTTPC_ERROR_TEXTS " + ", ".join(f"{{{c}, {_c_string(t)}}}" for c, t in texts)
     )
+    if core.httpclient_headers:
+        out.append(
+            "#define HIL_HTTPC_REQUEST_HEADERS "
+            + ", ".join(_c_string(h) for h in core.httpclient_headers)
+        )
     out += _api_lines(core)
     return "\n".join(out) + "\n"

@@ -121,6 +121,10 @@ class CoreRelease:
     api: ApiFacts
     httpclient_errors: Mapping[int, str]  # code -> HTTPC_ERROR_* name
     httpclient_texts: Mapping[int, str]  # code -> errorToString() text
+    # The header lines of HTTPClient's GET after the request line, in order; "{hostport}"
+    # is the host with ":port" unless the port is 80 or 443. Empty: not recorded (the
+    # twin sends Host, User-Agent and Connection: close).
+    httpclient_headers: tuple[str, ...]
     platformio: PlatformioFacts
     sources: Mapping[str, str]  # "section.key" -> where the fact comes from
     path: Path
@@ -388,6 +392,13 @@ def load_release(path: Path) -> CoreRelease:
     httpclient_errors = h.codes("errors")
     httpclient_texts = h.codes("texts")
     _sources(h, ["errors", "texts"], sources)
+    httpclient_headers: tuple[str, ...] = ()
+    if "request_headers" in h.table:
+        headers = h.get("request_headers", list, example='["Host: {hostport}", "..."]')
+        if not all(isinstance(x, str) and x for x in headers):
+            raise h._err("request_headers", "expected header lines", 'write ["Name: value"]')
+        httpclient_headers = tuple(headers)
+        _sources(h, ["request_headers"], sources)
 
     p = r.sub("platformio")
     platformio = PlatformioFacts(
@@ -427,6 +438,7 @@ def load_release(path: Path) -> CoreRelease:
         api=api,
         httpclient_errors=httpclient_errors,
         httpclient_texts=httpclient_texts,
+        httpclient_headers=httpclient_headers,
         platformio=platformio,
         sources=MappingProxyType(sources),
         path=path,
