@@ -61,8 +61,9 @@ void setup() {
   Serial.println("HIL:BOOT build=" HIL_BUILD_ID);
   WiFi.mode(WIFI_STA);
   WiFi.begin(HIL_WIFI_SSID, HIL_WIFI_PASSWORD);
+  // The recorder joined no network: poll often, so the connection starts at once.
   while (WiFi.status() != WL_CONNECTED) {
-    delay(500);
+    delay(10);
   }
   // The recorder ran on the host, whose clock is set: as after SNTP on a board.
   // Bounded, so a bench without NTP still ends.

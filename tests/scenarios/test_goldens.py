@@ -86,16 +86,23 @@ def _selected(session: pytest.Session) -> list[tuple[Path, str]]:
     return out
 
 
-@pytest.fixture(scope="session")
+# The cases of this session, run once by the first comparison test that needs them
+# (hil_bench, which configures them, is per test).
+RESULTS: dict[Path, CaseResult] = {}
+
+
+@pytest.fixture
 def golden_results(request: pytest.FixtureRequest, hil_bench: BenchConfig):
-    """Every selected case, run and compared once; the runs of matching ones removed
-    at the end (a mismatch keeps its run directory, named in the failure)."""
-    runs = new_run_dir(hil_bench.runs_dir / "golden", "session")
-    results = run_cases(_selected(request.session), hil_bench, runs, workers=GOLDEN_WORKERS)
-    yield results
-    for r in results.values():
-        if r.report is not None and r.report.matches and r.run_dir is not None:
-            shutil.rmtree(r.run_dir, ignore_errors=True)
+    """Every selected case, run and compared once; the run directories of those that
+    match removed (a mismatch keeps its run directory, named in the failure)."""
+    if not RESULTS:
+        runs = new_run_dir(hil_bench.runs_dir / "golden", "session")
+        cases = _selected(request.session)
+        RESULTS.update(run_cases(cases, hil_bench, runs, workers=GOLDEN_WORKERS))
+        for r in RESULTS.values():
+            if r.report is not None and r.report.matches and r.run_dir is not None:
+                shutil.rmtree(r.run_dir, ignore_errors=True)
+    return RESULTS
 
 
 @pytest.mark.golden
