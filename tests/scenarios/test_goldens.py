@@ -87,18 +87,28 @@ def _selected(session: pytest.Session) -> list[tuple[Path, str]]:
 
 
 # The cases of this session, run once by the first comparison test that needs them
-# (hil_bench, which configures them, is per test).
+# (hil_bench, which configures them, is per test); a batch that broke is not retried.
 RESULTS: dict[Path, CaseResult] = {}
+BROKEN: list[str] = []
+# That first test holds the whole batch: its deadline is the batch's, not one run's
+# (a case takes a few seconds; 30 s each leaves room for a loaded machine).
+BATCH_TIMEOUT = 120 + 30 * len(MATCHED) // GOLDEN_WORKERS
 
 
 @pytest.fixture
 def golden_results(request: pytest.FixtureRequest, hil_bench: BenchConfig):
     """Every selected case, run and compared once; the run directories of those that
     match removed (a mismatch keeps its run directory, named in the failure)."""
+    if BROKEN:
+        pytest.fail(f"the batch of golden cases broke in an earlier test: {BROKEN[0]}")
     if not RESULTS:
         runs = new_run_dir(hil_bench.runs_dir / "golden", "session")
         cases = _selected(request.session)
-        RESULTS.update(run_cases(cases, hil_bench, runs, workers=GOLDEN_WORKERS))
+        try:
+            RESULTS.update(run_cases(cases, hil_bench, runs, workers=GOLDEN_WORKERS))
+        except BaseException as exc:
+            BROKEN.append(f"{type(exc).__name__}: {exc}")
+            raise
         for r in RESULTS.values():
             if r.report is not None and r.report.matches and r.run_dir is not None:
                 shutil.rmtree(r.run_dir, ignore_errors=True)
@@ -106,6 +116,7 @@ def golden_results(request: pytest.FixtureRequest, hil_bench: BenchConfig):
 
 
 @pytest.mark.golden
+@pytest.mark.timeout(BATCH_TIMEOUT)
 @pytest.mark.parametrize(
     ("golden", "board"), MATCHED, ids=[f"{g.parent.name}/{g.name}" for g, _ in MATCHED]
 )
