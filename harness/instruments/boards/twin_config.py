@@ -126,6 +126,11 @@ def core_config_header(core: CoreRelease) -> str:
         f"#define HIL_GROUPS_COUNT {len(t.groups)}",
         f"#define HIL_SIG_ALGS {_list(t.signature_algorithms) or '0'}",
         f"#define HIL_SIG_ALGS_COUNT {len(t.signature_algorithms)}",
+        *(
+            [f"#define HIL_CBC_RECORD_SPLITTING {int(t.cbc_record_splitting)}"]
+            if t.cbc_record_splitting is not None
+            else []
+        ),
         f"#define HIL_BUF_RECV {b.recv}",
         f"#define HIL_BUF_XMIT {b.xmit}",
         f"#define HIL_BUF_RECV_OVERHEAD {b.recv_overhead}",

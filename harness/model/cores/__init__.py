@@ -47,6 +47,9 @@ class TlsFacts:
     groups: tuple[int, ...] = ()  # supported_groups to set explicitly; () = the library's
     signature_algorithms: tuple[int, ...] = ()
     extensions: tuple[int, ...] = ()  # recorded extension order (for comparison only)
+    # TLS 1.0 CBC data split 1/n-1 (mbedTLS's MBEDTLS_SSL_CBC_RECORD_SPLITTING);
+    # None: not a fact of this release (the library's default).
+    cbc_record_splitting: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -283,6 +286,9 @@ def load_release(path: Path) -> CoreRelease:
         t.ints("groups", default=()),
         t.ints("signature_algorithms", default=()),
         t.ints("extensions", default=()),
+        t.get("cbc_record_splitting", bool, example="false")
+        if "cbc_record_splitting" in t.table
+        else None,
     )
     if not tls.default_suites:
         raise t._err(
@@ -304,6 +310,7 @@ def load_release(path: Path) -> CoreRelease:
                 "groups",
                 "signature_algorithms",
                 "extensions",
+                "cbc_record_splitting",
             )
             if k in t.table
         ],

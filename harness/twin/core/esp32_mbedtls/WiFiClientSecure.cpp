@@ -172,11 +172,12 @@ int start_ssl_client(sslclient_context* c, const char* host, uint16_t port, cons
     // The board's ESP-IDF mbedTLS is configured differently from the system's: offer
     // what the release offers (hil_core_config.h), in its order.
     mbedtls_ssl_conf_ciphersuites(&c->conf, kSuites);
-    // ESP-IDF's esp_config.h (3.3 and 4.4) does not define MBEDTLS_SSL_CBC_RECORD_SPLITTING:
-    // the board sends TLS 1.0 CBC data in one record, without the 1/n-1 split (recorded:
-    // esp32-1.0.6/tls1.0-only--dnsname).
-#if defined(MBEDTLS_SSL_CBC_RECORD_SPLITTING)
-    mbedtls_ssl_conf_cbc_record_splitting(&c->conf, MBEDTLS_SSL_CBC_RECORD_SPLITTING_DISABLED);
+    // Whether TLS 1.0 CBC data is split 1/n-1 depends on the release's ESP-IDF esp_config.h
+    // (hil_core_config.h: 3.3 has no MBEDTLS_SSL_CBC_RECORD_SPLITTING, 4.4 has it).
+#if defined(MBEDTLS_SSL_CBC_RECORD_SPLITTING) && defined(HIL_CBC_RECORD_SPLITTING)
+    mbedtls_ssl_conf_cbc_record_splitting(&c->conf, HIL_CBC_RECORD_SPLITTING
+                                                        ? MBEDTLS_SSL_CBC_RECORD_SPLITTING_ENABLED
+                                                        : MBEDTLS_SSL_CBC_RECORD_SPLITTING_DISABLED);
 #endif
     // Nor MBEDTLS_HAVE_TIME_DATE (CONFIG_MBEDTLS_HAVE_TIME_DATE is not set in either
     // release's sdkconfig): the board never checks certificate dates, so an expired or
