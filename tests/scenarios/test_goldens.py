@@ -101,9 +101,12 @@ def golden_results(request: pytest.FixtureRequest, hil_bench: BenchConfig):
     match removed (a mismatch keeps its run directory, named in the failure)."""
     if BROKEN:
         pytest.fail(f"the batch of golden cases broke in an earlier test: {BROKEN[0]}")
-    if not RESULTS:
+    params = request.node.callspec.params
+    if params["golden"] not in RESULTS:
         runs = new_run_dir(hil_bench.runs_dir / "golden", "session")
-        cases = _selected(request.session)
+        # Under pytest-xdist a worker runs only its share of the tests: its own case.
+        xdist = hasattr(request.config, "workerinput")
+        cases = [(params["golden"], params["board"])] if xdist else _selected(request.session)
         try:
             RESULTS.update(run_cases(cases, hil_bench, runs, workers=GOLDEN_WORKERS))
         except BaseException as exc:
