@@ -9,6 +9,7 @@ in harness.analysis.golden.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -39,7 +40,7 @@ from harness.instruments.boards.base import BoardSpec, core_id
 from harness.instruments.tshark import read_decrypted_dump, read_fields, write_filtered
 from harness.model import Expectation, Scenario
 from harness.model.errors import ConfigError
-from harness.model.sketches import default_sketch
+from harness.model.sketches import core_family, default_sketch
 from harness.run.runinfo import RunInfo, harness_version, read_run_info
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,14 @@ def _check_match(info: RunInfo, spec: BoardSpec, case: dict[str, Any], golden: P
             )
             + f", or compare with a golden of core {core} (tests/data/golden/{core}/)",
         )
+    dialed = info.scenario.server_name or info.host
+    want_host = str(case.get("host", "") or dialed)
+    if want_host != dialed and not (_is_address(want_host) and _is_address(dialed)):
+        raise ConfigError(
+            f"golden {golden} was recorded dialing {want_host!r}, the run dialed {dialed!r}",
+            fix="a name and an address take different paths (SNI, the certificate's name "
+            f"check): run with the sketch dialing {want_host!r}, or pick another golden",
+        )
     for key, got in (("profile", info.scenario.profile), ("backend", info.scenario.backend)):
         want = case.get(key, "builtin" if key == "backend" else None)
         if want != got:
@@ -206,10 +215,55 @@ class CaseSwitches:
     by_call: tuple[tuple[str, dict[str, str]], ...]
     trusts: tuple[str, ...]
     base: dict[str, str]  # before any switch, e.g. the clock off
+    connects: tuple[str, ...] = ("name", "ip")  # the case's connect_by values it repeats
 
 
-# Default sketch -> its switches; a personality's sketch adds its own entry.
+# The sketch that repeats the goldens of a core family and stack: the recorders of the
+# BearSSL and arduino-esp32 goldens ran sketches of their own (their Serial lines are
+# not the default sketch's), each copied for the twin. Others use the default sketch.
+CASE_SKETCHES: dict[tuple[str, str], str] = {
+    ("esp8266", "bearssl"): "golden_esp8266_bearssl",
+    ("esp32", "mbedtls"): "golden_esp32",
+}
+
+
+def _mode(name: str) -> dict[str, str]:
+    return {"HIL_GOLDEN_MODE": json.dumps(name)}
+
+
+def _trust(name: str) -> dict[str, str]:
+    return {"HIL_GOLDEN_TRUST": json.dumps(name)}
+
+
+# Sketch -> its switches; a personality's sketch adds its own entry.
 CASE_SWITCHES: dict[str, CaseSwitches] = {
+    "golden_esp8266_bearssl": CaseSwitches(
+        by_key=(
+            ("connect_by", "ip", {"HIL_CONNECT_BY_IP": "1"}),
+            ("trust", "insecure", _mode("insecure")),
+            ("trust", "fingerprint", _mode("fingerprint")),
+            ("trust", "none", _mode("none")),
+        ),
+        by_call=(
+            ("setCiphersLessSecure(", _mode("lesssecure")),
+            ("probeMaxFragmentLength(", _mode("mfln")),
+            ("HTTPClient.begin(", _mode("httpclient")),
+        ),
+        trusts=("ca", "insecure", "fingerprint", "none"),
+        base={**_mode("ca"), "HIL_CONNECT_BY_IP": "0"},
+    ),
+    # Every esp32 case dials a host string (connect(host, port)): by address or, in the
+    # --dnsname cases, by the name `localhost` (Scenario.server_name).
+    "golden_esp32": CaseSwitches(
+        by_key=(
+            ("trust", "insecure", _trust("insecure")),
+            ("trust", "none", _trust("none")),
+        ),
+        by_call=(),
+        trusts=("ca", "insecure", "none"),
+        base=_trust("ca"),
+        connects=("name",),
+    ),
     "https_get_esp8266_axtls": CaseSwitches(
         by_key=(
             ("connect_by", "ip", {"HIL_CONNECT_BY_IP": "1"}),
@@ -238,6 +292,11 @@ def _switches(case: dict[str, Any], sketch: str, name: str) -> dict[str, str]:
             f"case {name}: trust {case.get('trust')!r} has no switch in {sketch}",
             fix=f"record it with one of {', '.join(switches.trusts)}, or add a switch",
         )
+    if case.get("connect_by", "name") not in switches.connects:
+        raise ConfigError(
+            f"case {name}: connect_by {case.get('connect_by')!r} has no switch in {sketch}",
+            fix=f"record it with connect_by one of {', '.join(switches.connects)}, or add a switch",
+        )
     defines = dict(switches.base)
     for key, value, switch in switches.by_key:
         if case.get(key) == value:
@@ -256,8 +315,12 @@ def scenario_for_case(case: dict[str, Any], board: str, name: str) -> Scenario:
     if case.get("sketch"):
         sketch, defines = str(case["sketch"]), dict(case.get("defines", {}))
     else:
-        sketch = default_sketch(spec.name, core_id(spec), spec.stack)
+        core = core_id(spec)
+        sketch = CASE_SKETCHES.get((core_family(core), spec.stack)) or default_sketch(
+            spec.name, core, spec.stack
+        )
         defines = _switches(case, sketch, name)
+    host = str(case.get("host", ""))
     return Scenario(
         name=f"golden-{case['core']}-{name}",
         description=f"the golden case {case['core']}/{name} on {board}",
@@ -267,7 +330,18 @@ def scenario_for_case(case: dict[str, Any], board: str, name: str) -> Scenario:
         expectation=Expectation(connected=bool(case.get("connected", False))),
         backend=str(case.get("backend", "builtin")),
         defines=defines,
+        # A golden that dialed a name is repeated by that name (SNI and the certificate's
+        # name check take another path than for an address).
+        server_name=host if host and not _is_address(host) else None,
     )
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 # -- record ------------------------------------------------------------------------------------

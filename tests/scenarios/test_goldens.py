@@ -5,10 +5,14 @@ sketch behaviour) and `hil golden check`'s comparison must find no difference th
 the personality's FIDELITY file does not list. Goldens of the other cores are not
 skipped silently: each such core is an expected failure (strict), saying what is
 missing, until it joins COMPARED_CORES.
+
+The cases selected in a session run once, side by side (harness/run/golden_batch.py),
+when the first of them needs its result; each test then reads its own.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,9 +20,9 @@ import pytest
 from harness.analysis.golden import render_table
 from harness.instruments.boards import BOARDS, get_board_spec
 from harness.instruments.boards.base import core_id
-from harness.model import Outcome
-from harness.run.golden import check, known_differences, load_case, scenario_for_case
-from harness.run.runner import run_scenario
+from harness.run.golden import known_differences, load_case
+from harness.run.golden_batch import CaseResult, run_cases
+from harness.run.runner import BenchConfig, new_run_dir
 from tests.samples import DATA
 
 GOLDEN_ROOT = DATA / "golden"
@@ -41,7 +45,20 @@ CORES = sorted({load_case(g)["core"] for g in GOLDENS})
 # Cores whose goldens are compared here: the personality's default sketch reproduces
 # each case's behaviour (harness/run/golden.py CASE_SWITCHES) and its FIDELITY file
 # lists what is known to differ. A core joins this set when both are done for it.
-COMPARED_CORES = frozenset({"esp8266-2.4.1", "esp8266-2.4.2"})
+COMPARED_CORES = frozenset(
+    {
+        "esp8266-2.4.1",
+        "esp8266-2.4.2",
+        "esp8266-2.5.2",
+        "esp8266-2.7.4",
+        "esp8266-3.0.2",
+        "esp8266-3.1.2",
+        "esp32-1.0.6",
+        "esp32-2.0.17",
+    }
+)
+# Cases run side by side: a build is mostly the compiler, a run mostly waiting.
+GOLDEN_WORKERS = 3
 # Cores with goldens and no twin board at all (no real mbedTLS 3 here for esp32 3.x).
 CORES_WITHOUT_TWIN = frozenset({"esp32-3.x"})
 
@@ -59,15 +76,57 @@ def test_there_are_goldens_to_compare():
     assert MATCHED, f"no golden in {GOLDEN_ROOT} has a twin board"
 
 
+def _selected(session: pytest.Session) -> list[tuple[Path, str]]:
+    """The (golden, board) cases of this session's selected comparison tests."""
+    out = []
+    for item in session.items:
+        spec = getattr(item, "callspec", None)
+        if item.originalname == "test_twin_matches_the_golden" and spec is not None:
+            out.append((spec.params["golden"], spec.params["board"]))
+    return out
+
+
+# The cases of this session, run once by the first comparison test that needs them
+# (hil_bench, which configures them, is per test); a batch that broke is not retried.
+RESULTS: dict[Path, CaseResult] = {}
+BROKEN: list[str] = []
+# That first test holds the whole batch: its deadline is the batch's, not one run's
+# (a case takes a few seconds; 30 s each leaves room for a loaded machine).
+BATCH_TIMEOUT = 120 + 30 * len(MATCHED) // GOLDEN_WORKERS
+
+
+@pytest.fixture
+def golden_results(request: pytest.FixtureRequest, hil_bench: BenchConfig):
+    """Every selected case, run and compared once; the run directories of those that
+    match removed (a mismatch keeps its run directory, named in the failure)."""
+    if BROKEN:
+        pytest.fail(f"the batch of golden cases broke in an earlier test: {BROKEN[0]}")
+    params = request.node.callspec.params
+    if params["golden"] not in RESULTS:
+        runs = new_run_dir(hil_bench.runs_dir / "golden", "session")
+        # Under pytest-xdist a worker runs only its share of the tests: its own case.
+        xdist = hasattr(request.config, "workerinput")
+        cases = [(params["golden"], params["board"])] if xdist else _selected(request.session)
+        try:
+            RESULTS.update(run_cases(cases, hil_bench, runs, workers=GOLDEN_WORKERS))
+        except BaseException as exc:
+            BROKEN.append(f"{type(exc).__name__}: {exc}")
+            raise
+        for r in RESULTS.values():
+            if r.report is not None and r.report.matches and r.run_dir is not None:
+                shutil.rmtree(r.run_dir, ignore_errors=True)
+    return RESULTS
+
+
 @pytest.mark.golden
+@pytest.mark.timeout(BATCH_TIMEOUT)
 @pytest.mark.parametrize(
     ("golden", "board"), MATCHED, ids=[f"{g.parent.name}/{g.name}" for g, _ in MATCHED]
 )
-def test_twin_matches_the_golden(golden: Path, board: str, hil_bench):
-    scenario = scenario_for_case(load_case(golden), board, golden.name)
-    record = run_scenario(scenario, hil_bench)
-    assert record.verdict.outcome is not Outcome.ERROR, record.verdict.reason
-    report = check(record.run_dir, golden)
+def test_twin_matches_the_golden(golden: Path, board: str, golden_results: dict[Path, CaseResult]):
+    result = golden_results[golden]
+    assert result.report is not None, f"{golden.name} on {board}: {result.error}"
+    report = result.report
     COMPARED.append(golden)
     USED.update(d.known for d in report.differences if d.known)
     assert report.matches, render_table(report)

@@ -87,3 +87,50 @@ def test_every_default_sketch_can_repeat_golden_cases():
     from harness.run.golden import CASE_SWITCHES
 
     assert set(DEFAULT_SKETCHES.values()) <= set(CASE_SWITCHES)
+
+
+BEARSSL = DATA / "golden" / "esp8266-3.1.2"
+ESP32 = DATA / "golden" / "esp32-2.0.17"
+
+
+@pytest.mark.parametrize(
+    ("case", "mode", "by_ip"),
+    [
+        ("do-2016-ssl-params", "ca", "0"),
+        ("do-2016-ssl-params--less-secure", "lesssecure", "0"),
+        ("do-2016-ssl-params--httpclient", "httpclient", "0"),
+        ("do-2016-ssl-params--none", "none", "0"),
+        ("self-signed--insecure", "insecure", "0"),
+        ("mozilla-intermediate--fingerprint", "fingerprint", "0"),
+        ("mozilla-intermediate--none--ip", "none", "1"),
+        ("large-records--mfln--ip", "mfln", "1"),
+        ("large-records--mfln", "mfln", "0"),
+    ],
+)
+def test_a_bearssl_case_runs_the_recorders_sketch_in_its_mode(case, mode, by_ip):
+    s = scenario_for_case(load_case(BEARSSL / case), "twin-esp8266-3.1.2", case)
+    assert s.sketch == "golden_esp8266_bearssl"
+    assert dict(s.defines) == {"HIL_GOLDEN_MODE": f'"{mode}"', "HIL_CONNECT_BY_IP": by_ip}
+    assert s.server_name is None  # recorded dialing 127.0.0.1
+
+
+@pytest.mark.parametrize(
+    ("case", "trust", "name"),
+    [
+        ("tls1.2-only", "ca", None),
+        ("tls1.2-only--dnsname", "ca", "localhost"),
+        ("self-signed--insecure", "insecure", None),
+        ("mozilla-intermediate--none", "none", None),
+    ],
+)
+def test_an_esp32_case_dials_the_recorded_host(case, trust, name):
+    s = scenario_for_case(load_case(ESP32 / case), "twin-esp32-2.0.17", case)
+    assert s.sketch == "golden_esp32"
+    assert dict(s.defines) == {"HIL_GOLDEN_TRUST": f'"{trust}"'}
+    assert s.server_name == name
+
+
+def test_an_esp32_case_connecting_by_ipaddress_is_refused():
+    case = {**load_case(ESP32 / "tls1.2-only"), "connect_by": "ip"}
+    with pytest.raises(ConfigError, match=r"connect_by 'ip' has no switch in golden_esp32"):
+        scenario_for_case(case, "twin-esp32-2.0.17", "x")

@@ -179,6 +179,30 @@ def test_serial_differences_name_the_lines(golden):
     assert report.differences[0].where == f"serial, golden line {at + 1}, run line {at + 1}"
 
 
+def test_a_golden_without_framing_leaves_the_runs_framing_out(golden):
+    """A recorder that ran its sketch without the harness printed no HIL:BOOT/HIL:DONE;
+    the run's are then not compared, and a difference still names the file's lines."""
+    boot = next(i for i, x in enumerate(golden.serial) if x.startswith("HIL:BOOT"))
+    recorded = tuple(x for x in golden.serial[boot + 1 :] if not x.startswith("HIL:"))
+    run = list(golden.serial)
+    at = run.index("Alert: unexpected message")
+    run[at] = "Alert: bad record mac"
+    report = compare(replace(golden, serial=recorded), replace(golden, serial=tuple(run)))
+    assert [(d.id, d.expected, d.got) for d in report.differences] == [
+        ("serial.changed", "Alert: unexpected message", "Alert: bad record mac"),
+    ]
+    golden_line = recorded.index("Alert: unexpected message") + 1
+    assert report.differences[0].where == f"serial, golden line {golden_line}, run line {at + 1}"
+    assert any("HIL:BOOT/HIL:DONE" in n for n in report.notes)
+    # A golden with the framing compares it: a different HIL:DONE is a difference.
+    done = next(i for i, x in enumerate(golden.serial) if x.startswith("HIL:DONE"))
+    other = list(golden.serial)
+    other[done] = "HIL:DONE connected=1 verified=1"
+    assert [d.id for d in compare(golden, replace(golden, serial=tuple(other))).differences] == [
+        "serial.changed"
+    ]
+
+
 def test_a_day_apart_recordings_match_on_relative_certificate_dates(golden):
     later = replace(golden, day=date(2026, 12, 1))
     # The founding report's certificate is absolute (2018, and the 1982 wrap): still equal.

@@ -14,7 +14,7 @@ from datetime import date
 from functools import partial
 
 from harness.analysis.golden.capture import Connection, TlsRecord, WireRecording
-from harness.analysis.golden.masks import DATE_WHY, PORT_WHY, SERIAL_START, TEXT_MASKS
+from harness.analysis.golden.masks import DATE_WHY, FRAMING, PORT_WHY, SERIAL_START, TEXT_MASKS
 from harness.analysis.golden.records import Item, RecordView, view
 from harness.analysis.golden.report import Difference, GoldenReport
 from harness.analysis.golden.serial import MaskedLine, dates_match, mask_line, mask_text
@@ -228,12 +228,21 @@ def _compare_serial(
         notes.append(f"serial lines before HIL:BOOT not compared: {SERIAL_START.why}")
     ma = [mask_line(line, expected.server_port) for line in a_lines]
     mb = [mask_line(line, got.server_port) for line in b_lines]
+    # Lines keep their numbers in the file: (index, masked line) pairs.
+    ia, ib = list(enumerate(ma)), list(enumerate(mb))
+    if not any(FRAMING.pattern.search(line) for line in a_lines):
+        kept = [(j, m) for j, m in ib if not FRAMING.pattern.search(b_lines[j])]
+        if len(kept) < len(ib):
+            notes.append(f"the run's HIL:BOOT/HIL:DONE lines not compared: {FRAMING.why}")
+        ib = kept
+    ka, kb = [i for i, _ in ia], [j for j, _ in ib]
+    ma, mb = [m for _, m in ia], [m for _, m in ib]
     shift = (got.day - expected.day).days if expected.day and got.day else 0
     diffs: list[Difference] = []
     matcher = difflib.SequenceMatcher(
         a=[m.text for m in ma], b=[m.text for m in mb], autojunk=False
     )
-    at = partial(_serial_where, a0, b0)
+    at = partial(_serial_where, a0, b0, ka, kb)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             for k in range(i2 - i1):
@@ -274,14 +283,22 @@ def _block(lines: list[MaskedLine]) -> MaskedLine:
     )
 
 
-def _serial_where(a0: int, b0: int, i: int | None, j: int | None, n: int = 1) -> str:
+def _serial_where(
+    a0: int,
+    b0: int,
+    ka: list[int],
+    kb: list[int],
+    i: int | None,
+    j: int | None,
+    n: int = 1,
+) -> str:
+    """Where in the files: `i`/`j` index the compared lines, `ka`/`kb` map them to the
+    lines from the start marker on, `a0`/`b0` are the start markers' lines."""
     parts = []
-    for side, base, k in (("golden", a0, i), ("run", b0, j)):
+    for side, base, kept, k in (("golden", a0, ka, i), ("run", b0, kb, j)):
         if k is not None:
-            first = base + k + 1
-            parts.append(
-                f"{side} line {first}" if n == 1 else f"{side} lines {first}-{first + n - 1}"
-            )
+            first, last = base + kept[k] + 1, base + kept[k + n - 1] + 1
+            parts.append(f"{side} line {first}" if n == 1 else f"{side} lines {first}-{last}")
     return "serial, " + ", ".join(parts)
 
 

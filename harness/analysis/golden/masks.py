@@ -121,3 +121,12 @@ SERIAL_START = StartMarker(
     re.compile(r"HIL:BOOT\b"),
     "a real board prints its boot ROM's output (74880 baud) first; the sketch starts at HIL:BOOT",
 )
+
+
+# The harness's framing of a run (HIL:BOOT, HIL:DONE): a recorder that ran its sketch
+# without the harness printed none, so against such a golden the run's are not compared.
+FRAMING = StartMarker(
+    re.compile(r"^HIL:(BOOT|DONE)\b"),
+    "the golden's recorder ran its sketch without the harness, which frames a run with "
+    "HIL:BOOT and HIL:DONE",
+)

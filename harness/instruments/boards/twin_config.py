@@ -126,6 +126,11 @@ def core_config_header(core: CoreRelease) -> str:
         f"#define HIL_GROUPS_COUNT {len(t.groups)}",
         f"#define HIL_SIG_ALGS {_list(t.signature_algorithms) or '0'}",
         f"#define HIL_SIG_ALGS_COUNT {len(t.signature_algorithms)}",
+        *(
+            [f"#define HIL_CBC_RECORD_SPLITTING {int(t.cbc_record_splitting)}"]
+            if t.cbc_record_splitting is not None
+            else []
+        ),
         f"#define HIL_BUF_RECV {b.recv}",
         f"#define HIL_BUF_XMIT {b.xmit}",
         f"#define HIL_BUF_RECV_OVERHEAD {b.recv_overhead}",
@@ -157,5 +162,10 @@ def core_config_header(core: CoreRelease) -> str:
     out.append(
         "#define HIL_HTTPC_ERROR_TEXTS " + ", ".join(f"{{{c}, {_c_string(t)}}}" for c, t in texts)
     )
+    if core.httpclient_headers:
+        out.append(
+            "#define HIL_HTTPC_REQUEST_HEADERS "
+            + ", ".join(_c_string(h) for h in core.httpclient_headers)
+        )
     out += _api_lines(core)
     return "\n".join(out) + "\n"

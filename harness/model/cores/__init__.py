@@ -47,6 +47,9 @@ class TlsFacts:
     groups: tuple[int, ...] = ()  # supported_groups to set explicitly; () = the library's
     signature_algorithms: tuple[int, ...] = ()
     extensions: tuple[int, ...] = ()  # recorded extension order (for comparison only)
+    # TLS 1.0 CBC data split 1/n-1 (mbedTLS's MBEDTLS_SSL_CBC_RECORD_SPLITTING);
+    # None: not a fact of this release (the library's default).
+    cbc_record_splitting: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,10 @@ class CoreRelease:
     api: ApiFacts
     httpclient_errors: Mapping[int, str]  # code -> HTTPC_ERROR_* name
     httpclient_texts: Mapping[int, str]  # code -> errorToString() text
+    # The header lines of HTTPClient's GET after the request line, in order; "{hostport}"
+    # is the host with ":port" unless the port is 80 or 443. Empty: not recorded (the
+    # twin sends Host, User-Agent and Connection: close).
+    httpclient_headers: tuple[str, ...]
     platformio: PlatformioFacts
     sources: Mapping[str, str]  # "section.key" -> where the fact comes from
     path: Path
@@ -279,6 +286,9 @@ def load_release(path: Path) -> CoreRelease:
         t.ints("groups", default=()),
         t.ints("signature_algorithms", default=()),
         t.ints("extensions", default=()),
+        t.get("cbc_record_splitting", bool, example="false")
+        if "cbc_record_splitting" in t.table
+        else None,
     )
     if not tls.default_suites:
         raise t._err(
@@ -300,6 +310,7 @@ def load_release(path: Path) -> CoreRelease:
                 "groups",
                 "signature_algorithms",
                 "extensions",
+                "cbc_record_splitting",
             )
             if k in t.table
         ],
@@ -388,6 +399,13 @@ def load_release(path: Path) -> CoreRelease:
     httpclient_errors = h.codes("errors")
     httpclient_texts = h.codes("texts")
     _sources(h, ["errors", "texts"], sources)
+    httpclient_headers: tuple[str, ...] = ()
+    if "request_headers" in h.table:
+        headers = h.get("request_headers", list, example='["Host: {hostport}", "..."]')
+        if not all(isinstance(x, str) and x for x in headers):
+            raise h._err("request_headers", "expected header lines", 'write ["Name: value"]')
+        httpclient_headers = tuple(headers)
+        _sources(h, ["request_headers"], sources)
 
     p = r.sub("platformio")
     platformio = PlatformioFacts(
@@ -427,6 +445,7 @@ def load_release(path: Path) -> CoreRelease:
         api=api,
         httpclient_errors=httpclient_errors,
         httpclient_texts=httpclient_texts,
+        httpclient_headers=httpclient_headers,
         platformio=platformio,
         sources=MappingProxyType(sources),
         path=path,

@@ -1,6 +1,7 @@
 #include "HTTPClient.h"
 
 #include <algorithm>
+#include <string>
 
 #include "twin_clock.h"
 
@@ -53,13 +54,43 @@ bool HTTPClient::connect() {
 
 int HTTPClient::GET() { return sendRequest("GET", nullptr, 0); }
 
+String HTTPClient::request_head(const char* type, size_t size) const {
+    String head = String(type) + " " + uri_ + " HTTP/1.1\r\n";
+#ifdef HIL_HTTPC_REQUEST_HEADERS
+    // The release's sendHeader(), as recorded (hil_core_config.h): its lines in order,
+    // the sketch's user agent, its added headers before the Content-Length the core adds.
+    static const char* const kHeaders[] = {HIL_HTTPC_REQUEST_HEADERS};
+    std::string hostport = host_.c_str();
+    if (port_ != 80 && port_ != 443) hostport += ":" + std::to_string(port_);
+    bool length_done = false;
+    for (const char* h : kHeaders) {
+        std::string line = h;
+        size_t at = line.find("{hostport}");
+        if (at != std::string::npos) line.replace(at, 10, hostport);
+        if (line.rfind("User-Agent: ", 0) == 0) line = std::string("User-Agent: ") + agent_.c_str();
+        if (line.rfind("Content-Length: ", 0) == 0) {
+            head += headers_;
+            line = "Content-Length: " + std::to_string(size);
+            length_done = true;
+        }
+        head += (line + "\r\n").c_str();
+    }
+    if (!length_done) {
+        head += headers_;
+        if (size > 0) head += String("Content-Length: ") + String((unsigned long)size) + "\r\n";
+    }
+#else
+    // A GET with no added header writes what GET() always wrote (the recordings' bytes).
+    head += String("Host: ") + host_ + "\r\nUser-Agent: " + agent_ + "\r\nConnection: close\r\n" +
+            headers_;
+    if (size > 0) head += String("Content-Length: ") + String((unsigned long)size) + "\r\n";
+#endif
+    return head + "\r\n";
+}
+
 int HTTPClient::sendRequest(const char* type, const uint8_t* payload, size_t size) {
     if (!connect()) return kConnectFailed;
-    // A GET with no added header writes what GET() always wrote (the recordings' bytes).
-    String head = String(type) + " " + uri_ + " HTTP/1.1\r\nHost: " + host_ +
-                  "\r\nUser-Agent: " + agent_ + "\r\nConnection: close\r\n" + headers_;
-    if (payload != nullptr && size > 0) head += String("Content-Length: ") + String((unsigned long)size) + "\r\n";
-    head += "\r\n";
+    String head = request_head(type, payload != nullptr ? size : 0);
     if (client_->write((const uint8_t*)head.c_str(), head.length()) != head.length()) {
         return HTTPC_ERROR_SEND_HEADER_FAILED;
     }

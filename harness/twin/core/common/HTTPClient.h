@@ -48,6 +48,7 @@ public:
 private:
     bool connect();
     int read_response_head();
+    String request_head(const char* type, size_t size) const;
 
     Client* client_ = nullptr;
     String host_, uri_ = "/";

@@ -199,7 +199,8 @@ int wait_readable(int fd, int timeout_ms) {
 
 void tcp_close(int fd) {
     if (fd < 0) return;
-    shutdown(fd, SHUT_WR);
+    // As lwIP's tcp_close() (and the recorders' host sockets): a FIN, or a RST alone when
+    // received data is still unread; no shutdown() first, which would send a FIN before it.
     ::close(fd);
 }
 

@@ -62,6 +62,12 @@ size_t TcpConn::pending() const {
     return n > 0 ? (size_t)n : 0;
 }
 
+void TcpConn::drain() {
+    uint8_t buf[1024];
+    while (fd_ >= 0 && ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+    }
+}
+
 void TcpConn::close() {
     if (fd_ >= 0) tcp_close(fd_);
     fd_ = -1;

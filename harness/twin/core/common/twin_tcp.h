@@ -30,6 +30,9 @@ public:
     int recv(uint8_t* buf, size_t len, uint32_t timeout_ms);
     // Bytes readable now without blocking (0 when none or closed).
     size_t pending() const;
+    // Read and drop whatever has arrived, without waiting.
+    void drain();
+    // A FIN, or a RST when received data is unread (tcp_close in twin_net.h).
     void close();
 
 private:

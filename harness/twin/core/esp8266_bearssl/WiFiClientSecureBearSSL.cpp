@@ -580,7 +580,13 @@ void WiFiClientSecure::free_ssl() {
     timeout_ms_ = HIL_HANDSHAKE_TIMEOUT_MS;
 }
 
-void WiFiClientSecure::close_tcp() { tcp_.close(); }
+void WiFiClientSecure::close_tcp() {
+    // The core's ClientContext has taken every received segment from lwIP into its own
+    // buffer, which close() frees: nothing is left unread, so the close is a FIN (as
+    // recorded), not the RST a socket with unread data would send.
+    tcp_.drain();
+    tcp_.close();
+}
 
 void WiFiClientSecure::stop() {
     // WiFiClient::stop() flushes (our flush), then closes TCP; no close_notify is
@@ -771,7 +777,8 @@ bool WiFiClientSecure::probeMaxFragmentLength(const char* name, uint16_t port, u
         return false;
     }
     std::vector<uint8_t> body = {0x03, 0x03};
-    for (int i = 0; i < 32; ++i) body.push_back((uint8_t)(twin::micros_since_boot() >> (i % 8)));
+    // The core's clientHelloHead_P has a fixed "random": 01..08 11..18, twice.
+    for (int i = 0; i < 32; ++i) body.push_back((uint8_t)(((i % 16) / 8) * 0x10 + i % 8 + 1));
     body.push_back(0);  // no session id
     size_t n = sizeof kDefaultSuites / sizeof kDefaultSuites[0];
     body.push_back((uint8_t)(n * 2 >> 8));
@@ -817,6 +824,12 @@ bool WiFiClientSecure::probeMaxFragmentLength(const char* name, uint16_t port, u
         if (r < 0) break;
         in.insert(in.end(), buf, buf + r);
     }
+    // Then the core ends the probe with a user_canceled and a close_notify warning, each
+    // a record of its own (recorded: large-records--mfln).
+    static const uint8_t bye[][7] = {{0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x5a},
+                                     {0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x00}};
+    for (const auto& alert : bye) tcp.send(alert, sizeof alert, 5000);
+    tcp.drain();
     tcp.close();
     if (in.size() < 9 || in[0] != 0x16 || in[5] != 0x02 || in[9] != 0x03 || in[10] != 0x03) {
         return false;  // not a TLS 1.2 ServerHello: MFLN cannot be used
