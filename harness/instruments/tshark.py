@@ -374,6 +374,19 @@ def _check_file(pcap: Path, log_path: Path | None) -> None:
         )
 
 
+def _ensure_event_loop() -> None:
+    """pyshark asks the policy for the thread's loop, which raises once anything in the
+    process ran asyncio.run() or set the loop to None (labgrid's client does): give the
+    thread a loop of its own again."""
+    policy = asyncio.get_event_loop_policy()
+    try:
+        loop = policy.get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        policy.set_event_loop(policy.new_event_loop())
+
+
 def open_filecapture(
     pcap: Path,
     keylog: Path | None,
@@ -396,6 +409,7 @@ def open_filecapture(
         )
     prefs = {"tls.keylog_file": str(keylog)} if keylog is not None else None
     decode_as = {f"tcp.port=={int(server_port)}": "tls"} if server_port is not None else None
+    _ensure_event_loop()
 
     class TidyFileCapture(pyshark.FileCapture):
         """Closing it also undoes pyshark's process-wide child watcher."""

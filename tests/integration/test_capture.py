@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -465,6 +466,13 @@ def test_open_filecapture_gives_pyshark_packets() -> None:
     finally:
         cap.close()
     assert "1" in types and "2" in types
+
+
+def test_open_filecapture_works_after_asyncio_run_left_no_loop() -> None:
+    # asyncio.run() (labgrid's client does the same) leaves the main thread's loop set to
+    # None, and pyshark then raised "There is no current event loop".
+    asyncio.run(asyncio.sleep(0))
+    test_open_filecapture_gives_pyshark_packets()
 
 
 def test_no_dumpcap_left_behind_by_this_module() -> None:
