@@ -99,11 +99,13 @@ def test_a_killed_harness_leaves_no_process_and_no_private_folder(tmp_path):
     proc.kill()
     proc.wait()
     assert _wait_dead(kids, 10) == set()
+    # The reaper deletes the folder, then its own state file: wait for both.
+    state = tmp_path / "state"
     deadline = time.monotonic() + 5
-    while folder.exists() and time.monotonic() < deadline:
+    while (folder.exists() or list(state.glob("*.json"))) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not folder.exists()
-    assert list((tmp_path / "state").glob("*.json")) == []  # the reaper cleaned up after itself
+    assert list(state.glob("*.json")) == []  # the reaper cleaned up after itself
 
 
 def test_the_next_harness_clears_what_a_killed_harness_and_its_reaper_left(tmp_path):
