@@ -36,5 +36,11 @@ def test_pio_accepts_the_generated_project(core, tmp_path: Path):
     env = dict(config[f"env:{env_name(core)}"])
     assert env["platform"] == core.platformio.platform
     assert env["platform_packages"][0].replace(" ", "") == core.platformio.framework_package
-    assert env["build_flags"][1:] == debug_flags(core)
+    flags = env["build_flags"][1:]
+    assert flags[: len(debug_flags(core))] == debug_flags(core)
+    # The sketches choose their trust calls by the core's API, as on the twin.
+    if core.family == "esp8266":
+        assert f"-DHIL_API_setTrustAnchors={int(core.stack == 'bearssl')}" in flags
+    else:
+        assert "-DHIL_API_setCACert=1" in flags
     assert env["upload_port"] == "rfc2217://127.0.0.1:4000"

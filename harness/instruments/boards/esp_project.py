@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.instruments.boards import platformio
+from harness.instruments.boards.twin_config import api_flags
 from harness.model.cores import CoreRelease
 from harness.model.errors import ConfigError
 
@@ -91,6 +92,6 @@ def write_esp_project(
         build_dir=build_dir,
         platform=core.platformio.platform,
         board=PIO_BOARDS[core.family],
-        build_flags=[f"-I{include_dir}", *debug_flags(core), *extra_flags],
+        build_flags=[f"-I{include_dir}", *debug_flags(core), *api_flags(core), *extra_flags],
         options=options,
     )

@@ -107,6 +107,13 @@ def _api_lines(core: CoreRelease) -> list[str]:
     return lines
 
 
+def api_flags(core: CoreRelease) -> list[str]:
+    """-DHIL_API_<name>=0|1 for a real board's build: the sketches pick their trust calls
+    by these (a real core 2.5-2.7 says nowhere in its headers that it is BearSSL), the
+    same table the twin's hil_core_config.h gives its build."""
+    return [f"-DHIL_API_{name}={int(core.has_api(name))}" for name in _api_names(core)]
+
+
 def core_config_header(core: CoreRelease) -> str:
     """hil_core_config.h for `core` (deterministic: it is part of the build id)."""
     t, b = core.tls, core.buffers
