@@ -27,8 +27,8 @@
 #define AGENT_PAYLOAD_WAIT_MS 10000UL
 
 // Which ESP8266 trust API: the harness's build says it (HIL_API_*, from the core's
-// release data, for the twin and for a real board alike); built elsewhere, a core with
-// BearSSLHelpers.h (2.4.2 and later) is taken for BearSSL.
+// release data, for the twin and for a real board alike); built elsewhere (the Arduino
+// IDE), a core that has BearSSLHelpers.h is taken for BearSSL.
 #if defined(HIL_API_setTrustAnchors)
 #define AGENT_BEARSSL HIL_API_setTrustAnchors
 #elif defined(__has_include)
