@@ -153,24 +153,12 @@ def _check_bench_boards(config: pytest.Config) -> tuple[str, ...]:
     names = _board_names(config)
     if not names:
         return ()
-    from harness.instruments.boards.bench import bench_path, load_bench
-    from harness.model.errors import ConfigError, HilError
+    from harness.instruments.boards.bench import bench_path
+    from harness.model.errors import HilError
+    from harness.run.target import check_bench_boards
 
-    path = bench_path(_option(config, "bench"))
     try:
-        if path is None:
-            raise ConfigError(
-                f"--hil-board {','.join(names)} without a bench file",
-                fix="name the bench file too: --hil-bench FILE, ini hil_bench or HIL_BENCH",
-            )
-        bench = load_bench(path)
-        for name in names:
-            bench.board(name)  # unknown: the error lists the bench's boards
-        if _option(config, "port") is not None and len(names) > 1:
-            raise ConfigError(
-                f"--hil-port with {len(names)} boards ({', '.join(names)})",
-                fix="give one --hil-board with --hil-port; the bench file names the others' ports",
-            )
+        check_bench_boards(bench_path(_option(config, "bench")), names, _option(config, "port"))
     except HilError as exc:
         raise pytest.UsageError(f"esp-tls-hil: {exc}") from None
     return names

@@ -11,9 +11,10 @@ only when the bench file gives one (`[bench] bind`), else to 127.0.0.1.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from harness.instruments.boards import esp_board_for, get_board_spec
-from harness.instruments.boards.bench import Bench, BenchBoard, parse_port
+from harness.instruments.boards.bench import Bench, BenchBoard, load_bench, parse_port
 from harness.model import Scenario
 from harness.model.errors import ConfigError
 
@@ -37,6 +38,29 @@ class Target:
             "port": self.bench_board.port.text,
             "core": spec.core.id if spec.core else "",
         }
+
+
+def _no_bench(names: tuple[str, ...]) -> ConfigError:
+    return ConfigError(
+        f"--hil-board {','.join(names)} without a bench file",
+        fix="name the bench file too: --hil-bench FILE, ini hil_bench or HIL_BENCH",
+    )
+
+
+def check_bench_boards(path: Path | None, names: tuple[str, ...], port: str | None) -> Bench:
+    """The bench boards a session chose, checked before anything runs (the pytest plugin
+    calls it at the session's start): a wrong name is one error, not one per test."""
+    if path is None:
+        raise _no_bench(names)
+    bench = load_bench(path)
+    for name in names:
+        bench.board(name)  # unknown: the error lists the bench's boards
+    if port is not None and len(names) > 1:
+        raise ConfigError(
+            f"--hil-port with {len(names)} boards ({', '.join(names)})",
+            fix="give one --hil-board with --hil-port; the bench file names the others' ports",
+        )
+    return bench
 
 
 def _pick(bench: Bench, core: str, board_name: str | None, scenario: Scenario) -> BenchBoard:
@@ -76,10 +100,7 @@ def resolve_target(
     """Where `scenario` runs, or a ConfigError naming the input and the fix."""
     spec = get_board_spec(scenario.board)
     if board_name is not None and bench is None:
-        raise ConfigError(
-            f"--hil-board {board_name} without a bench file",
-            fix="name the bench file too: --hil-bench FILE, ini hil_bench or HIL_BENCH",
-        )
+        raise _no_bench((board_name,))
     if port is not None and board_name is None and spec.kind == "twin":
         raise ConfigError(
             f"--hil-port {port} without --hil-board",
