@@ -798,6 +798,7 @@ def _analyse(
             notes.append(f"{dropped} events from before the attempt's reset were left out")
         events = kept
     timeline = build_timeline(*events, serial_latency=BITS_PER_BYTE / baud)
+    min_rsa_bits, sig_hashes = certs.chain_strength() if certs else (None, ())
     ctx = Context(
         stack=stack,
         server_suites=accepted_suites(profile) if profile else None,
@@ -809,6 +810,8 @@ def _analyse(
             else None
         ),
         cert_not_after=certs.not_after.timestamp() if certs else None,
+        chain_min_rsa_bits=min_rsa_bits,
+        chain_sig_hashes=sig_hashes or None,
         connect_host=certs.host if certs else None,
         wire_watched=wire_watched,
     )

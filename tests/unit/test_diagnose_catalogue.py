@@ -143,3 +143,45 @@ def test_a_second_matching_rule_is_shown_as_a_conflict():
     )
     assert d.cause == "cert_time_invalid"
     assert any("untrusted_cert" in c.claim for c in d.conflicts)
+
+
+MBEDTLS_9984 = (
+    "[E][ssl_client.cpp:36] _handle_error(): [start_ssl_client():216]: (-9984) X509 - "
+    "Certificate verification failed, e.g. CRL, CA or signature check failed"
+)
+
+
+@pytest.mark.parametrize(
+    ("ctx", "alert_sent", "names", "fix_words"),
+    [
+        ({"chain_min_rsa_bits": 1024, "chain_sig_hashes": ("sha256", "sha256")}, 43,
+         "an RSA key of 1024 bits", "2048"),
+        ({"chain_min_rsa_bits": 2048, "chain_sig_hashes": ("sha256", "sha1")}, 46,
+         "signed with SHA1", "SHA-256"),
+    ],
+)  # fmt: skip
+def test_mbedtls_default_profile_refusal_names_the_weak_point(ctx, alert_sent, names, fix_words):
+    d = run(
+        hello(),
+        alert(1.02, C2S, alert_sent),
+        parsed("mbedtls", MBEDTLS_9984),
+        stack="mbedtls",
+        **ctx,
+    )
+    assert (d.cause, d.confidence) == ("untrusted_cert", Confidence.WIRE)
+    assert any(names in ev.claim for ev in d.evidence)
+    assert [f.where for f in d.fixes] == ["certificate"]
+    assert fix_words in d.fixes[0].text
+    assert "setCACert" not in " ".join(f.text + f.detail for f in d.fixes)
+
+
+def test_a_strong_chain_or_another_stack_keeps_the_ca_reading():
+    strong = {"chain_min_rsa_bits": 2048, "chain_sig_hashes": ("sha256", "sha256")}
+    d = run(hello(), alert(1.02, C2S, 48), parsed("mbedtls", MBEDTLS_9984), stack="mbedtls",
+            **strong)  # fmt: skip
+    assert d.cause == "untrusted_cert" and d.fixes[0].where == "sketch"
+    # BearSSL takes a 1024-bit key and SHA-1: a refusal there is about the CA.
+    weak = {"chain_min_rsa_bits": 1024, "chain_sig_hashes": ("sha256", "sha1")}
+    d = run(parsed("bearssl", "SSL error: Chain could not be linked to a trust anchor."),
+            stack="bearssl", **weak)  # fmt: skip
+    assert d.cause == "untrusted_cert" and d.fixes[0].where == "sketch"

@@ -17,7 +17,13 @@ from harness.analysis.logformats.coreversion import read_core
 from harness.model import Direction, Event, Fix, Source, Timeline
 from harness.model.stacks import TIME_T_MAX
 
-BAD_CERTIFICATE, CERTIFICATE_EXPIRED, CERTIFICATE_UNKNOWN, UNKNOWN_CA = 42, 45, 46, 48
+BAD_CERTIFICATE, UNSUPPORTED_CERTIFICATE, CERTIFICATE_EXPIRED = 42, 43, 45
+CERTIFICATE_UNKNOWN, UNKNOWN_CA = 46, 48
+# mbedtls_x509_crt_profile_default, which arduino-esp32's ssl_client.cpp never replaces: SHA-2
+# signatures only and RSA keys of 2048 bits or more (mbedTLS 2.16.7 of ESP-IDF 3.3, which does
+# not define MBEDTLS_TLS_DEFAULT_ALLOW_SHA1_IN_CERTIFICATES, and 2.28: library/x509_crt.c).
+_MBEDTLS_MIN_RSA_BITS = 2048
+_MBEDTLS_PROFILE_HASHES = ("sha224", "sha256", "sha384", "sha512")
 _TIME_ERRORS = ("expired", "not_yet_valid", "time_unknown")
 _TRUST_ERRORS = ("untrusted", "self_signed", "bad_signature", "bad_chain", "verify_error")
 _BEARSSL_TIME_UNKNOWN = 53  # BR_ERR_X509_TIME_UNKNOWN: the board has no clock
@@ -100,6 +106,41 @@ def cert_time_invalid(tl: Timeline, ctx: Context) -> Finding | None:
     )
 
 
+def _mbedtls_profile_refusals(ctx: Context) -> tuple[list[str], list[Fix]]:
+    """What of the served chain mbedTLS's default profile refuses, whatever the CA: an RSA
+    key under 2048 bits (BADCERT_BAD_KEY, alert unsupported_certificate) or a signature
+    hash other than SHA-2 (BADCERT_BAD_MD, alert certificate_unknown)."""
+    said: list[str] = []
+    fixes: list[Fix] = []
+    if ctx.stack != "mbedtls":
+        return said, fixes
+    bits = ctx.chain_min_rsa_bits
+    if bits is not None and bits < _MBEDTLS_MIN_RSA_BITS:
+        said.append(f"an RSA key of {bits} bits (mbedTLS's default profile wants 2048 or more)")
+        fixes.append(
+            Fix(
+                "certificate",
+                "Issue the server a key the board's mbedTLS takes: RSA of 2048 bits or more, "
+                "or ECDSA P-256",
+                "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr ...",
+            )
+        )
+    weak = sorted({h for h in ctx.chain_sig_hashes or () if h not in _MBEDTLS_PROFILE_HASHES})
+    if weak:
+        said.append(
+            f"a certificate signed with {'/'.join(h.upper() for h in weak)} (mbedTLS's default "
+            "profile takes SHA-2 signatures only)"
+        )
+        fixes.append(
+            Fix(
+                "certificate",
+                "Have every certificate of the chain the server sends signed with SHA-256",
+                "openssl x509 -req -sha256 -in intermediate.csr -CA root.pem -CAkey root.key ...",
+            )
+        )
+    return said, fixes
+
+
 @rule("untrusted_cert", priority=130)
 def untrusted_cert(tl: Timeline, ctx: Context) -> Finding | None:
     proof = Proof()
@@ -110,13 +151,30 @@ def untrusted_cert(tl: Timeline, ctx: Context) -> Finding | None:
         proof.add(
             f"The board's certificate check says: {err.fields.get('message') or err.text}", err
         )
-    alerts = wire_alerts(tl, Direction.C2S, UNKNOWN_CA, BAD_CERTIFICATE, CERTIFICATE_UNKNOWN)
+    refused, profile_fixes = _mbedtls_profile_refusals(ctx)
+    # mbedTLS answers a key its profile refuses with unsupported_certificate (43), which it
+    # also sends for a forbidding key usage: only with such a key in the chain is it this.
+    weak_key = ctx.chain_min_rsa_bits is not None and ctx.chain_min_rsa_bits < _MBEDTLS_MIN_RSA_BITS
+    extra = (UNSUPPORTED_CERTIFICATE,) if ctx.stack == "mbedtls" and weak_key else ()
+    alerts = wire_alerts(
+        tl, Direction.C2S, UNKNOWN_CA, BAD_CERTIFICATE, CERTIFICATE_UNKNOWN, *extra
+    )
     if alerts and not _name_mismatch(ctx):
         proof.wire = True
         proof.add("The board rejected the server's certificate with an alert", alerts[0])
     # A verification info line that names another reason outranks the bare code's reading.
     if not errors and not [e for e in tl.of("log_error") if e.fields.get("x509")]:
         proof.catalogued(tl, "untrusted_cert")
+    if refused and (proof.wire or proof.log or proof.likely):
+        proof.add(f"The server's chain has {' and '.join(refused)}")
+        return proof.finding(
+            "untrusted_cert",
+            "The board's mbedTLS refused the server's chain for what it is, not for who "
+            "signed it: its default certificate profile (arduino-esp32 never sets another) "
+            "takes neither RSA keys under 2048 bits nor SHA-1 signatures, so no CA the sketch "
+            "gives makes this chain verify. ESP8266 cores (axTLS, BearSSL) accept both.",
+            profile_fixes,
+        )
     return proof.finding(
         "untrusted_cert",
         "The board could not chain the server's certificate to a certificate it trusts: "

@@ -32,6 +32,10 @@ class Context:
     cert_names: tuple[str, ...] | None = None  # the leaf's CN and subjectAltNames
     connect_host: str | None = None  # what the sketch connects to
     board_rx_buffer: int | None = None  # bytes of TLS record the board can take
+    # The certificates the server sends (leaf, then intermediates): the smallest RSA key's
+    # bits (None: no RSA key, or not known) and each one's signature hash, e.g. "sha256".
+    chain_min_rsa_bits: int | None = None
+    chain_sig_hashes: tuple[str, ...] | None = None
     # The board's traffic was captured: an empty wire then says nothing was sent.
     wire_watched: bool = False
 

@@ -114,6 +114,20 @@ class CertBundle:
         }[algorithm].upper()
         return sep.join(hexed[i : i + 2] for i in range(0, len(hexed), 2))
 
+    def chain_strength(self) -> tuple[int | None, tuple[str, ...]]:
+        """What a stack's certificate profile looks at in the chain the server sends (leaf
+        and intermediates): the smallest RSA key in bits (None without an RSA key) and each
+        certificate's signature hash name, leaf first."""
+        path = self.chain_pem or self.cert_pem
+        certs = x509.load_pem_x509_certificates(path.read_bytes())
+        rsa_bits = [
+            c.public_key().key_size for c in certs if isinstance(c.public_key(), rsa.RSAPublicKey)
+        ]
+        hashes = tuple(
+            c.signature_hash_algorithm.name if c.signature_hash_algorithm else "none" for c in certs
+        )
+        return (min(rsa_bits) if rsa_bits else None), hashes
+
     def san_ips(self) -> list[str]:
         """The addresses the leaf names in iPAddress SANs (none without a SAN)."""
         cert = x509.load_pem_x509_certificate(self.cert_pem.read_bytes())
