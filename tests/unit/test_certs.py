@@ -681,3 +681,19 @@ def test_every_plan_issues(tmp_path: Path, key_cache: Path) -> None:
             continue
         bundle = make_certs(get_plan(name), "hil.test", tmp_path / name, key_cache, now=NOW)
         assert all(path.exists() for _, path in bundle.files()), name
+
+
+@pytest.mark.parametrize(
+    ("plan", "min_rsa_bits", "sig_hashes"),
+    [
+        ("ca-rsa-1024", 1024, ("sha256", "sha256")),
+        ("sha1-intermediate", 2048, ("sha256", "sha1")),
+        ("ca-ecdsa-p256", 2048, ("sha256", "sha256")),  # the P-256 leaf under RSA CAs
+        ("founding-report", 2048, ("sha256",)),  # self-signed: no chain file, the leaf alone
+    ],
+)
+def test_chain_strength_is_what_the_server_sends(
+    tmp_path: Path, key_cache: Path, plan: str, min_rsa_bits: int, sig_hashes: tuple
+) -> None:
+    bundle = make_certs(get_plan(plan), "localhost", tmp_path, key_cache, now=NOW)
+    assert bundle.chain_strength() == (min_rsa_bits, sig_hashes)

@@ -116,16 +116,15 @@ class CertBundle:
 
     def chain_strength(self) -> tuple[int | None, tuple[str, ...]]:
         """What a stack's certificate profile looks at in the chain the server sends (leaf
-        and intermediates): the smallest RSA key in bits (None without an RSA key) and each
-        certificate's signature hash name, leaf first."""
+        and intermediates): the smallest RSA key in bits (None without an RSA key) and the
+        certificates' signature hash names, leaf first."""
         path = self.chain_pem or self.cert_pem
         certs = x509.load_pem_x509_certificates(path.read_bytes())
         rsa_bits = [
             c.public_key().key_size for c in certs if isinstance(c.public_key(), rsa.RSAPublicKey)
         ]
-        hashes = tuple(
-            c.signature_hash_algorithm.name if c.signature_hash_algorithm else "none" for c in certs
-        )
+        # A signature without a separate hash (Ed25519) names none: left out, not "weak".
+        hashes = tuple(c.signature_hash_algorithm.name for c in certs if c.signature_hash_algorithm)
         return (min(rsa_bits) if rsa_bits else None), hashes
 
     def san_ips(self) -> list[str]:
