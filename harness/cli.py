@@ -175,7 +175,7 @@ def _compose_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--board", help="board (see `hil boards`)")
     g.add_argument("--profile", help="server profile (see `hil profiles`)")
     g.add_argument("--sketch", type=Path, help="sketch folder (default: the board's HTTPS GET)")
-    g.add_argument("--backend", default="builtin", help="builtin or apache")
+    g.add_argument("--backend", default="builtin", help="builtin, apache or tlslite")
     g.add_argument("--expect-connected", choices=("yes", "no"), default=None)
     g.add_argument("--expect-cause", default=None, help="a catalogue cause (implies no)")
 
@@ -443,7 +443,7 @@ def cmd_certs(args: argparse.Namespace) -> int:
 
 def _serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("profile", help="server profile (see `hil profiles`)")
-    p.add_argument("--backend", default="builtin", help="builtin or apache")
+    p.add_argument("--backend", default="builtin", help="builtin, apache or tlslite")
     p.add_argument("--port", type=_port, default=0, help="port (0: a free one)")
     p.add_argument("--host", default=None, help="host the certificate is for (default: --bind)")
     p.add_argument("--allow-external", action="store_true", help="allow a bind off 127.0.0.0/8")
@@ -782,7 +782,7 @@ def _matrix_options(p: argparse.ArgumentParser) -> None:
     for axis in ("sketch", "board", "profile"):
         p.add_argument(f"--{axis}", action="append", default=[], help=f"{axis} (repeat; all)")
     p.add_argument("--define", action="append", default=[], help="sketch macro KEY=VALUE")
-    p.add_argument("--backend", default="builtin", help="server backend (builtin, apache)")
+    p.add_argument("--backend", default="builtin", help="server backend (builtin, apache, tlslite)")
     p.add_argument("--cell-timeout", type=float, default=120.0, help="seconds per cell")
     p.add_argument("--jobs", type=int, default=0, help="parallel workers (0: one per core)")
     p.add_argument(
@@ -872,7 +872,7 @@ def _bisect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--good", required=True, help="a version with the old outcome")
     p.add_argument("--bad", required=True, help="a version with the new outcome")
     p.add_argument("--define", action="append", default=[], help="sketch macro KEY=VALUE")
-    p.add_argument("--backend", default="builtin", help="server backend (builtin, apache)")
+    p.add_argument("--backend", default="builtin", help="server backend (builtin, apache, tlslite)")
     p.add_argument("--json", action="store_true", help="the result as JSON")
     _bench_options(p)
 

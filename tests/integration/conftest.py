@@ -17,8 +17,9 @@ from harness.instruments.servers.base import ServerBase
 from harness.instruments.servers.profiles import load_profile
 from tests.integration.serving import ServeFn, assert_gone
 
-# The plans of the founding report's profiles, made for the address the tests dial.
-PLANS = ("founding-report", "founding-report-fixed")
+# The plans of the founding report's profiles and of mfln-ignored (the tlslite backend's),
+# made for the address the tests dial.
+PLANS = ("founding-report", "founding-report-fixed", "ca-rsa-2048")
 
 
 @pytest.fixture(scope="session")

@@ -511,7 +511,12 @@ def test_sessions_resume_after_a_close_without_close_notify(case: Case) -> None:
     send after the handshake (stateful ones when tickets are off, as Apache sends them),
     read with a request's answer."""
     for version in case.profile.versions:
-        if version is TlsVersion.TLS1_3 and not case.profile.session_tickets:
+        if case.backend == "tlslite":
+            # tlslite-ng marks a session not resumable when its connection ends without
+            # close_notify (as RFC 2246 asked; measured: resumes after a clean close
+            # only). A known difference (README): a board's next connection is a full one.
+            assert not _resumes(case, version), version
+        elif version is TlsVersion.TLS1_3 and not case.profile.session_tickets:
             # A stateful TLS 1.3 ticket lives in the server's session cache; OpenSSL's
             # internal one (builtin) misses about one resumption in 60 here, Apache's
             # shmcb cache none in 180 (README); on a loaded machine two misses in a row
@@ -567,7 +572,8 @@ def test_apache_refuses_what_it_cannot_serve(
     assert not (tmp_path / "apache.conf").exists()  # refused before starting
 
 
-@pytest.mark.parametrize("backend", sorted(BACKENDS))
+# The OpenSSL backends: tlslite refuses TLS 1.3 profiles (tlslite_backend.tlslite_settings).
+@pytest.mark.parametrize("backend", sorted(set(BACKENDS) - {"tlslite"}))
 def test_tls13_suites_in_the_servers_order_and_a_list_of_curves(
     tmp_path, bundle_of: Callable[[str], CertBundle], backend: str
 ) -> None:

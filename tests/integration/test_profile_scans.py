@@ -132,7 +132,12 @@ def test_sslyze_sees_what_the_profile_declares(
         # session it just made (a race no board runs: test_profile_proofs shows each
         # resumption deterministically); one resumed session shows the cache works.
         resumed, attempted = facts.session_id_resumed
-        assert attempted and resumed > 0, facts.session_id_resumed
+        if pair[1] == "tlslite":
+            # tlslite-ng resumes only a session closed with close_notify, which sslyze
+            # does not send (README; measured 0 of 5), as no ESP8266 board does.
+            assert attempted and resumed == 0, facts.session_id_resumed
+        else:
+            assert attempted and resumed > 0, facts.session_id_resumed
         tickets, _ = facts.ticket_resumed
         assert (tickets > 0) == profile.session_tickets, facts.ticket_resumed
     # No profile staples OCSP (README, "OCSP stapling"): none of the boards asks for it.

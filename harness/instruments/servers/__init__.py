@@ -15,6 +15,7 @@ from harness.instruments.servers.apache import ApacheServer
 from harness.instruments.servers.base import ServerBase
 from harness.instruments.servers.builtin import BuiltinServer
 from harness.instruments.servers.profiles import ServerProfile
+from harness.instruments.servers.tlslite_backend import TlsliteServer
 from harness.model.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ def register_backend(cls: type[TlsServer]) -> type[TlsServer]:
 
 register_backend(BuiltinServer)
 register_backend(ApacheServer)
+register_backend(TlsliteServer)
 
 
 def start_server(

@@ -47,6 +47,7 @@ from harness.instruments.servers.base import (
     ServerBase,
     ServerState,
     check_certs_fit,
+    check_mfln_honoured,
     profile_where,
 )
 from harness.instruments.servers.builtin_main import page_body
@@ -93,6 +94,7 @@ def check_supported(profile: ServerProfile, certs: CertBundle) -> None:
     holds the leaf and what follows it), versions and security level, TLS 1.3 suites,
     curves, DH parameters, client certificates, a response size that fits one record.
     """
+    check_mfln_honoured(profile, "apache")
     where = profile_where(profile)
     if profile.response_bytes is not None:
         head = HEAD_ALLOWANCE + sum(len(n) + len(v) + 4 for n, v in profile.headers)

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, ClassVar, Self
 from harness.instruments import procs
 
 # The page both backends serve (the builtin child defines it: it imports nothing of ours).
-from harness.instruments.servers.profiles import ChainOrder, ClientAuth, ServerProfile
+from harness.instruments.servers.profiles import (
+    ChainOrder,
+    ClientAuth,
+    MflnPolicy,
+    ServerProfile,
+)
 from harness.model.errors import ConfigError, NetworkSafetyError, StateError
 
 if TYPE_CHECKING:
@@ -76,6 +81,20 @@ def check_certs_fit(profile: ServerProfile, certs: CertBundle) -> None:
             f"{where}: key 'client_auth': {profile.client_auth.value!r} needs a client CA, "
             f"certificate plan {certs.plan!r} makes none",
             fix="use a plan with client_cert=True (client-auth)",
+        )
+
+
+def check_mfln_honoured(profile: ServerProfile, backend: str) -> None:
+    """Refuse `mfln = "ignore"` on an OpenSSL backend: it cannot be told not to honour it."""
+    if profile.mfln is MflnPolicy.IGNORE:
+        raise ConfigError(
+            f"{profile_where(profile)}: key 'mfln': the {backend} backend cannot serve 'ignore'",
+            seen=(
+                "OpenSSL 1.1.1 and later (Python's ssl, Apache mod_ssl) always accept a "
+                "client's max_fragment_length request and then send records no larger; "
+                "no option turns that off"
+            ),
+            fix="serve this profile with the tlslite backend (tlslite-ng has no MFLN)",
         )
 
 

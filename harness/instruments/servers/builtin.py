@@ -14,10 +14,15 @@ import select
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from harness.instruments import procs
-from harness.instruments.servers.base import ServerBase, ServerState, check_certs_fit
+from harness.instruments.servers.base import (
+    ServerBase,
+    ServerState,
+    check_certs_fit,
+    check_mfln_honoured,
+)
 from harness.instruments.servers.builtin_main import EXIT_CANNOT_LISTEN, READY
 from harness.instruments.servers.profiles import TLS13_DEFAULT, ServerProfile
 from harness.model.errors import (
@@ -39,6 +44,7 @@ _DH_DIR = Path(__file__).resolve().parent
 
 def check_supported(profile: ServerProfile, certs: CertBundle) -> None:
     """Refuse what Python's `ssl` cannot serve as the profile says: never a silent downgrade."""
+    check_mfln_honoured(profile, "builtin")
     check_certs_fit(profile, certs)
 
 
@@ -82,6 +88,10 @@ class BuiltinServer(ServerBase):
 
     name = "builtin"
 
+    @staticmethod
+    def _check_supported(profile: ServerProfile, certs: CertBundle) -> None:
+        check_supported(profile, certs)
+
     def __init__(
         self,
         profile: ServerProfile,
@@ -93,10 +103,10 @@ class BuiltinServer(ServerBase):
         allow_external: bool = False,
     ) -> None:
         super().__init__(profile, certs, bind, port, run_dir, allow_external=allow_external)
-        check_supported(profile, certs)
-        self.config_path = run_dir / "builtin-server.json"
+        self._check_supported(profile, certs)
+        self.config_path = run_dir / f"{self.name}-server.json"
         self.openssl_conf_path = run_dir / "builtin-openssl.cnf"
-        self.process_log = run_dir / "builtin-server.stderr.log"
+        self.process_log = run_dir / f"{self.name}-server.stderr.log"
 
     def _config(self) -> dict[str, object]:
         p = self.profile
@@ -132,23 +142,25 @@ class BuiltinServer(ServerBase):
             "server_log": str(self.server_log),
         }
 
-    def start(self) -> BuiltinServer:
+    def _command(self) -> list[str | Path]:
+        # By path, without site-packages: the child needs only the standard library.
+        return [sys.executable, "-S", "-E", CHILD, self.config_path]
+
+    def _child_env(self) -> dict[str, str]:
+        self.openssl_conf_path.write_text(openssl_conf(self.profile), encoding="utf-8")
+        return {"OPENSSL_CONF": str(self.openssl_conf_path)}
+
+    def start(self) -> Self:
         """Start the server; returns once it accepts connections (deadline 5 s)."""
         self._check_startable()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(json.dumps(self._config(), indent=2) + "\n", encoding="utf-8")
-        self.openssl_conf_path.write_text(openssl_conf(self.profile), encoding="utf-8")
         _private_file(self.keylog)
         self._proc = procs.ManagedProcess(
-            "builtin TLS server",
-            # By path, without site-packages: the child needs only the standard library.
-            [sys.executable, "-S", "-E", CHILD, self.config_path],
-            log_path=self.process_log,
+            f"{self.name} TLS server", self._command(), log_path=self.process_log
         )
         started = time.monotonic()
-        popen = self._proc.start(
-            stdout_pipe=True, env={"OPENSSL_CONF": str(self.openssl_conf_path)}
-        )
+        popen = self._proc.start(stdout_pipe=True, env=self._child_env())
         self.state = ServerState.RUNNING
         try:
             assert popen.stdout is not None  # stdout_pipe=True
@@ -158,7 +170,8 @@ class BuiltinServer(ServerBase):
             raise
         self.ready_seconds = time.monotonic() - started
         log.info(
-            "builtin server %s on %s:%d ready in %.0f ms (pid %s, run dir %s)",
+            "%s server %s on %s:%d ready in %.0f ms (pid %s, run dir %s)",
+            self.name,
             self.profile.name,
             self.bind,
             self._port,
@@ -174,7 +187,7 @@ class BuiltinServer(ServerBase):
             left = deadline - time.monotonic()
             if left <= 0:
                 raise DeadlineError(
-                    f"builtin server for {self.profile.name} on {self.bind}:{self.port} "
+                    f"{self.name} server for {self.profile.name} on {self.bind}:{self.port} "
                     f"not ready within {READY_TIMEOUT:.0f} s",
                     seen=self._log_tail() or "(no output)",
                     fix="read the log; a slow machine may need a longer deadline",
@@ -190,9 +203,9 @@ class BuiltinServer(ServerBase):
         line = buf.split(b"\n", 1)[0].decode(errors="replace").strip()
         if not line.startswith(READY + " port="):
             raise ToolFailedError(
-                f"builtin server said {line!r} instead of its ready line",
+                f"{self.name} server said {line!r} instead of its ready line",
                 seen=self._log_tail(),
-                fix="a bug in harness/instruments/servers/builtin_main.py; read the log",
+                fix=f"a bug in {self._command()[-2]}; read the log",
                 log=self.process_log,
             )
         return int(line.rsplit("=", 1)[1])
@@ -207,7 +220,7 @@ class BuiltinServer(ServerBase):
         where = f"{self.bind}:{self._requested_port}"
         if rc == EXIT_CANNOT_LISTEN:
             raise PortInUseError(
-                f"builtin server cannot listen on {where}",
+                f"{self.name} server cannot listen on {where}",
                 seen=tail,
                 fix=(
                     "another process holds that port (see `ss -ltnp`): stop it, "
@@ -216,7 +229,8 @@ class BuiltinServer(ServerBase):
                 log=self.process_log,
             )
         raise ToolFailedError(
-            f"builtin server for {self.profile.name} on {where} exited (code {rc}) before ready",
+            f"{self.name} server for {self.profile.name} on {where} exited (code {rc}) "
+            "before ready",
             seen=tail,
             fix="read the log: the server says why it stopped",
             log=self.process_log,
@@ -231,5 +245,5 @@ class BuiltinServer(ServerBase):
         """Stop the server and reap it; safe in any state, any number of times."""
         if self._proc is not None:
             rc = self._proc.stop()
-            log.debug("builtin server %s stopped (exit %s)", self.profile.name, rc)
+            log.debug("%s server %s stopped (exit %s)", self.name, self.profile.name, rc)
         self.state = ServerState.STOPPED

@@ -490,14 +490,20 @@ def _stop(signum: int, _frame: object) -> None:
     raise SystemExit(0)
 
 
-def main(argv: Sequence[str]) -> int:
+def main(
+    argv: Sequence[str],
+    server_cls: type[Server] = Server,
+    library: Mapping[str, str] | None = None,
+) -> int:
+    """Serve until SIGTERM. `server_cls` and `library` (what the `listening` event says
+    serves TLS) let the tlslite backend's process reuse all of this."""
     if len(argv) != 2:
         print("usage: builtin_main.py CONFIG.json", file=sys.stderr)
         return 2
     cfg = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
     events = EventLog(Path(cfg["server_log"]))
     signal.signal(signal.SIGTERM, _stop)
-    server = Server(cfg, events)
+    server = server_cls(cfg, events)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -522,7 +528,7 @@ def main(argv: Sequence[str]) -> int:
             port=port,
             profile=cfg.get("profile"),
             pid=os.getpid(),
-            openssl=ssl.OPENSSL_VERSION,
+            **(library or {"openssl": ssl.OPENSSL_VERSION}),
             chain=cfg.get("chain", "full"),
             groups=cfg.get("curves") or "default",
             tls13_ciphersuites=cfg.get("tls13_ciphersuites"),

@@ -25,7 +25,7 @@ PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 
 # The backends the project defines. The registry in harness.instruments.servers says which
 # ones are implemented; a profile may name one that is planned (apache).
-KNOWN_BACKENDS = ("builtin", "apache")
+KNOWN_BACKENDS = ("builtin", "apache", "tlslite")
 
 # DH groups a backend can serve without generating parameters (RFC 7919 PEMs shipped).
 DH_GROUPS = ("ffdhe2048",)
@@ -89,6 +89,13 @@ class SniPolicy(StrEnum):
     STRICT = "strict"  # fatal unrecognized_name (112) unless SNI names the certificate's host
 
 
+class MflnPolicy(StrEnum):
+    """What the server does with a client's max_fragment_length request (RFC 6066)."""
+
+    HONOUR = "honour"  # echo it and send records no larger (OpenSSL 1.1.1+: always)
+    IGNORE = "ignore"  # no echo, full 16 KB records (servers without MFLN: tlslite-ng)
+
+
 class ClientAuth(StrEnum):
     NONE = "none"
     OPTIONAL = "optional"  # CertificateRequest sent; a client without a certificate goes on
@@ -118,6 +125,7 @@ class ServerProfile:
     chain: ChainOrder = ChainOrder.FULL
     sni: SniPolicy = SniPolicy.ANY
     client_auth: ClientAuth = ClientAuth.NONE
+    mfln: MflnPolicy = MflnPolicy.HONOUR
     response_bytes: int | None = None  # body size of a 200 response; None: the default page
     security_level: int | None = None  # OpenSSL @SECLEVEL; None: see `effective_security_level`
 
@@ -222,6 +230,7 @@ class _Validator:
         "chain",
         "sni",
         "client_auth",
+        "mfln",
         "response_bytes",
         "backends",
         "notes",
@@ -286,6 +295,7 @@ class _Validator:
             chain=self.choice("chain", ChainOrder, ChainOrder.FULL),
             sni=self.choice("sni", SniPolicy, SniPolicy.ANY),
             client_auth=self.choice("client_auth", ClientAuth, ClientAuth.NONE),
+            mfln=self.choice("mfln", MflnPolicy, MflnPolicy.HONOUR),
             response_bytes=self.response_bytes(),
             security_level=level,
         )
