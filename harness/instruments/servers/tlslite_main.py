@@ -20,6 +20,7 @@ from typing import Any
 import builtin_main as base  # beside this file: the script's directory is sys.path[0]
 import tlslite
 from tlslite import HandshakeSettings, SessionCache, TLSConnection, X509CertChain, parsePEMKey
+from tlslite.constants import ECPointFormat
 from tlslite.errors import TLSAbruptCloseError, TLSAlert, TLSError, TLSRemoteAlert
 
 CLOSE_NOTIFY_WAIT = 0.2  # seconds: send close_notify, do not wait for the peer's
@@ -34,6 +35,10 @@ def settings_from(cfg: Mapping[str, Any]) -> HandshakeSettings:
     s.keyExchangeNames = list(cfg["tlslite"]["key_exchange_names"])
     s.macNames = list(cfg["tlslite"]["mac_names"])
     s.eccCurves = list(cfg["tlslite"]["ecc_curves"])
+    # Uncompressed points only, as OpenSSL uses. tlslite-ng's default lists the compressed
+    # form first; mbedTLS 2.28 (ESP32) then sends a compressed P-521 share, which tlslite-ng
+    # 0.8.2 rejects as "Invalid ECC point" (measured: esp32-2.0.17 twin, illegal_parameter).
+    s.ec_point_formats = [ECPointFormat.uncompressed]
     return s.validate()
 
 
