@@ -23,12 +23,19 @@ def judge(expected: Expectation, diagnosis: Diagnosis) -> Verdict:
             observed,
             f"failed as expected, but with cause {observed.cause!r}, not {expected.cause!r}",
         )
-    if expected.connected and observed.cause is not None:
-        return Verdict(
-            Outcome.FAIL,
-            expected,
-            observed,
-            f"connected, but a later step failed: {observed.cause}",
-        )
-    what = f"failed with {observed.cause}" if observed.cause else "connected"
+    # Connected, then a later step (reading the answer) failed: expected only when named.
+    if expected.connected and observed.cause != expected.cause:
+        if observed.cause is None:
+            why = f"connected, but no later step failed with {expected.cause!r} as expected"
+        else:
+            why = f"connected, but a later step failed: {observed.cause}"
+            if expected.cause:
+                why += f", not {expected.cause!r}"
+        return Verdict(Outcome.FAIL, expected, observed, why)
+    if observed.cause and observed.connected:
+        what = f"connected, then failed with {observed.cause}"
+    elif observed.cause:
+        what = f"failed with {observed.cause}"
+    else:
+        what = "connected"
     return Verdict(Outcome.PASS, expected, observed, f"{what}, as expected")

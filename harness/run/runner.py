@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +40,7 @@ from harness.instruments.boards import (
     get_board_spec,
     open_board,
 )
-from harness.instruments.boards.base import Board, BuildRequest, Firmware
+from harness.instruments.boards.base import Board, BoardSpec, BuildRequest, Firmware
 from harness.instruments.boards.bench import Bench
 from harness.instruments.capture import Capture, capture_target
 from harness.instruments.certs import CertBundle, get_plan, make_certs
@@ -741,6 +741,23 @@ def _wait_server_idle(server_log: Path, timeout: float) -> None:
 _RUN_WIDE = frozenset({"server_listening"})
 
 
+def _board_rx_buffer(spec: BoardSpec | None, defines: Mapping[str, str]) -> int | None:
+    """The longest TLS record the board takes, where the stack's limit is modelled exactly:
+    BearSSL's input buffer (the core's receive size, or a harness sketch's HIL_RECV_BUF,
+    clamped as setBufferSizes() does, plus the core's overhead) less the 5-byte header:
+    ssl_engine.c fails a longer encrypted record with BR_ERR_TOO_LARGE. None elsewhere
+    (axTLS grows its buffer; mbedTLS's overhead is not modelled), and a user's own
+    setBufferSizes() call is not read: the rule then misses, it never says wrong."""
+    if spec is None or spec.core is None or spec.stack != "bearssl":
+        return None
+    buffers = spec.core.buffers
+    try:
+        recv = int(defines.get("HIL_RECV_BUF", "0")) or buffers.recv
+    except ValueError:
+        return None
+    return max(512, min(16384, recv)) + buffers.recv_overhead - 5
+
+
 def _analyse(
     scenario: Scenario,
     profile: ServerProfile | None,
@@ -813,6 +830,7 @@ def _analyse(
         chain_min_rsa_bits=min_rsa_bits,
         chain_sig_hashes=sig_hashes or None,
         connect_host=certs.host if certs else None,
+        board_rx_buffer=_board_rx_buffer(spec, scenario.defines),
         wire_watched=wire_watched,
     )
     diagnosis = diagnose(timeline, ctx)

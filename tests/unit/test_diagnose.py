@@ -163,3 +163,34 @@ def test_a_received_alert_is_never_printed_before_it_arrived():
     assert kinds == ["connect_start", "tcp_syn", "alert", "log_alert", "log_error"]
     times = [e.t for e in tl.events]
     assert times == sorted(times)
+
+
+def _connected_then_big_record(length: int) -> list[Event]:
+    """A BearSSL board that connected, then met an application record of `length` bytes
+    and read nothing (as the tls_client sketch reports it)."""
+    return [
+        Event(t=1.0, source=Source.WIRE, kind="client_hello", direction=Direction.C2S,
+              fields={"max_fragment_length": 512}),
+        Event(t=1.1, source=Source.WIRE, kind="app_data", direction=Direction.C2S,
+              fields={"length": 103}),
+        Event(t=1.2, source=Source.WIRE, kind="app_data", direction=Direction.S2C,
+              fields={"length": length}),
+        Event(t=1.3, source=Source.SERIAL, kind="connect_result",
+              fields={"final": True, "connected": True}),
+    ]  # fmt: skip
+
+
+def test_connected_then_a_record_over_the_buffer_is_record_too_large_and_judged():
+    # 512 + 325 (BearSSL's input overhead) - 5 (the header): 832 bytes of record.
+    d = diagnose(build_timeline(_connected_then_big_record(16408)), Context(board_rx_buffer=832))
+    assert d.connected and d.cause == "record_too_large"
+    assert d.confidence is Confidence.WIRE
+    v = judge(Expectation(connected=True, cause="record_too_large"), d)
+    assert v.outcome is Outcome.PASS and "then failed with record_too_large" in v.reason
+    assert judge(Expectation(connected=True), d).outcome is Outcome.FAIL
+    assert judge(Expectation(connected=True, cause="eof"), d).outcome is Outcome.FAIL
+    # A record that fits: connected, nothing to diagnose, and an expected failure fails.
+    ok = diagnose(build_timeline(_connected_then_big_record(832)), Context(board_rx_buffer=832))
+    assert ok.connected and ok.cause is None
+    v = judge(Expectation(connected=True, cause="record_too_large"), ok)
+    assert v.outcome is Outcome.FAIL and "no later step failed" in v.reason

@@ -167,7 +167,8 @@ def record_too_large(tl: Timeline, ctx: Context) -> Finding | None:
         "record_too_large",
         "The server sent a TLS record bigger than the board's receive buffer. Servers send "
         "up to 16 KB per record unless the client negotiates Maximum Fragment Length, "
-        "which most servers (Apache, nginx) ignore.",
+        "which servers without MFLN ignore (esp8266/Arduino #6711: Azure IoT Hub); "
+        "OpenSSL 1.1.1+ servers (Apache, nginx) honour it.",
         [
             Fix(
                 "sketch",
