@@ -42,7 +42,7 @@ def settings_from(cfg: Mapping[str, Any]) -> HandshakeSettings:
     return s.validate()
 
 
-class TlsliteServer(base.Server):
+class TlsliteChildServer(base.Server):
     """builtin_main.Server with tlslite-ng for the TLS layer; the HTTP part is the same."""
 
     def _context(self) -> Any:
@@ -52,7 +52,8 @@ class TlsliteServer(base.Server):
         self.chain = chain
         self.key = parsePEMKey(Path(cfg["key_pem"]).read_text(encoding="ascii"), private=True)
         self.settings = settings_from(cfg)
-        # As OpenSSL's internal cache: a client may resume by session id.
+        # A client may resume by session id, but only a session it closed with
+        # close_notify: tlslite-ng drops the others (README: a known difference).
         self.sessions = SessionCache()
         return None
 
@@ -137,4 +138,4 @@ class TlsliteServer(base.Server):
 
 
 if __name__ == "__main__":
-    sys.exit(base.main(sys.argv, TlsliteServer, {"tlslite": tlslite.__version__}))
+    sys.exit(base.main(sys.argv, TlsliteChildServer, {"tlslite": tlslite.__version__}))
