@@ -255,7 +255,9 @@ def fetch_source(work: Path, *, log_path: Path) -> Path:
         "debian-archive-keyring); then run `hil setup` again"
     )
     procs.run(
-        [apt, *_apt_options(state), "update"],
+        # --error-on=any: a source that cannot be fetched fails the update (by default
+        # apt-get update only warns and exits 0, and `source` would fail later, unclearly).
+        [apt, *_apt_options(state), "update", "--error-on=any"],
         timeout=APT_TIMEOUT,
         log_path=log_path,
         append_log=True,
