@@ -135,8 +135,10 @@ class CoreRelease:
 
     @property
     def version_tuple(self) -> tuple[int, ...]:
-        # A release line ("3.x") sorts as its major version: after every 2.y.z.
-        return tuple(int(p) for p in self.version.split(".") if p.isdigit())
+        # A release line ("3.x"): 99 stands for any, as in the log readings' versions
+        # (harness/analysis/logformats/coreversion.py), so it sorts after every 2.y.z and
+        # falls in a reading "3.0.0 or later".
+        return tuple(int(p) if p.isdigit() else 99 for p in self.version.split("."))
 
     def has_api(self, name: str) -> bool:
         return name in self.api.present
