@@ -13,6 +13,7 @@ with `include/`, `lib/` and `prefix.json`; a second call finds it and does nothi
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.instruments import procs
-from harness.model.errors import ConfigError, ToolFailedError
+from harness.model.errors import ConfigError, DeadlineError, ToolFailedError
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +329,31 @@ def build(tree: Path, prefix: Path, *, log_path: Path, jobs: int) -> None:
 
 
 def ensure_mbedtls3(cache_dir: Path, *, log_path: Path, jobs: int | None = None) -> str:
-    """Build mbedTLS 3 into the cache unless it is there; returns what was done."""
+    """Build mbedTLS 3 into the cache unless it is there; returns what was done. Two
+    set-ups at once on one cache: the second waits for the first and finds its build."""
+    base = root(cache_dir)
+    base.mkdir(parents=True, exist_ok=True)
+    with (base / ".lock").open("w") as lock:
+        # Bounded: the other set-up's own steps all have deadlines within this one.
+        deadline = time.monotonic() + 3 * APT_TIMEOUT + BUILD_TIMEOUT
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise DeadlineError(
+                        f"another set-up held {base / '.lock'} past its deadline",
+                        fix="stop the other `hil setup`, then run it again",
+                    ) from None
+                time.sleep(0.5)
+        try:
+            return _ensure(cache_dir, base, log_path=log_path, jobs=jobs)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _ensure(cache_dir: Path, base: Path, *, log_path: Path, jobs: int | None) -> str:
     found = find(cache_dir)
     if found is not None:
         return (
@@ -336,8 +361,6 @@ def ensure_mbedtls3(cache_dir: Path, *, log_path: Path, jobs: int | None = None)
             f"{found.prefix}"
         )
     started = time.monotonic()
-    base = root(cache_dir)
-    base.mkdir(parents=True, exist_ok=True)
     digest = config_digest()
     with tempfile.TemporaryDirectory(prefix="build-", dir=base) as tmp:
         work = Path(tmp)
