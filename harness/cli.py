@@ -766,12 +766,27 @@ def cmd_sim_board(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("setup", "install PlatformIO's offline pieces (tool-scons) when missing")
+def _setup_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cache-dir", type=Path, default=None, help="build cache (mbedTLS 3 goes here)")
+
+
+@command(
+    "setup",
+    "install PlatformIO's offline pieces (tool-scons) and build mbedTLS 3 (Debian's source "
+    "package) for the arduino-esp32 3.x twin, when missing",
+)
+@options(_setup_options)
 def cmd_setup(args: argparse.Namespace) -> int:
     from harness.instruments.boards.platformio import ensure_tool_scons
+    from harness.instruments.mbedtls3 import ensure_mbedtls3
+    from harness.run.runner import BenchConfig
 
-    log_path = Path.home() / ".cache" / "esp-tls-hil" / "setup.log"
+    cache = BenchConfig().cache_dir
+    if args.cache_dir is not None:
+        cache = writable_dir(args.cache_dir, "--cache-dir")
+    log_path = cache / "setup.log"
     print(ensure_tool_scons(log_path=log_path))
+    print(ensure_mbedtls3(cache, log_path=log_path), flush=True)
     return 0
 
 

@@ -41,6 +41,9 @@ need_cmd socat socat
 need_cmd chromium chromium
 need_file /usr/include/bearssl.h libbearssl-dev
 need_file /usr/include/mbedtls/ssl.h libmbedtls-dev
+# `hil setup` fetches Debian's mbedTLS 3 source package and builds it (the esp32 3.x twin).
+need_cmd dpkg-source dpkg-dev
+need_cmd make make
 python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null \
   || die "Python 3.11 or newer is needed as python3 (Debian 12 and Ubuntu 24.04 have it)"
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
@@ -70,7 +73,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# -- PlatformIO's offline pieces ---------------------------------------------------------
+# -- PlatformIO's offline pieces, mbedTLS 3 -----------------------------------------------
 "$venv/bin/hil" setup
 
 # -- run ---------------------------------------------------------------------------------

@@ -127,7 +127,7 @@ def test_unknown_names_are_refused_before_anything_runs(hil_bench, tmp_path, axi
 
 def test_all_expands_every_axis(hil_bench):
     req = resolve(["tls_client"], ["all"], ["all", "expired"], hil_bench)
-    assert "twin-esp32-1.0.6" in req.boards and len(req.boards) == 8
+    assert "twin-esp32-3.x" in req.boards and len(req.boards) == 9
     assert req.profiles.count("expired") == 1 and "mozilla-modern" in req.profiles
 
 

@@ -4,11 +4,13 @@ PlatformIO board manifest and hil_core_config.h of a twin."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from harness.cli import main
-from harness.instruments.boards import ALIASES, BOARDS, get_board_spec
+from harness.instruments import mbedtls3
+from harness.instruments.boards import ALIASES, BOARDS, get_board_spec, open_board
 from harness.instruments.boards.twin_config import board_manifest, core_config_header
 from harness.model.cores import releases
 from harness.model.errors import ConfigError
@@ -21,6 +23,7 @@ def test_one_twin_per_release_and_the_aliases():
         "twin-esp8266-axtls": "twin-esp8266-2.4.1",
         "twin-esp8266-bearssl": "twin-esp8266-3.1.2",
         "twin-esp32-mbedtls": "twin-esp32-2.0.17",
+        "twin-esp32-mbedtls3": "twin-esp32-3.x",
     }
     assert get_board_spec("twin-esp8266-axtls") is BOARDS["twin-esp8266-2.4.1"]
 
@@ -85,3 +88,22 @@ def test_headers_differ_only_where_releases_do():
     ]
     c = core_config_header(BOARDS["twin-esp8266-2.7.4"].core).replace("2.7.4", "X")
     assert c != b  # 2.7.4 has setCACert (deprecated) and no setSSLVersion
+
+
+def test_the_3x_twin_builds_against_the_mbedtls3_prefix(tmp_path):
+    spec = BOARDS["twin-esp32-3.x"]
+    # Without `hil setup`'s build the board refuses to open, naming the fix.
+    with pytest.raises(ConfigError, match="mbedTLS 3") as err:
+        open_board("twin-esp32-3.x", cache_dir=tmp_path, run_dir=tmp_path)
+    assert "hil setup" in err.value.fix
+    lib = mbedtls3.Mbedtls3(Path("/c/mbedtls3/3.6.6-abc"), "3.6.6", "3.6.6-1", "abc")
+    m = board_manifest(spec.core, spec.pio_board, spec.description, lib)
+    assert m["build"]["cpppath"] == "/c/mbedtls3/3.6.6-abc/include"
+    assert m["build"]["libpath"] == "/c/mbedtls3/3.6.6-abc/lib"
+    h = core_config_header(spec.core, lib)
+    assert f'#define MBEDTLS_USER_CONFIG_FILE "{mbedtls3.CONFIG_NAME}"' in h
+    assert '#define HIL_LOG_HANDSHAKE_FUNCTION "ssl_starttls_handshake"' in h
+    # The mbedTLS 2 boards' manifests and headers name no such library.
+    other = BOARDS["twin-esp32-2.0.17"]
+    assert "cpppath" not in board_manifest(other.core, other.pio_board, other.description)["build"]
+    assert "MBEDTLS_USER_CONFIG_FILE" not in core_config_header(other.core)

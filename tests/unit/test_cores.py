@@ -21,6 +21,7 @@ EXPECTED = {
     "esp8266-3.1.2": "bearssl",
     "esp32-1.0.6": "mbedtls",
     "esp32-2.0.17": "mbedtls",
+    "esp32-3.x": "mbedtls",
 }
 
 # The ClientHello suites the real stacks offered in the recordings (golden-staging),
@@ -70,6 +71,9 @@ def test_versions_differ_where_the_cores_do():
 def test_platformio_mapping_named_for_real_boards():
     for r in releases():
         family = "espressif8266" if r.family == "esp8266" else "espressif32"
+        if not r.platformio.platform:
+            assert r.sources["platformio.platform"].startswith("absent:"), r.id
+            continue
         assert r.platformio.platform.startswith(f"platformio/{family}@")
         assert f"framework-arduino{family}@" in r.platformio.framework_package
 
@@ -157,4 +161,24 @@ def test_not_toml_is_a_clear_error(tmp_path):
     path = tmp_path / "esp8266-9.9.9.toml"
     path.write_text("id = \n")
     with pytest.raises(ConfigError, match=re.escape("esp8266-9.9.9.toml: not valid TOML")):
+        load_release(path)
+
+
+def test_a_release_line_and_what_3x_changed_from_2_0_17():
+    by_id = {r.id: r for r in releases()}
+    three, two = by_id["esp32-3.x"], by_id["esp32-2.0.17"]
+    # "3.x" sorts after every 2.y.z release of the family.
+    assert three.version_tuple == (3, 99) and three.version_tuple > two.version_tuple
+    assert releases().index(three) > releases().index(two)
+    assert (three.tls.min_version, three.tls.max_version) == ("TLS1.2", "TLS1.2")
+    assert two.tls.min_version == "TLS1.0"
+    dhe = {0x009F, 0x009E, 0x0039, 0x0033, 0x006B, 0x0067}  # DHE-RSA suites of 2.0.17
+    assert dhe <= set(two.tls.default_suites) and not dhe & set(three.tls.default_suites)
+    assert three.personality == "esp32-mbedtls3" and three.log.lines["send"] == ""
+
+
+def test_a_version_that_is_not_a_release_or_a_line_is_refused(tmp_path: Path):
+    path = _copy(tmp_path, "esp32-3.x")
+    path.write_text(path.read_text().replace('version = "3.x"', 'version = "3.y"'))
+    with pytest.raises(ConfigError, match="release line"):
         load_release(path)

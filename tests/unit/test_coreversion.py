@@ -9,6 +9,7 @@ import pytest
 from harness.analysis.logformats import detect_stack, parse_serial
 from harness.analysis.logformats.coreversion import parse_version, read_core
 from harness.analysis.logformats.lines import read_pasted_log
+from harness.model.cores import releases
 from tests.samples import DATA
 
 LOGS = DATA / "logs"
@@ -86,3 +87,24 @@ def test_hil_diagnose_reads_the_core_while_it_streams():
     assert banner is not None and banner.version == (2, 4, 1)
     formats = diagnose_serial_log(LOGS / "esp8266-arduino-7801_bearssl_timeout.log").core
     assert formats is not None and (formats.how, formats.low) == ("format", (2, 6, 0))
+
+
+@pytest.mark.parametrize(
+    ("core", "case", "low", "high"),
+    [
+        ("esp32-3.x", "tls1.0-only", (3, 0, 0), None),
+        ("esp32-3.x", "do-2016-ssl-params", (3, 0, 0), None),
+        ("esp32-2.0.17", "tls1.0-only", (2, 0, 0), (2, 99)),
+        ("esp32-2.0.17", "wrong-host", (2, 0, 0), (2, 99)),
+    ],
+)
+def test_recorded_esp32_logs_read_as_their_release_line(core, case, low, high):
+    """3.x prints the same `[%6u][L]` format as 2.0.x; its ssl_starttls_handshake() lines
+    (and NetworkClientSecure.cpp) tell it apart, without a contradiction."""
+    serial = (DATA / "golden" / core / case / "serial.log").read_text()
+    r = _reading("\n".join(ln.split("\t", 1)[-1] for ln in serial.splitlines()))
+    assert (r.family, r.low, r.high, r.conflicts) == ("esp32", low, high, ())
+    allowed = [
+        rel.id for rel in releases() if rel.family == "esp32" and r.allows(rel.version_tuple)
+    ]
+    assert allowed[-1] == core

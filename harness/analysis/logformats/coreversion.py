@@ -93,8 +93,19 @@ MARKS: tuple[Mark, ...] = (
        "axTLS debug lines: the default WiFiClientSecure up to 2.4.2"),
     _m("esp32", "mbedtls", r"NetworkClientSecure\.cpp|\[NetworkClientSecure", "3.0.0", None,
        "arduino-esp32 3.0.0 renamed WiFiClientSecure to NetworkClientSecure"),
-    _m("esp32", "mbedtls", r"^\s*\[\s*\d+\]\[[VDIWE]\]\[(?:ssl_client|WiFiClientSecure)\.cpp:",
-       "2.0.0", "2.99", "milliseconds before the level: esp32-hal-log's format from 2.0.0"),
+    _m("esp32", "mbedtls", r"ssl_starttls_handshake\(\)", "3.0.0", None,
+       "3.x runs the handshake in ssl_starttls_handshake(), split from start_ssl_client()"),
+    _m("esp32", "mbedtls",
+       r"\]\[ssl_client\.cpp:\d+\] (?:_handle_error\(\): \[start_ssl_client\(\):|"
+       r"start_ssl_client\(\): (?:Performing the SSL|Verifying peer|Certificate verified|"
+       r"Free internal heap after|Starting socket$))",
+       "1.0.0", "2.99", "start_ssl_client() does the handshake itself up to 2.x (3.x split it)"),
+    _m("esp32", "mbedtls", r"\]\[WiFiClientSecure\.cpp:", "1.0.0", "2.99",
+       "WiFiClientSecure.cpp logs up to 2.x (3.0.0 renamed it NetworkClientSecure)"),
+    _m("esp32", "mbedtls",
+       r"^\s*\[\s*\d+\]\[[VDIWE]\]\[(?:ssl_client|WiFiClientSecure|NetworkClientSecure)\.cpp:",
+       "2.0.0", None,
+       "milliseconds before the level: esp32-hal-log's format from 2.0.0 (3.x's too, as recorded)"),
     _m("esp32", "mbedtls", r"^\s*\[[VDIWE]\]\[(?:ssl_client|WiFiClientSecure)\.cpp:",
        "1.0.0", "2.0.99", "the level first, no milliseconds: esp32-hal-log's 1.0.x format (early "
        "2.0.x printed it too)"),

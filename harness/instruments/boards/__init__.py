@@ -43,7 +43,11 @@ def twin_spec(core: CoreRelease) -> BoardSpec:
     )
 
 
-def esp_spec(core: CoreRelease) -> BoardSpec:
+def esp_spec(core: CoreRelease) -> BoardSpec | None:
+    """The real board of `core`; None when the release data names no PlatformIO platform
+    that builds it (arduino-esp32 3.x: platformio/espressif32 stops at 2.0.17)."""
+    if not core.platformio.platform:
+        return None
     return BoardSpec(
         name=f"esp-{core.id}",
         kind="esp",
@@ -64,7 +68,10 @@ SPEC_FACTORIES = {"twin": twin_spec, "esp": esp_spec}
 
 def _registry() -> tuple[Mapping[str, BoardSpec], Mapping[str, str]]:
     boards = {
-        spec.name: spec for factory in SPEC_FACTORIES.values() for spec in map(factory, releases())
+        spec.name: spec
+        for factory in SPEC_FACTORIES.values()
+        for spec in map(factory, releases())
+        if spec is not None
     }
     aliases = {alias: spec.name for spec in boards.values() for alias in spec.aliases}
     clash = set(aliases) & set(boards)
@@ -133,4 +140,12 @@ def esp_board_for(name: str) -> BoardSpec:
     spec = get_board_spec(name)
     if spec.core is None:
         raise ConfigError(f"board {spec.name} names no core release", fix="use a core board")
-    return BOARDS[esp_spec(spec.core).name]
+    esp = esp_spec(spec.core)
+    if esp is None:
+        raise ConfigError(
+            f"core {spec.core.id} has no real board: its release data names no PlatformIO "
+            "platform that builds it",
+            seen=f'[platformio] platform = "" in {spec.core.path.name}',
+            fix="run it on its twin, or add the platform (with its source) to the release file",
+        )
+    return BOARDS[esp.name]

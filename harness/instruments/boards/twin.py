@@ -22,10 +22,11 @@ import tty
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness.instruments import procs
+from harness.instruments import mbedtls3, procs
 from harness.instruments.boards import platformio
 from harness.instruments.boards.base import Board, BoardSpec, BuildRequest, Firmware
 from harness.instruments.boards.twin_config import (
+    MBEDTLS3_PERSONALITIES,
     PERSONALITY_DIRS,
     board_manifest,
     core_config_header,
@@ -100,10 +101,13 @@ class TwinBoard(Board):
                 f"twin board {spec.name} has no core release data",
                 fix="build it from harness/model/cores",
             )
-        self._config_header = core_config_header(spec.core)
-        self._manifest = (
-            json.dumps(board_manifest(spec.core, spec.pio_board, spec.description), indent=2) + "\n"
+        # arduino-esp32 3.x: mbedTLS 3 from `hil setup` (a clear error when not built).
+        library = (
+            mbedtls3.require(cache_dir) if spec.personality in MBEDTLS3_PERSONALITIES else None
         )
+        self._config_header = core_config_header(spec.core, library)
+        manifest = board_manifest(spec.core, spec.pio_board, spec.description, library)
+        self._manifest = json.dumps(manifest, indent=2) + "\n"
         self._personality_dir = CORE_DIR / PERSONALITY_DIRS[spec.personality]
         self._open_pty()
 

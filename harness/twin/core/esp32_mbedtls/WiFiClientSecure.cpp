@@ -1,5 +1,6 @@
-#include "WiFiClientSecure.h"
+#include "WiFiClientSecure.h"  // first: hil_core_config.h may name mbedTLS 3's config file
 
+#include <mbedtls/version.h>  // MBEDTLS_VERSION_MAJOR: 2 (system) or 3 (hil setup)
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
@@ -34,8 +35,25 @@ struct ErrorText {
 };
 const ErrorText kErrorTexts[] = {HIL_ERROR_TEXTS};
 
+// Log texts the releases differ in; a release file that does not name one keeps the
+// 1.0.x/2.0.x text (hil_core_config.h).
+#ifndef HIL_LOG_CLIENT_FILE
+#define HIL_LOG_CLIENT_FILE "WiFiClientSecure.cpp"
+#endif
+#ifndef HIL_LOG_HANDSHAKE_FUNCTION
+#define HIL_LOG_HANDSHAKE_FUNCTION "start_ssl_client"
+#endif
+#ifndef HIL_LOG_STARTING_SOCKET
+#define HIL_LOG_STARTING_SOCKET "Starting socket"
+#endif
+#ifndef HIL_LOG_SEND
+#define HIL_LOG_SEND "Writing HTTP request with %u bytes..."
+#endif
+
 constexpr const char* kSslFile = "ssl_client.cpp";
-constexpr const char* kClientFile = "WiFiClientSecure.cpp";
+constexpr const char* kClientFile = HIL_LOG_CLIENT_FILE;
+// 3.x splits start_ssl_client: the handshake and its checks are ssl_starttls_handshake's.
+constexpr const char* kHandshakeFunc = HIL_LOG_HANDSHAKE_FUNCTION;
 // mbedTLS's MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY: ssl_client.cpp's _handle_error stays silent on it.
 constexpr int kPeerCloseNotify = -30848;
 // How long the handshake's receive waits for data before the loop checks its deadline
@@ -54,12 +72,12 @@ void error_string(int err, char* buf, size_t size) {
     mbedtls_strerror(err, buf, size);
 }
 
-int handle_error(int err, int line) {
+int handle_error(int err, int line, const char* func = kHandshakeFunc) {
     if (err == kPeerCloseNotify) return err;
     char buf[100];
     error_string(err, buf, sizeof buf);
     esp32log::line('E', kSslFile, HIL_LOG_HANDLE_ERROR_LINE, "_handle_error", "[%s():%d]: (%d) %s",
-                   "start_ssl_client", line, err, buf);
+                   func, line, err, buf);
     return err;
 }
 
@@ -93,8 +111,10 @@ struct sslclient_context {
     mbedtls_x509_crt ca;
     mbedtls_x509_crt client_cert;
     mbedtls_pk_context client_key;
-    std::vector<mbedtls_ecp_group_id> curves;
-    std::vector<int> hashes;
+    std::vector<mbedtls_ecp_group_id> curves;  // mbedTLS 2
+    std::vector<int> hashes;                   // mbedTLS 2
+    std::vector<uint16_t> groups;              // mbedTLS 3
+    std::vector<uint16_t> sig_algs;            // mbedTLS 3
     unsigned long handshake_timeout = HIL_HANDSHAKE_TIMEOUT_MS;
     bool live = false;
 
@@ -129,6 +149,11 @@ namespace {
 // system mbedTLS a placeholder PSK so the ClientHello is the board's. Servers here
 // never choose a PSK suite, so the placeholder is never used on the wire.
 void offer_psk_suites(mbedtls_ssl_config* conf) {
+#if MBEDTLS_VERSION_MAJOR >= 3
+    // mbedTLS 3 keeps mbedtls_ssl_ciphersuite_uses_psk internal, and 3.x's release list
+    // (recorded) has no PSK suite: nothing to offer.
+    (void)conf;
+#else
     for (const int* s = kSuites; *s; ++s) {
         const mbedtls_ssl_ciphersuite_t* info = mbedtls_ssl_ciphersuite_from_id(*s);
         if (info != nullptr && mbedtls_ssl_ciphersuite_uses_psk(info)) {
@@ -138,6 +163,7 @@ void offer_psk_suites(mbedtls_ssl_config* conf) {
             return;
         }
     }
+#endif
 }
 
 // The board's mbedTLS has no time: the validity dates of a certificate are never checked.
@@ -154,7 +180,7 @@ int start_ssl_client(sslclient_context* c, const char* host, uint16_t port, cons
     if (ca == nullptr && psk_ident == nullptr && psk == nullptr && !insecure && !bundle) {
         return -1;  // no trust method: refused before any socket
     }
-    log_v(HIL_LOG_STARTING_SOCKET_LINE, "start_ssl_client", "Starting socket");
+    log_v(HIL_LOG_STARTING_SOCKET_LINE, "start_ssl_client", HIL_LOG_STARTING_SOCKET);
     if (!c->tcp.open(host, port, 30000)) return -1;
 
     log_v(HIL_LOG_SEEDING_LINE, "start_ssl_client", "Seeding the random number generator");
@@ -183,6 +209,22 @@ int start_ssl_client(sslclient_context* c, const char* host, uint16_t port, cons
     // release's sdkconfig): the board never checks certificate dates, so an expired or
     // not yet valid certificate verifies (recorded: expired--dnsname).
     mbedtls_ssl_conf_verify(&c->conf, ignore_dates, nullptr);
+#if MBEDTLS_VERSION_MAJOR >= 3
+    // mbedTLS 3 names versions by their wire value (MBEDTLS_SSL_VERSION_TLS1_2 = 0x0303)
+    // and takes groups and signature algorithms as TLS ids, as the release data has them.
+    mbedtls_ssl_conf_min_tls_version(&c->conf, static_cast<mbedtls_ssl_protocol_version>(HIL_TLS_MIN));
+    mbedtls_ssl_conf_max_tls_version(&c->conf, static_cast<mbedtls_ssl_protocol_version>(HIL_TLS_MAX));
+    c->groups.assign(kGroups, kGroups + HIL_GROUPS_COUNT);
+    if (!c->groups.empty()) {
+        c->groups.push_back(MBEDTLS_SSL_IANA_TLS_GROUP_NONE);
+        mbedtls_ssl_conf_groups(&c->conf, c->groups.data());
+    }
+    c->sig_algs.assign(kSigAlgs, kSigAlgs + HIL_SIG_ALGS_COUNT);
+    if (!c->sig_algs.empty()) {
+        c->sig_algs.push_back(MBEDTLS_TLS1_3_SIG_NONE);
+        mbedtls_ssl_conf_sig_algs(&c->conf, c->sig_algs.data());
+    }
+#else
     mbedtls_ssl_conf_min_version(&c->conf, 3, (HIL_TLS_MIN & 0xff));
     mbedtls_ssl_conf_max_version(&c->conf, 3, (HIL_TLS_MAX & 0xff));
     c->curves.clear();
@@ -206,6 +248,7 @@ int start_ssl_client(sslclient_context* c, const char* host, uint16_t port, cons
         c->hashes.push_back(MBEDTLS_MD_NONE);
         mbedtls_ssl_conf_sig_hashes(&c->conf, c->hashes.data());
     }
+#endif
     if (alpn != nullptr) {
         ret = mbedtls_ssl_conf_alpn_protocols(&c->conf, alpn);
         if (ret != 0) return handle_error(ret, HIL_LOG_HANDSHAKE_ERROR_LINE);
@@ -253,7 +296,12 @@ int start_ssl_client(sslclient_context* c, const char* host, uint16_t port, cons
                                      strlen(cli_cert) + 1);
         if (ret < 0) return handle_error(ret, HIL_LOG_HANDSHAKE_ERROR_LINE);
         ret = mbedtls_pk_parse_key(&c->client_key, reinterpret_cast<const unsigned char*>(cli_key),
-                                   strlen(cli_key) + 1, nullptr, 0);
+                                   strlen(cli_key) + 1, nullptr, 0
+#if MBEDTLS_VERSION_MAJOR >= 3
+                                   ,
+                                   mbedtls_ctr_drbg_random, &c->drbg
+#endif
+        );
         if (ret != 0) return handle_error(ret, HIL_LOG_HANDSHAKE_ERROR_LINE);
         mbedtls_ssl_conf_own_cert(&c->conf, &c->client_cert, &c->client_key);
     }
@@ -265,8 +313,15 @@ int start_ssl_client(sslclient_context* c, const char* host, uint16_t port, cons
     ret = mbedtls_ssl_setup(&c->ssl, &c->conf);
     if (ret != 0) return handle_error(ret, HIL_LOG_HANDSHAKE_ERROR_LINE);
     mbedtls_ssl_set_bio(&c->ssl, &c->tcp, bio_send, bio_recv, nullptr);
+    return c->tcp.fd();
+}
 
-    log_v(HIL_LOG_HANDSHAKE_LINE, "start_ssl_client", "Performing the SSL/TLS handshake...");
+// The handshake and the verification: the end of start_ssl_client on 1.0.x/2.0.x, a
+// function of its own on 3.x (ssl_starttls_handshake), called by connect() when
+// start_ssl_client returned a socket. The lines are the same but for the function name.
+int ssl_handshake(sslclient_context* c, bool insecure) {
+    int ret;
+    log_v(HIL_LOG_HANDSHAKE_LINE, kHandshakeFunc, "Performing the SSL/TLS handshake...");
     uint32_t start = twin::millis_since_boot();
     while ((ret = mbedtls_ssl_handshake(&c->ssl)) != 0) {
         if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
@@ -275,17 +330,17 @@ int start_ssl_client(sslclient_context* c, const char* host, uint16_t port, cons
         // Each WANT_READ has waited in poll() (bio_recv): no busy loop.
         if (twin::millis_since_boot() - start > c->handshake_timeout) return -1;
     }
-    log_v(HIL_LOG_VERIFYING_LINE, "start_ssl_client", "Verifying peer X.509 certificate...");
+    log_v(HIL_LOG_VERIFYING_LINE, kHandshakeFunc, "Verifying peer X.509 certificate...");
     uint32_t flags = mbedtls_ssl_get_verify_result(&c->ssl);
     if (flags != 0 && !insecure) {
         char buf[512];
         mbedtls_x509_crt_verify_info(buf, sizeof buf, "  ! ", flags);
-        esp32log::line('E', kSslFile, HIL_LOG_VERIFYING_LINE, "start_ssl_client",
+        esp32log::line('E', kSslFile, HIL_LOG_VERIFYING_LINE, kHandshakeFunc,
                        "Failed to verify peer certificate! verification info: %s", buf);
         return handle_error(ret, HIL_LOG_HANDSHAKE_ERROR_LINE);
     }
-    log_v(HIL_LOG_VERIFIED_LINE, "start_ssl_client", "Certificate verified.");
-    log_v(HIL_LOG_FREE_HEAP_AFTER_LINE, "start_ssl_client", "Free internal heap after TLS 0");
+    log_v(HIL_LOG_VERIFIED_LINE, kHandshakeFunc, "Certificate verified.");
+    log_v(HIL_LOG_FREE_HEAP_AFTER_LINE, kHandshakeFunc, "Free internal heap after TLS 0");
     return c->tcp.fd();
 }
 
@@ -300,6 +355,15 @@ int WiFiClientSecure::connect(IPAddress ip, uint16_t port) { return connect(ip.t
 int WiFiClientSecure::connect(const char* host, uint16_t port) {
     int ret = start_ssl_client(ssl_.get(), host, port, ca_cert_, use_bundle_, cert_, private_key_,
                                psk_ident_, psk_, use_insecure_, alpn_);
+    if (ret >= 0) {
+        ret = ssl_handshake(ssl_.get(), use_insecure_);
+    } else {
+#ifdef HIL_LOG_POSTPONED
+        // 3.x's connect() runs the handshake only when start_ssl_client returned a socket;
+        // otherwise it logs this (also when nothing was postponed, as after the -1 rule).
+        esp32log::line('I', kClientFile, HIL_LOG_POSTPONED_LINE, "connect", HIL_LOG_POSTPONED);
+#endif
+    }
     last_error_ = ret;
     if (ret < 0) {
         esp32log::line('E', kClientFile, HIL_LOG_CONNECT_ERROR_LINE, "connect", HIL_LOG_CONNECT_ERROR, ret);
@@ -325,6 +389,9 @@ int WiFiClientSecure::available() {
     int res = (int)mbedtls_ssl_get_bytes_avail(&ssl_->ssl);
     if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE && ret < 0) {
         handle_error(ret, HIL_LOG_HANDSHAKE_ERROR_LINE);
+#ifdef HIL_LOG_AVAILABLE_ERROR
+        if (ret != kPeerCloseNotify) esp32log::line('E', kClientFile, 0, "available", HIL_LOG_AVAILABLE_ERROR);
+#endif
         stop();
         return 0;
     }
@@ -357,9 +424,11 @@ int WiFiClientSecure::peek() {
 size_t WiFiClientSecure::write(const uint8_t* buf, size_t size) {
     if (!connected_) return 0;
     // send_ssl_data(): its length is a uint16_t there.
-    char text[64];
-    snprintf(text, sizeof text, "Writing HTTP request with %u bytes...", (unsigned)(uint16_t)size);
-    log_v(HIL_LOG_SEND_LINE, "send_ssl_data", text);
+    if (HIL_LOG_SEND[0] != '\0') {  // 3.x's send_ssl_data logs nothing
+        char text[64];
+        snprintf(text, sizeof text, HIL_LOG_SEND, (unsigned)(uint16_t)size);
+        log_v(HIL_LOG_SEND_LINE, "send_ssl_data", text);
+    }
     uint32_t start = twin::millis_since_boot();
     int ret;
     while ((ret = mbedtls_ssl_write(&ssl_->ssl, buf, size)) <= 0) {
@@ -468,7 +537,11 @@ bool WiFiClientSecure::verify(const char* fp, const char* domain_name) {
     const mbedtls_x509_crt* peer = mbedtls_ssl_get_peer_cert(&ssl_->ssl);
     if (peer == nullptr) return false;
     uint8_t got[32];
+#if MBEDTLS_VERSION_MAJOR >= 3
+    mbedtls_sha256(peer->raw.p, peer->raw.len, got, 0);
+#else
     mbedtls_sha256_ret(peer->raw.p, peer->raw.len, got, 0);
+#endif
     if (std::memcmp(want, got, sizeof got) != 0) return false;
     if (domain_name == nullptr) return true;
     std::string domain = lower(domain_name);

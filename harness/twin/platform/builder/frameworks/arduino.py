@@ -45,8 +45,17 @@ for flag in shlex.split(board.get("build.extra_flags", "")):
         name, _, value = flag[2:].partition("=")
         core_defines.append((name, value) if value else name)
 
+# A TLS library outside the system's folders (mbedTLS 3 from `hil setup`): its headers
+# come before the system's (-I is searched before /usr/include), its libraries too (-L).
+library_include = board.get("build.cpppath", "")
+if library_include:
+    include_dirs.append(library_include)
+library_dir = board.get("build.libpath", "")
+
 libs = [lib for lib in board.get("build.libs", "bearssl").split() if lib]
 env.Append(CPPPATH=include_dirs, LIBS=libs)
+if library_dir:
+    env.Prepend(LIBPATH=[library_dir])
 
 core_env = env.Clone()
 core_env.Replace(CPPPATH=include_dirs, CPPDEFINES=core_defines)
