@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import select
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,11 +19,12 @@ from typing import TYPE_CHECKING
 
 from harness.instruments import procs
 from harness.instruments.servers.base import ServerBase, ServerState, check_certs_fit
-from harness.instruments.servers.builtin_main import EXIT_CANNOT_LISTEN, READY
+from harness.instruments.servers.builtin_main import EXIT_CANNOT_LISTEN, READY, RUN_ACK
 from harness.instruments.servers.profiles import TLS13_DEFAULT, ServerProfile
 from harness.model.errors import (
     DeadlineError,
     PortInUseError,
+    StateError,
     ToolFailedError,
 )
 from harness.model.tls import VERSIONS
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 5.0
+RUN_ACK_TIMEOUT = 5.0
 CHILD = Path(__file__).resolve().with_name("builtin_main.py")
 _DH_DIR = Path(__file__).resolve().parent
 
@@ -91,9 +94,15 @@ class BuiltinServer(ServerBase):
         run_dir: Path,
         *,
         allow_external: bool = False,
+        pooled: bool = False,
     ) -> None:
         super().__init__(profile, certs, bind, port, run_dir, allow_external=allow_external)
         check_supported(profile, certs)
+        # Pooled: it serves one run after another (`switch_logs`), run_dir is the pool's.
+        self.pooled = pooled
+        self._runs = 0
+        self._stdout_buf = b""
+        self._popen: subprocess.Popen[bytes] | None = None
         self.config_path = run_dir / "builtin-server.json"
         self.openssl_conf_path = run_dir / "builtin-openssl.cnf"
         self.process_log = run_dir / "builtin-server.stderr.log"
@@ -130,6 +139,7 @@ class BuiltinServer(ServerBase):
             "headers": [list(h) for h in p.headers],
             "keylog": str(self.keylog),
             "server_log": str(self.server_log),
+            "control": self.pooled,
         }
 
     def start(self) -> BuiltinServer:
@@ -147,8 +157,11 @@ class BuiltinServer(ServerBase):
         )
         started = time.monotonic()
         popen = self._proc.start(
-            stdout_pipe=True, env={"OPENSSL_CONF": str(self.openssl_conf_path)}
+            stdout_pipe=True,
+            stdin_pipe=self.pooled,
+            env={"OPENSSL_CONF": str(self.openssl_conf_path)},
         )
+        self._popen = popen
         self.state = ServerState.RUNNING
         try:
             assert popen.stdout is not None  # stdout_pipe=True
@@ -168,8 +181,49 @@ class BuiltinServer(ServerBase):
         )
         return self
 
+    def switch_logs(self, server_log: Path, keylog: Path) -> None:
+        """A pooled server's next run: its events to `server_log` (from a `listening`
+        event on), its secrets to `keylog` (made 0600 here), and a fresh TLS context,
+        so no session of an earlier run can be resumed. Returns once the server did it."""
+        if not self.pooled or self._proc is None or not self.alive():
+            raise StateError(
+                f"{self!r}.switch_logs() in state '{self.state}'"
+                f"{'' if self.pooled else ' (not pooled)'}: expected a running pooled server",
+                fix="start a BuiltinServer(..., pooled=True), or a new one if it died",
+            )
+        _private_file(keylog)
+        self._runs += 1
+        popen = self._popen
+        assert popen is not None and popen.stdin is not None and popen.stdout is not None
+        command = {"run": self._runs, "server_log": str(server_log), "keylog": str(keylog)}
+        try:
+            popen.stdin.write(json.dumps(command).encode() + b"\n")
+            popen.stdin.flush()
+        except OSError:
+            self._raise_exited()
+        line = self._read_line(popen.stdout.fileno(), time.monotonic() + RUN_ACK_TIMEOUT)
+        if line != f"{RUN_ACK} {self._runs}":
+            raise ToolFailedError(
+                f"pooled builtin server said {line!r} instead of '{RUN_ACK} {self._runs}'",
+                seen=self._log_tail(),
+                fix="a bug in harness/instruments/servers/builtin_main.py; read the log",
+                log=self.process_log,
+            )
+        self.server_log, self.keylog = server_log, keylog
+
     def _wait_ready(self, fd: int, deadline: float) -> int:
-        buf = b""
+        line = self._read_line(fd, deadline)
+        if not line.startswith(READY + " port="):
+            raise ToolFailedError(
+                f"builtin server said {line!r} instead of its ready line",
+                seen=self._log_tail(),
+                fix="a bug in harness/instruments/servers/builtin_main.py; read the log",
+                log=self.process_log,
+            )
+        return int(line.rsplit("=", 1)[1])
+
+    def _read_line(self, fd: int, deadline: float) -> str:
+        buf = self._stdout_buf
         while b"\n" not in buf:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -187,15 +241,8 @@ class BuiltinServer(ServerBase):
             if not chunk:
                 self._raise_exited()
             buf += chunk
-        line = buf.split(b"\n", 1)[0].decode(errors="replace").strip()
-        if not line.startswith(READY + " port="):
-            raise ToolFailedError(
-                f"builtin server said {line!r} instead of its ready line",
-                seen=self._log_tail(),
-                fix="a bug in harness/instruments/servers/builtin_main.py; read the log",
-                log=self.process_log,
-            )
-        return int(line.rsplit("=", 1)[1])
+        line, self._stdout_buf = buf.split(b"\n", 1)
+        return line.decode(errors="replace").strip()
 
     def _raise_exited(self) -> None:
         assert self._proc is not None
