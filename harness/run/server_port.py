@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.instruments.boards.bench import BenchBoard
@@ -49,14 +50,19 @@ def pick_port(
     bench_board: BenchBoard | None,
     *,
     fresh: bool = False,
+    ours: Callable[[int], bool] | None = None,
 ) -> int:
-    """The remembered port when it is free (and not `fresh`), else a free one."""
+    """The remembered port when it is free (and not `fresh`), else a free one. `ours`:
+    whether a port is held by a server of this process's session, waiting for a run
+    (harness.run.session): then it counts as free."""
     key = scenario + (f"@{bench_board.name}" if bench_board is not None else "")
     remembered = cache_dir / "ports" / safe_name(key)
     try:
         preferred = int(remembered.read_text())
     except (OSError, ValueError):
         preferred = 0
+    if ours is not None and not fresh and 0 < preferred < 65536 and ours(preferred):
+        return preferred
     if fresh or not 0 < preferred < 65536 or not port_free(bind, preferred):
         preferred = free_port(bind)
     try:
