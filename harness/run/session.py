@@ -75,6 +75,10 @@ def _rerooted(certs: CertBundle, old: Path, new: Path) -> CertBundle:
     return dataclasses.replace(certs, **changes)
 
 
+# Stations kept at once (the least recently used retired beyond): each holds a server,
+# a dumpcap and a tshark (~50 MB), and a session of many scenarios reuses few of them.
+MAX_STATIONS = 4
+
 # A station's tshark keeps every packet it read in memory: a new one after this many runs.
 STREAM_RUNS = 500
 
@@ -225,7 +229,8 @@ class RunSession:
     other threads (a matrix's workers) take other stations. A context manager; `close()`
     is safe to repeat."""
 
-    def __init__(self, parent: Path | None = None) -> None:
+    def __init__(self, parent: Path | None = None, *, max_stations: int = MAX_STATIONS) -> None:
+        self.max_stations = max_stations
         self.folder = Path(tempfile.mkdtemp(prefix="hil-session-", dir=parent))
         self.folder.chmod(0o700)  # certificates' keys and the key log between runs
         reaper().track_dir(self.folder)
@@ -307,6 +312,17 @@ class RunSession:
     def give_back(self, station: Station) -> None:
         """Keep the station for the next run if its run ended cleanly, else retire it."""
         if station.clean and station.healthy() and not self.closed:
+            with self._lock:
+                # Most recently used last; the idle ones beyond the bound go, oldest first.
+                if self._stations.pop(station.key.port, None) is station:
+                    self._stations[station.key.port] = station
+                idle = [s for s in self._stations.values() if s.run_dir is None]
+                extra = idle[: max(len(self._stations) - self.max_stations, 0)]
+                for old in extra:
+                    del self._stations[old.key.port]
+            for old in extra:
+                log.info("%r retired: the session keeps %d", old, self.max_stations)
+                self._retire(old)
             return
         with self._lock:
             if self._stations.get(station.key.port) is station:
