@@ -75,7 +75,7 @@ def pick_port(
             if (ours is not None and ours(port)) or port_free(bind, port):
                 return port
     port = free_port(bind)
-    known = [*known, port][-REMEMBERED:]
+    known = [*(p for p in known if p != port), port][-REMEMBERED:]
     try:
         remembered.parent.mkdir(parents=True, exist_ok=True)
         remembered.write_text("".join(f"{p}\n" for p in known))
