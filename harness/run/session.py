@@ -187,7 +187,9 @@ class Station:
         try:
             self.capture.end_part()
         finally:
-            self.server.switch_logs(self.folder / "server-idle.log", self.folder / "keylog-idle")
+            # Only the logs move: the next run's begin() renews the TLS context.
+            idle = (self.folder / "server-idle.log", self.folder / "keylog-idle")
+            self.server.switch_logs(*idle, fresh=False)
         self.run_dir = None
         self.clean = not self.spoiled
 

@@ -181,10 +181,11 @@ class BuiltinServer(ServerBase):
         )
         return self
 
-    def switch_logs(self, server_log: Path, keylog: Path) -> None:
+    def switch_logs(self, server_log: Path, keylog: Path, *, fresh: bool = True) -> None:
         """A pooled server's next run: its events to `server_log` (from a `listening`
-        event on), its secrets to `keylog` (made 0600 here), and a fresh TLS context,
-        so no session of an earlier run can be resumed. Returns once the server did it."""
+        event on), its secrets to `keylog` (made 0600 here), and (`fresh`) a new TLS
+        context, so no session of an earlier run can be resumed. Returns once the
+        server did it."""
         if not self.pooled or self._proc is None or not self.alive():
             raise StateError(
                 f"{self!r}.switch_logs() in state '{self.state}'"
@@ -195,7 +196,12 @@ class BuiltinServer(ServerBase):
         self._runs += 1
         popen = self._popen
         assert popen is not None and popen.stdin is not None and popen.stdout is not None
-        command = {"run": self._runs, "server_log": str(server_log), "keylog": str(keylog)}
+        command = {
+            "run": self._runs,
+            "server_log": str(server_log),
+            "keylog": str(keylog),
+            "fresh": fresh,
+        }
         try:
             popen.stdin.write(json.dumps(command).encode() + b"\n")
             popen.stdin.flush()

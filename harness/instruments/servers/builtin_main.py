@@ -123,9 +123,14 @@ class Server:
         self._lock = threading.Lock()
         self._count = 0
 
-    def begin_run(self, server_log: Path, keylog: str | None) -> None:
-        """A pooled server's next run: its own key log, event log and TLS state."""
-        ctx = self._context(keylog)  # before the switch: a bad context keeps the old run's
+    def begin_run(self, server_log: Path, keylog: str | None, *, fresh: bool = True) -> None:
+        """A pooled server's next run: its own key log, event log and TLS state (not
+        `fresh`: between runs, only the logs move; the next run's start renews it)."""
+        if fresh:
+            ctx = self._context(keylog)  # before the switch: a bad context keeps the old
+        else:
+            ctx = self.ctx
+            ctx.keylog_filename = keylog
         self.events.switch(server_log)
         self.ctx = ctx
         self._count = 0  # the run's connections are numbered from 1, as in a server of its own
@@ -517,7 +522,9 @@ def _control(server: Server, listening: Mapping[str, Any]) -> None:
     try:
         for line in sys.stdin.buffer:
             cmd = json.loads(line)
-            server.begin_run(Path(cmd["server_log"]), cmd.get("keylog"))
+            server.begin_run(
+                Path(cmd["server_log"]), cmd.get("keylog"), fresh=cmd.get("fresh", True)
+            )
             server.events.write("listening", **listening)
             sys.stdout.write(f"{RUN_ACK} {int(cmd['run'])}\n")
             sys.stdout.flush()
