@@ -259,6 +259,10 @@ class StreamPass:
     def sections(self) -> int:
         return self._section
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid
+
     def analyze(
         self, pcap: Path, keylog: Path | None, *, log_copy: Path, timeout: float = 30.0
     ) -> wire.WireAnalysis:

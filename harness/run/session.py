@@ -158,6 +158,10 @@ class Station:
     def port(self) -> int:
         return self.server.port
 
+    def pids(self) -> tuple[int | None, ...]:
+        stream = self._stream.pid if self._stream is not None else None
+        return (self.server.pid, self.capture.pid if self.capture else None, stream)
+
     def healthy(self) -> bool:
         return self.server.alive() and self.capture is not None and self.capture.alive()
 
@@ -251,6 +255,12 @@ class RunSession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def pids(self) -> set[int]:
+        """The processes its stations keep running between runs (server, dumpcap, tshark)."""
+        with self._lock:
+            stations = list(self._stations.values())
+        return {pid for station in stations for pid in station.pids() if pid is not None}
 
     @staticmethod
     def poolable(backend: str, interface: str) -> bool:

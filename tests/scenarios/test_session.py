@@ -161,8 +161,8 @@ def test_closing_the_session_stops_every_process_and_deletes_its_folder(tmp_path
     session = RunSession()
     _run("founding-report", BenchConfig(runs_dir=tmp_path), session)
     (station,) = session._stations.values()
-    pids = {station.server.pid, station.capture.pid, station._stream._proc.pid}
-    assert None not in pids and _alive(pids) == pids
+    pids = set(station.pids())
+    assert None not in pids and len(pids) == 3 and _alive(pids) == pids == session.pids()
     session.close()
     assert _alive(pids) == set()
     assert not session.folder.exists()
@@ -179,8 +179,7 @@ session = RunSession()
 config = BenchConfig(runs_dir=Path(sys.argv[1]))
 run_scenario(load_scenario("founding-report"), config, session=session)
 (station,) = session._stations.values()
-pids = (station.server.pid, station.capture.pid, station._stream._proc.pid)
-print(*pids, session.folder, flush=True)
+print(*station.pids(), session.folder, flush=True)
 time.sleep(600)
 """
 
