@@ -76,7 +76,7 @@ def _rerooted(certs: CertBundle, old: Path, new: Path) -> CertBundle:
 
 
 # Stations kept at once (the least recently used retired beyond): each holds a server,
-# a dumpcap and a tshark (~50 MB), and a session of many scenarios reuses few of them.
+# a dumpcap and a tshark (~160 MB resident), and a session of many scenarios reuses few.
 MAX_STATIONS = 4
 
 # A station's tshark keeps every packet it read in memory: a new one after this many runs.
