@@ -381,6 +381,13 @@ class StreamPass:
         )
 
     def close(self) -> None:
+        # EOF ends tshark at once; a SIGTERM while it reads a pipe waits out the grace.
+        stdin = self._popen.stdin
+        if stdin is not None and self._proc.alive():
+            with contextlib.suppress(OSError):
+                stdin.close()
+            with contextlib.suppress(DeadlineError):
+                self._proc.wait(2.0)
         self._proc.stop(sig=signal.SIGTERM, grace=2.0)
 
 

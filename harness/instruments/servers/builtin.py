@@ -7,6 +7,7 @@ exit path, and a crash of the server cannot take the test process with it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -283,6 +284,22 @@ class BuiltinServer(ServerBase):
     def stop(self) -> None:
         """Stop the server and reap it; safe in any state, any number of times."""
         if self._proc is not None:
+            if self.pooled:
+                # EOF on its control pipe ends it at once; a SIGTERM while its control
+                # thread reads stdin makes the interpreter's exit wait about a second.
+                _close_and_wait(self._popen, self._proc, 1.0)
             rc = self._proc.stop()
             log.debug("builtin server %s stopped (exit %s)", self.profile.name, rc)
         self.state = ServerState.STOPPED
+
+
+def _close_and_wait(
+    popen: subprocess.Popen[bytes] | None, proc: procs.ManagedProcess, timeout: float
+) -> None:
+    """Close a child's stdin (its sign to end) and give it `timeout` s to exit."""
+    if popen is None or popen.stdin is None or not proc.alive():
+        return
+    with contextlib.suppress(OSError):
+        popen.stdin.close()
+    with contextlib.suppress(DeadlineError):
+        proc.wait(timeout)
