@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import json
 import logging
 import shutil
 import tempfile
@@ -169,10 +170,17 @@ class Station:
         """The run's logs, key log and capture file start now, in `run_dir`."""
         assert self.capture is not None  # started in __init__
         self.run_dir = run_dir
-        # The server's setup files, as a run of its own keeps them.
-        for name in ("builtin-server.json", "builtin-openssl.cnf"):
-            with contextlib.suppress(OSError):
-                shutil.copyfile(self.server.run_dir / name, run_dir / name)
+        # The server's setup files, as a run of its own keeps them (the config naming
+        # this run's logs, which the server takes from the control pipe).
+        with contextlib.suppress(OSError):
+            shutil.copyfile(self.server.openssl_conf_path, run_dir / "builtin-openssl.cnf")
+        with contextlib.suppress(OSError, ValueError):
+            config = json.loads(self.server.config_path.read_text(encoding="utf-8"))
+            config.update(
+                server_log=str(run_dir / "server.log"), keylog=str(run_dir / "keylog.txt")
+            )
+            text = json.dumps(config, indent=2) + "\n"
+            (run_dir / "builtin-server.json").write_text(text, encoding="utf-8")
         self.clean = False
         self.spoiled = ""
         self.server.switch_logs(run_dir / "server.log", run_dir / "keylog.txt")
