@@ -20,6 +20,7 @@ import logging
 import os
 import selectors
 import signal
+import struct
 import tempfile
 import threading
 import time
@@ -245,7 +246,12 @@ class StreamPass:
         self.cmd.insert(1, "-l")  # a row out as soon as its packet is read
         self._proc = procs.ManagedProcess("tshark (stream)", self.cmd, log_path=self.log_path)
         self._popen = self._proc.start(stdout_pipe=True, stdin_pipe=True)
-        self._section = 0
+        # An empty section at once: tshark opens its "file" and loads its name tables
+        # now, beside the first run, instead of when that run's capture arrives.
+        assert self._popen.stdin is not None  # piped above
+        self._popen.stdin.write(_EMPTY_SECTION)
+        self._popen.stdin.flush()
+        self._section = 1
         self._header: str | None = None
         self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending = ""
@@ -389,6 +395,13 @@ class StreamPass:
             with contextlib.suppress(DeadlineError):
                 self._proc.wait(2.0)
         self._proc.stop(sig=signal.SIGTERM, grace=2.0)
+
+
+# A pcapng section header (little-endian, v1.0, length unknown) and one Ethernet
+# interface: a valid section with no packet.
+_EMPTY_SECTION = struct.pack("<IIIHHqI", SHB, 28, 0x1A2B3C4D, 1, 0, -1, 28) + struct.pack(
+    "<IIHHII", 0x00000001, 20, 1, 0, 0, 20
+)
 
 
 def _frames_of_one_section(data: bytes) -> int | None:
