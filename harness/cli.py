@@ -332,8 +332,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for n, module in enumerate(modules, start=1):
         runs = f"{args.runs} run(s)" if args.runs is not None else "its default runs"
         print(f"hil bench: [{n}/{len(modules)}] {module.NAME}, {runs} ...", file=sys.stderr)
-        figure = module.measure(args.runs) if args.runs is not None else module.measure()
-        print(json.dumps(figure.to_json()) if args.json else figure, flush=True)
+        measured = module.measure(args.runs) if args.runs is not None else module.measure()
+        for figure in measured if isinstance(measured, list | tuple) else [measured]:
+            print(json.dumps(figure.to_json()) if args.json else figure, flush=True)
     return 0
 
 

@@ -24,6 +24,7 @@ from harness.model.errors import ConfigError
 
 if TYPE_CHECKING:  # the runner (and what it imports) loads when a test runs, not at startup
     from harness.run.runner import BenchConfig
+    from harness.run.session import RunSession
 
 MARKERS = {
     "hil_board": "hil_board(name): the board a hil_marked_run uses",
@@ -86,7 +87,7 @@ def scenario_from_marks(node: pytest.Item, **given: Any) -> Scenario:
 
 @pytest.fixture
 def hil_marked_run(
-    hil_bench: BenchConfig, request: pytest.FixtureRequest
+    hil_bench: BenchConfig, hil_session: RunSession | None, request: pytest.FixtureRequest
 ) -> Callable[..., RunRecord]:
     """Run what the test's hil_* markers describe; fails the test unless the verdict passes."""
 
@@ -94,7 +95,9 @@ def hil_marked_run(
         from harness.run.runner import run_scenario
 
         __tracebackhide__ = True
-        record = run_scenario(scenario_from_marks(request.node, **given), hil_bench)
+        record = run_scenario(
+            scenario_from_marks(request.node, **given), hil_bench, session=hil_session
+        )
         request.node.user_properties.append(("hil_run_dir", str(record.run_dir)))
         if "core" in record.board_info:
             request.node.user_properties.append(("hil_core", record.board_info["core"]))

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from harness.instruments.servers import TlsServer
     from harness.model import RunRecord
     from harness.run.runner import BenchConfig
+    from harness.run.session import RunSession
 
 # The hil_board/hil_profile/hil_expect markers and their fixture live in their own module.
 pytest_plugins = ["harness.pytest_markers"]
@@ -115,11 +116,17 @@ _OPTIONS: dict[str, tuple[str, str, Callable[[str], Any]]] = {
         "",
         _parse_bool,
     ),
+    "fresh_servers": (
+        "every run starts and stops its own server, capture and tshark (default: the "
+        "session keeps a builtin server per port for the twin's runs, harness.run.session)",
+        "",
+        _parse_bool,
+    ),
 }
 # Option names whose fixture is not hil_<name>.
 _FIXTURE_NAMES = {"bench": "hil_bench_file"}
 # Flags: given means true; the ini key says true or false.
-_FLAGS = {"skip_flash"}
+_FLAGS = {"skip_flash", "fresh_servers"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -335,14 +342,29 @@ def hil_run_dir(hil_bench: BenchConfig, request: pytest.FixtureRequest) -> Path:
     return new_run_dir(hil_bench.runs_dir / "tests", request.node.nodeid)
 
 
+@pytest.fixture(scope="session")
+def hil_session(_hil_sigterm: None, pytestconfig: pytest.Config) -> Iterator[RunSession | None]:
+    """The servers, captures and tshark kept across this session's runs (one per
+    pytest-xdist worker), all stopped at its end; None with --hil-fresh-servers."""
+    if _option(pytestconfig, "fresh_servers"):
+        yield None
+        return
+    from harness.run.session import RunSession
+
+    with RunSession() as session:
+        yield session
+
+
 @pytest.fixture
-def hil_run(hil_bench: BenchConfig, request: pytest.FixtureRequest) -> Callable[[str], RunRecord]:
+def hil_run(
+    hil_bench: BenchConfig, hil_session: RunSession | None, request: pytest.FixtureRequest
+) -> Callable[[str], RunRecord]:
     """Run a scenario by name; the record is returned and attached to the test's report."""
     from harness.run.runner import run_scenario
     from harness.run.scenarios import load_scenario
 
     def run(name: str) -> RunRecord:
-        record = run_scenario(load_scenario(name), hil_bench)
+        record = run_scenario(load_scenario(name), hil_bench, session=hil_session)
         request.node.stash.setdefault(_RECORDS, []).append(record)
         request.config.stash.setdefault(_SESSION_RECORDS, []).append(record)
         # user_properties, not record_property: JUnit gets them under every junit_family.

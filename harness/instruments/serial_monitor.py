@@ -200,9 +200,27 @@ class SerialMonitor:
                 continue
             if data:
                 self._feed(data, time.time())
+        self._drain(ser)
         self._flush_partial()
         with self._cond:
             self._cond.notify_all()
+
+    def _drain(self, ser: serial.Serial | None) -> None:
+        """At close: what the port still holds is read too (the read that close()
+        cancelled may have left bytes behind)."""
+        if ser is None or not self._stop.is_set():
+            return
+        for _ in range(64):  # bounded: a board that never stops talking ends it anyway
+            try:
+                waiting = ser.in_waiting
+                # The first read may only take close()'s cancel and return nothing.
+                data = ser.read(waiting) if waiting else b""
+            except (serial.SerialException, OSError, TypeError):
+                return
+            if data:
+                self._feed(data, time.time())
+            elif not waiting:
+                return
 
     def _feed(self, data: bytes, now: float) -> None:
         assert self._raw is not None and self._log is not None
@@ -343,6 +361,12 @@ class SerialMonitor:
         if self.state is MonitorState.CLOSED:
             return
         self._stop.set()
+        ser = self._ser
+        if ser is not None and hasattr(ser, "cancel_read"):
+            # The reader waits up to its read timeout (50 ms) otherwise; it reads what
+            # the port still holds before it ends (_drain).
+            with contextlib.suppress(serial.SerialException, OSError, TypeError):
+                ser.cancel_read()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._close_port()

@@ -20,6 +20,7 @@ import logging
 import os
 import selectors
 import signal
+import struct
 import tempfile
 import threading
 import time
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING
 from harness.analysis import wire
 from harness.analysis.wire import sections
 from harness.instruments import procs
-from harness.instruments.capture.pcapng import SHB, BlockSplitter
+from harness.instruments.capture.pcapng import PACKET_BLOCKS, SHB, BlockSplitter
 from harness.model.errors import CaptureError, DeadlineError, HilError
 
 if TYPE_CHECKING:
@@ -211,6 +212,205 @@ class PrimedPass:
 
     def close(self) -> None:
         self._proc.stop(sig=signal.SIGTERM, grace=2.0)
+
+
+class StreamPass:
+    """One tshark reading the captures of one server port one after the other, for a
+    session's pooled server (harness.run.session): its start and its per-file set-up
+    (~0.1 s loading name tables once the first bytes arrive, with or without -n) are
+    paid once, not once a run.
+
+    Each capture goes down tshark's stdin as a pcapng section of its own (the batch's
+    trick, `analyze_captures`), its key log appended to the stream's own key log
+    (tshark reads lines added to it later), and the rows of that section come back
+    through `wire.sections.SectionSplitter`, renumbered as in a pass of its own. A
+    section has as many rows as packets (no display filter, one pass): once all came,
+    the analysis is done, without waiting for tshark to exit. A capture that is not
+    one whole section, or any trouble of the stream (it then stays broken), gets
+    `analyze_capture`'s own pass instead: a shortcut, never a different answer.
+    """
+
+    def __init__(self, keylog: Path, server_port: int, *, log_path: Path) -> None:
+        self.server_port = server_port
+        self.keylog = Path(keylog)
+        self.log_path = Path(log_path)
+        fd = os.open(self.keylog, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.close(fd)  # the sessions' secrets: the owner's only, before anything is written
+        self.cmd = tshark_command(
+            Path("-"),
+            keylog=self.keylog,
+            fields=sections.BATCH_FIELDS,
+            display_filter="",
+            tls_ports=(server_port,),
+        )
+        self.cmd.insert(1, "-l")  # a row out as soon as its packet is read
+        self._proc = procs.ManagedProcess("tshark (stream)", self.cmd, log_path=self.log_path)
+        self._popen = self._proc.start(stdout_pipe=True, stdin_pipe=True)
+        # An empty section at once: tshark opens its "file" and loads its name tables
+        # now, beside the first run, instead of when that run's capture arrives.
+        assert self._popen.stdin is not None  # piped above
+        self._popen.stdin.write(_EMPTY_SECTION)
+        self._popen.stdin.flush()
+        self._section = 1
+        self._header: str | None = None
+        self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""
+        self._log_offset = 0
+        self.broken = ""  # why it can no longer be used
+
+    def __repr__(self) -> str:
+        return f"<StreamPass port={self.server_port} sections={self._section} pid={self._proc.pid}>"
+
+    @property
+    def sections(self) -> int:
+        return self._section
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid
+
+    def analyze(
+        self, pcap: Path, keylog: Path | None, *, log_copy: Path, timeout: float = 30.0
+    ) -> wire.WireAnalysis:
+        """The capture's analysis, as `analyze_capture` gives it; its share of tshark's
+        log goes to `log_copy` (the run's tshark.log)."""
+        pcap = Path(pcap)
+        _check_file(pcap, log_copy)
+        data = pcap.read_bytes()
+        frames = _frames_of_one_section(data)
+        why = self.broken or ("" if frames is not None else "not one whole pcapng section")
+        if not why and not self._proc.alive():
+            why = self.broken = f"tshark exited (code {self._proc.poll()})"
+        if not why:
+            try:
+                return self._stream(data, frames or 0, keylog, log_copy, timeout)
+            except HilError as exc:
+                why = self.broken = exc.what
+        log.info("%s read on its own: %s", pcap, why)
+        return analyze_capture(
+            pcap, keylog, self.server_port, log_path=log_copy, timeout=max(timeout, 120.0)
+        )
+
+    def _stream(
+        self, data: bytes, frames: int, keylog: Path | None, log_copy: Path, timeout: float
+    ) -> wire.WireAnalysis:
+        stdin = self._popen.stdin
+        assert stdin is not None  # piped in __init__
+        if keylog is not None and keylog.is_file():
+            text = keylog.read_bytes()
+            with self.keylog.open("ab") as keys:
+                keys.write(text if text.endswith(b"\n") or not text else text + b"\n")
+        self._section += 1
+        decoder = wire.Decoder(self.server_port)
+        splitter = sections.SectionSplitter([decoder], first=self._section)
+        if self._header is not None:
+            splitter.feed([self._header])
+        deadline = time.monotonic() + timeout
+        failed: list[BaseException] = []
+
+        def feed() -> None:
+            # A thread: a capture larger than the pipe would block while tshark waits
+            # for its stdout to be read.
+            try:
+                stdin.write(data)
+                stdin.flush()
+            except (BrokenPipeError, OSError) as exc:
+                failed.append(exc)
+
+        writer = threading.Thread(target=feed, name="hil-tshark-stream-feed", daemon=True)
+        writer.start()
+        try:
+            self._read_section(splitter, frames, deadline)
+        finally:
+            writer.join(timeout=max(deadline - time.monotonic(), 0.1))
+        if failed:
+            raise CaptureError(f"tshark stopped reading its stream: {failed[0]}", log=self.log_path)
+        diagnostics = self._log_slice(log_copy)
+        if splitter.warnings:
+            raise CaptureError(
+                "the stream's rows did not read back whole",
+                seen="\n".join(splitter.warnings[-5:]),
+                fix="nothing to do: the capture is read on its own instead",
+                log=self.log_path,
+            )
+        decoded = decoder.result(partial=False)
+        return dataclasses.replace(decoded, warnings=diagnostics + decoded.warnings)
+
+    def _read_section(
+        self, splitter: sections.SectionSplitter, frames: int, deadline: float
+    ) -> None:
+        stdout = self._popen.stdout
+        assert stdout is not None
+        prefix = f"{self._section}\t"
+        rows = 0
+        with selectors.DefaultSelector() as selector:
+            selector.register(stdout.fileno(), selectors.EVENT_READ)
+            while rows < frames:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _timeout(self.cmd, None, self.log_path)
+                if not selector.select(left):
+                    continue
+                chunk = os.read(stdout.fileno(), _CHUNK)
+                if not chunk:
+                    raise CaptureError(
+                        f"tshark's stream ended (exit {self._proc.poll()})", log=self.log_path
+                    )
+                lines = (self._pending + self._text.decode(chunk)).split("\n")
+                self._pending = lines.pop()
+                for line in lines:
+                    if not line:
+                        continue
+                    if self._header is None:
+                        self._header = line
+                    elif line.startswith(prefix):
+                        rows += 1
+                    splitter.feed([line])
+        if self._pending:
+            raise CaptureError("tshark wrote past the section's last row", seen=self._pending[:200])
+
+    def _log_slice(self, copy: Path) -> tuple[str, ...]:
+        """What tshark logged since the last capture, copied to the run's log."""
+        try:
+            with self.log_path.open("rb") as f:
+                f.seek(self._log_offset)
+                text = f.read()
+        except OSError:
+            return ()
+        self._log_offset += len(text)
+        copy.write_bytes(text)
+        stderr = text.decode(errors="replace")
+        return tuple(
+            line
+            for line in stderr.splitlines()
+            if line.strip() and not any(line.startswith(noise) for noise in _NOISE)
+        )
+
+    def close(self) -> None:
+        # EOF ends tshark at once; a SIGTERM while it reads a pipe waits out the grace.
+        stdin = self._popen.stdin
+        if stdin is not None and self._proc.alive():
+            with contextlib.suppress(OSError):
+                stdin.close()
+            with contextlib.suppress(DeadlineError):
+                self._proc.wait(2.0)
+        self._proc.stop(sig=signal.SIGTERM, grace=2.0)
+
+
+# A pcapng section header (little-endian, v1.0, length unknown) and one Ethernet
+# interface: a valid section with no packet.
+_EMPTY_SECTION = struct.pack("<IIIHHqI", SHB, 28, 0x1A2B3C4D, 1, 0, -1, 28) + struct.pack(
+    "<IIHHII", 0x00000001, 20, 1, 0, 0, 20
+)
+
+
+def _frames_of_one_section(data: bytes) -> int | None:
+    """The packets of a capture that is one whole pcapng section; None otherwise."""
+    splitter = BlockSplitter("stream section")
+    types = [btype for btype, _ in splitter.feed(data)]
+    if not types or types[0] != SHB or types.count(SHB) != 1 or None in types or splitter.rest():
+        return None
+    return sum(t in PACKET_BLOCKS for t in types)
 
 
 def guess_server_port(pcap: Path, *, log_path: Path | None = None, timeout: float = 60.0) -> int:
@@ -539,15 +739,7 @@ def _one_whole_section(pcap: Path) -> bool:
         data = Path(pcap).read_bytes()
     except OSError:
         return False
-    splitter = BlockSplitter(str(pcap))
-    types = [btype for btype, _ in splitter.feed(data)]
-    return (
-        bool(types)
-        and types[0] == SHB
-        and types.count(SHB) == 1
-        and None not in types
-        and not splitter.rest()
-    )
+    return _frames_of_one_section(data) is not None
 
 
 def _batch_pass(

@@ -1,7 +1,7 @@
 """Benchmarks: figures measured side by side with their baseline in the same run.
 
 A benchmark is a module under `bench/` (shipped in the package too) with `NAME`
-and `measure(runs: int) -> Figure`.
+and `measure(runs: int) -> Figure` (or a list of Figures measured in the same run).
 It is not a test: nothing here asserts on time; the figures are for reading and
 for comparing runs (`hil bench --json`, one JSON object a line).
 """

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -71,6 +72,7 @@ from harness.run.names import safe_name
 from harness.run.retention import prune_firmware, prune_runs
 from harness.run.runinfo import write_run_info
 from harness.run.server_port import pick_port
+from harness.run.session import RunSession, Station, StationPass
 from harness.run.shipped import shipped_dir
 from harness.run.target import Target, resolve_target
 
@@ -160,7 +162,8 @@ class Collected:
     marks: dict[str, float]
     started: float
     interrupted: BaseException | None = None
-    primed: PrimedPass | None = None  # tshark started ahead for this run's capture
+    # tshark started ahead for this run's capture, or its station's (harness.run.session)
+    primed: PrimedPass | StationPass | None = None
     facts: SketchFacts | None = None  # what a user's sketch hard-codes
 
     def capture_job(self) -> CaptureJob | None:
@@ -173,19 +176,30 @@ class Collected:
 
 
 def run_scenario(
-    scenario: Scenario, config: BenchConfig, *, run_dir: Path | None = None
+    scenario: Scenario,
+    config: BenchConfig,
+    *,
+    run_dir: Path | None = None,
+    session: RunSession | None = None,
 ) -> RunRecord:
     """Run `scenario` once; a harness error gives an `error` verdict, never a lost run.
+    With a `session`, the run borrows its pooled server, capture and tshark
+    (harness.run.session); without, it starts and stops its own.
 
     Every run that got a run directory writes `verdict.json`: one that fails on bad
     input, one that meets a bug of ours (an `error` verdict naming it) and one cut
     short by Ctrl-C or SIGTERM (written, then the interrupt goes on up).
     """
-    return finish(collect(scenario, config, run_dir=run_dir, prime=True))
+    return finish(collect(scenario, config, run_dir=run_dir, prime=True, session=session))
 
 
 def collect(
-    scenario: Scenario, config: BenchConfig, *, run_dir: Path | None = None, prime: bool = False
+    scenario: Scenario,
+    config: BenchConfig,
+    *,
+    run_dir: Path | None = None,
+    prime: bool = False,
+    session: RunSession | None = None,
 ) -> Collected:
     """The attempt: everything up to the analysis. Never raises for a harness error or
     an interrupt (both are kept for `finish`), so a batch can finish every run it began.
@@ -216,7 +230,7 @@ def collect(
     profile: ServerProfile | None = None
     certs: CertBundle | None = None
     facts: SketchFacts | None = None
-    primed: list[PrimedPass] | None = [] if prime else None
+    primed: list[PrimedPass | StationPass] | None = [] if prime else None
     try:
         sketch_dir = _sketch_dir(scenario, config)
         facts = _read_sketch(sketch_dir, run_dir)
@@ -244,6 +258,7 @@ def collect(
                 sketch_dir,
                 facts,
                 primed,
+                session,
             )
     except HilError as exc:
         error = exc
@@ -293,6 +308,10 @@ def finish(collected: Collected, wire: WireAnalysis | HilError | None = None) ->
                     wire = _primed_analysis(c.primed, pcap)
             finally:
                 c.primed.close()
+                own_log = c.run_dir / "tshark.log"
+                if c.primed.log_path != own_log and c.primed.log_path.exists():
+                    # A pooled tshark logged in the session's folder: the run keeps a copy.
+                    shutil.copyfile(c.primed.log_path, own_log)
         record = _analyse(
             c.scenario,
             c.profile,
@@ -370,7 +389,7 @@ def _read_sketch(sketch_dir: Path, run_dir: Path) -> SketchFacts:
     return facts
 
 
-def _primed_analysis(primed: PrimedPass, pcap: Path) -> WireAnalysis | HilError:
+def _primed_analysis(primed: PrimedPass | StationPass, pcap: Path) -> WireAnalysis | HilError:
     try:
         return primed.analyze(pcap)
     except HilError as exc:
@@ -378,7 +397,10 @@ def _primed_analysis(primed: PrimedPass, pcap: Path) -> WireAnalysis | HilError:
 
 
 def _prime(
-    primed: list[PrimedPass] | None, port: int, run_dir: Path, durations: dict[str, float]
+    primed: list[PrimedPass | StationPass] | None,
+    port: int,
+    run_dir: Path,
+    durations: dict[str, float],
 ) -> None:
     """(Re)start the run's tshark for `port`; one that failed to start is only logged,
     as the analysis then starts its own and says what went wrong."""
@@ -443,7 +465,8 @@ def _attempt(
     marks: dict[str, float],
     sketch_dir: Path,
     facts: SketchFacts,
-    primed: list[PrimedPass] | None = None,
+    primed: list[PrimedPass | StationPass] | None = None,
+    session: RunSession | None = None,
 ) -> int:
     """Build, flash, server, capture, reset, watch; returns the server's port. With
     `primed`, the run's tshark is started as soon as the port is known and put there.
@@ -464,15 +487,24 @@ def _attempt(
                 skip_flash=config.skip_flash,
             )
         )
-        port = pick_port(config.cache_dir, target.scenario.name, target.bind, target.bench_board)
+        if session is not None and not _poolable(target, scenario):
+            session = None  # Apache, a bench board, an external bind: a server of its own
+        port = pick_port(
+            config.cache_dir,
+            target.scenario.name,
+            target.bind,
+            target.bench_board,
+            ours=session.holds if session is not None else None,
+        )
         with _step(durations, "build"):
             firmware = _build(target, certs, board, config, port, run_dir, sketch_dir, facts)
         _left(config, 0.0)  # a build that used the whole deadline: stop before the flash
         with _step(durations, "flash"):
             board.flash(firmware, log_path=run_dir / "build.log")
+        station: Station | None = None
         with _step(durations, "server"):
             try:
-                server = _start(profile, scenario, certs, target, port, run_dir)
+                server, station = _serve(profile, certs, target, port, run_dir, session)
             except PortInUseError:
                 # Taken since we picked it: the port is compiled in, so build and flash again.
                 log.info("port %d was taken meanwhile; %s gets another", port, scenario.name)
@@ -481,8 +513,12 @@ def _attempt(
                 )
                 firmware = _build(target, certs, board, config, port, run_dir, sketch_dir, facts)
                 board.flash(firmware, log_path=run_dir / "build.log")
-                server = _start(profile, scenario, certs, target, port, run_dir)
-            stack.callback(server.stop)
+                server, station = _serve(profile, certs, target, port, run_dir, session)
+            if station is not None and session is not None:
+                # Kept for the next run only if this one ends it cleanly (teardown).
+                stack.callback(session.give_back, station)
+            else:
+                stack.callback(server.stop)
         if user_sketch:
             # Every address and port the sketch hard-codes is the run's server (the
             # twin reads the map at reset: no build depends on it).
@@ -493,23 +529,16 @@ def _attempt(
         elif certs.host != target.bind:
             board.map_network({certs.host: target.bind}, {})
         # Not before the server: on two cores tshark's start would slow the server's.
-        _prime(primed, server.port, run_dir, durations)
-        with _step(durations, "capture_start"):
-            where = capture_target(target.bind, server.port)
-            bench = config.bench
-            if target.external and bench is not None and bench.capture_interface != "lo":
-                # The bench file knows where its boards' traffic crosses.
-                where = replace(
-                    where, interface=bench.capture_interface, why=f"the bench file {bench.path}"
-                )
-            log.info("capturing on %s (%s), filter %r", where.interface, where.why, where.bpf)
-            capture = Capture(
-                run_dir / "capture.pcapng",
-                interface=where.interface,
-                bpf=where.bpf,
-                log_path=run_dir / "dumpcap.log",
-            )
-            capture.start()
+        if station is not None:
+            if primed is not None:
+                primed.append(station.wire_pass(run_dir))
+        else:
+            _prime(primed, server.port, run_dir, durations)
+        # A station's capture cut this run's part at its start marker already.
+        capture = None if station is not None else _capture(target, config, server.port, run_dir)
+        if capture is not None:
+            with _step(durations, "capture_start"):
+                capture.start()
             stack.callback(capture.stop)
         monitor = stack.enter_context(
             SerialMonitor(board.serial_port, run_dir, baud=_baud(board, target)).open()
@@ -541,9 +570,15 @@ def _attempt(
                 else:
                     monitor.expect(r"HIL:DONE\b", timeout=_left(config, config.attempt_timeout))
         with _step(durations, "settle"):
-            _wait_server_idle(server.server_log, _left(config, config.settle_timeout))
+            idle = _wait_server_idle(server.server_log, _left(config, config.settle_timeout))
         with _step(durations, "teardown"):
             board.halt()
+            if station is not None:
+                if not idle:
+                    station.spoil("a connection was still open at the end of the run")
+                monitor.close()
+                station.end()  # the stop marker: the run's capture is complete
+                return server.port
             # The server saw every connection close (settle): nothing more reaches the
             # wire, so dumpcap's stop (its markers and flush, the longest part) runs
             # beside the serial reader's and the server's.
@@ -553,6 +588,48 @@ def _attempt(
                 server.stop()
                 stopping.result()
         return server.port
+
+
+def _capture(target: Target, config: BenchConfig, port: int, run_dir: Path) -> Capture:
+    where = capture_target(target.bind, port)
+    bench = config.bench
+    if target.external and bench is not None and bench.capture_interface != "lo":
+        # The bench file knows where its boards' traffic crosses.
+        where = replace(
+            where, interface=bench.capture_interface, why=f"the bench file {bench.path}"
+        )
+    log.info("capturing on %s (%s), filter %r", where.interface, where.why, where.bpf)
+    return Capture(
+        run_dir / "capture.pcapng",
+        interface=where.interface,
+        bpf=where.bpf,
+        log_path=run_dir / "dumpcap.log",
+    )
+
+
+def _poolable(target: Target, scenario: Scenario) -> bool:
+    """A run a session's station can serve: the builtin server of a twin on loopback."""
+    return (
+        not target.external
+        and target.bench_board is None
+        and target.bind.startswith("127.")
+        and RunSession.poolable(scenario.backend, "lo")
+    )
+
+
+def _serve(
+    profile: ServerProfile,
+    certs: CertBundle,
+    target: Target,
+    port: int,
+    run_dir: Path,
+    session: RunSession | None,
+) -> tuple[TlsServer, Station | None]:
+    """The run's server: a session's station (begun for this run) or one of its own."""
+    if session is None:
+        return _start(profile, target.scenario, certs, target, port, run_dir), None
+    station = session.take(profile, certs, target.bind, port, run_dir)
+    return station.server, station
 
 
 def _agent_job(certs: CertBundle, target: Target, port: int) -> bytes:
@@ -726,15 +803,21 @@ def _wait_quiet(monitor: SerialMonitor, server_log: Path, config: BenchConfig) -
     return False
 
 
-def _wait_server_idle(server_log: Path, timeout: float) -> None:
-    """Wait until the server saw every connection close, so the capture holds the last FIN."""
+def _wait_server_idle(server_log: Path, timeout: float) -> bool:
+    """Wait until the server saw every connection close, so the capture holds the last
+    FIN; False when one was still open at the timeout (or none was ever accepted)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         accepted, closed = _server_connections(server_log)
         if accepted and closed >= accepted:
-            return
+            return True
         time.sleep(0.005)
-    log.warning("server connections still open after %.1f s; capture may end mid-close", timeout)
+    accepted, closed = _server_connections(server_log)
+    if closed < accepted:
+        log.warning(
+            "server connections still open after %.1f s; capture may end mid-close", timeout
+        )
+    return closed >= accepted
 
 
 # Events about the whole run, not about a connection: kept whatever their time.

@@ -1,4 +1,4 @@
-"""The server port of a run: the one the scenario had last time when it is free.
+"""The server port of a run: one the scenario had before when it is free.
 
 The port is compiled into the sketch, so the same port means the same firmware: the
 build and the flash are skipped. It is remembered per scenario and bench board, so
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.instruments.boards.bench import BenchBoard
@@ -16,6 +17,9 @@ from harness.model.errors import ConfigError
 from harness.run.names import safe_name
 
 log = logging.getLogger(__name__)
+
+# Ports remembered per scenario: about the most processes that run it at once.
+REMEMBERED = 8
 
 
 def port_free(bind: str, port: int) -> bool:
@@ -49,19 +53,32 @@ def pick_port(
     bench_board: BenchBoard | None,
     *,
     fresh: bool = False,
+    ours: Callable[[int], bool] | None = None,
 ) -> int:
-    """The remembered port when it is free (and not `fresh`), else a free one."""
+    """The first remembered port that is free, or held by a server of this process's
+    session waiting for a run (`ours`, harness.run.session); else a free one, remembered
+    after them. `fresh`: a new one whatever is remembered.
+
+    Several ports are remembered, in a stable order: processes that run one scenario at
+    the same time (pytest-xdist workers, each keeping its server between runs) each
+    settle on one of them, and each port's firmware stays in the build cache.
+    """
     key = scenario + (f"@{bench_board.name}" if bench_board is not None else "")
     remembered = cache_dir / "ports" / safe_name(key)
     try:
-        preferred = int(remembered.read_text())
+        known = [int(w) for w in remembered.read_text().split()]
     except (OSError, ValueError):
-        preferred = 0
-    if fresh or not 0 < preferred < 65536 or not port_free(bind, preferred):
-        preferred = free_port(bind)
+        known = []
+    known = [p for p in dict.fromkeys(known) if 0 < p < 65536]
+    if not fresh:
+        for port in known:
+            if (ours is not None and ours(port)) or port_free(bind, port):
+                return port
+    port = free_port(bind)
+    known = [*(p for p in known if p != port), port][-REMEMBERED:]
     try:
         remembered.parent.mkdir(parents=True, exist_ok=True)
-        remembered.write_text(str(preferred))
+        remembered.write_text("".join(f"{p}\n" for p in known))
     except OSError as exc:  # only a rebuild next time; the run goes on
-        log.warning("cannot remember port %d in %s: %s", preferred, remembered, exc)
-    return preferred
+        log.warning("cannot remember port %d in %s: %s", port, remembered, exc)
+    return port

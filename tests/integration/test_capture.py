@@ -475,7 +475,10 @@ def test_open_filecapture_works_after_asyncio_run_left_no_loop() -> None:
     test_open_filecapture_gives_pyshark_packets()
 
 
-def test_no_dumpcap_left_behind_by_this_module() -> None:
+def test_no_dumpcap_left_behind_by_this_module(hil_session) -> None:
+    # The pytest session's pooled servers keep a dumpcap each until its end (tests of
+    # harness.run.session that ran before in this process): those are not this module's.
+    kept = hil_session.pids() if hil_session is not None else set()
     mine = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -486,7 +489,8 @@ def test_no_dumpcap_left_behind_by_this_module() -> None:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if cmdline and cmdline[0].endswith(b"dumpcap") and ppid == os.getpid():
+        dumpcap = bool(cmdline) and cmdline[0].endswith(b"dumpcap")
+        if dumpcap and ppid == os.getpid() and int(proc.name) not in kept:
             mine.append(proc.name)
     assert mine == []
 
@@ -520,3 +524,46 @@ def test_guess_server_port_without_tcp_is_a_clear_error(tmp_path: Path) -> None:
     )
     with pytest.raises(CaptureError, match="server port is unknown"):
         guess_server_port(only_markers)
+
+
+# -- a capture split into parts (a session's pooled server) ------------------------------
+
+
+def test_a_split_capture_gives_each_part_exactly_its_packets(server: TlsServer, tmp_path):
+    cap = Capture(
+        tmp_path / "between.pcapng",
+        bpf=bpf_for_port(server.port),
+        log_path=tmp_path / "dumpcap.log",
+        split=True,
+    )
+    with cap:
+        parts = []
+        for n in (1, 3):
+            cap.begin_part(tmp_path / f"part{n}.pcapng")
+            for _ in range(n):
+                handshake(server.port)
+            parts.append((n, cap.end_part()))  # no pause: the last FIN must be in it
+            handshake(server.port)  # between parts: in neither
+    for n, part in parts:
+        assert part.path.stat().st_size == part.size
+        analysis = analyze_capture(part.path, server.keylog, server.port)
+        assert not analysis.partial
+        assert len(analysis.of_kind("tcp_syn")) == n
+        assert len(analysis.of_kind("tcp_fin")) == 2 * n
+        last = analysis.attempts()[-1].events[-1]
+        assert (last.kind, last.direction) == ("tcp_fin", Direction.C2S)
+        data = part.path.read_bytes()
+        assert data.count(MARKER_PREFIX) == 2  # its start and its stop marker
+        assert FILLER_PREFIX not in data
+    between = analyze_capture(tmp_path / "between.pcapng", server.keylog, server.port)
+    assert len(between.of_kind("tcp_syn")) == 2  # nothing lost between the parts
+
+
+def test_parts_need_a_split_capture_and_markers(tmp_path):
+    with pytest.raises(ConfigError, match="split"):
+        Capture(
+            tmp_path / "c.pcapng", interface="eth0", bpf="", log_path=tmp_path / "l", split=True
+        )
+    cap = Capture(tmp_path / "c.pcapng", bpf="tcp port 9", log_path=tmp_path / "l")
+    with pytest.raises(StateError, match="split=True"):
+        cap.begin_part(tmp_path / "p.pcapng")

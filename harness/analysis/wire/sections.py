@@ -27,8 +27,9 @@ class SectionSplitter:
     """Fed the batch's lines (header first, `BATCH_FIELDS` in order), feeds each
     capture's `Decoder` (`decoders[i]` holds section i + 1) its own rows, renumbered."""
 
-    def __init__(self, decoders: Sequence[Decoder]) -> None:
+    def __init__(self, decoders: Sequence[Decoder], *, first: int = 1) -> None:
         self.decoders = list(decoders)
+        self.first = first  # the section decoders[0] holds (a stream read on: not 1)
         self.warnings: list[str] = []
         self._header_seen = False
         self._frame_base: dict[int, int] = {}
@@ -54,13 +55,14 @@ class SectionSplitter:
         except ValueError:
             self.warnings.append(f"row without a section number: {line[:200]}")
             return
-        if not 0 < section <= len(self.decoders):
-            self.warnings.append(f"row of section {section}, past the batch's captures")
+        index = section - self.first
+        if not 0 <= index < len(self.decoders):
+            self.warnings.append(f"row of section {section}, outside the batch's captures")
             return
         cells = rest.split("\t")
         if len(cells) != len(FIELDS):
             # The decoder names a row of the wrong width in its own warnings.
-            self.decoders[section - 1].feed([rest])
+            self.decoders[index].feed([rest])
             return
         if cells[_FRAME].isdigit():
             frame = int(cells[_FRAME])
@@ -71,7 +73,7 @@ class SectionSplitter:
         if cells[_STREAM].isdigit():
             stream = int(cells[_STREAM])
             cells[_STREAM] = str(stream - self._stream_base.setdefault(section, stream))
-        self.decoders[section - 1].feed(["\t".join(cells)])
+        self.decoders[index].feed(["\t".join(cells)])
 
 
 def _shift(values: str, base: int) -> str:

@@ -34,6 +34,10 @@ Why it is built this way (measured with dumpcap 4.0 / libpcap 1.10 on Linux):
   interface blocks it saw first (each file is a valid capture on its own), then
   deletes the oldest beyond the count. Nothing is lost at a switch: the bytes are
   already in our hands.
+- A session capture (`split=True`) runs across many runs and cuts its stream into one
+  file per run at a start and a stop marker (parts.py): each run still gets a file of
+  its own, proven complete by the same marker, without paying dumpcap's start and
+  stop (~0.1 s) each time.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from pathlib import Path
 from harness.instruments import procs
 from harness.instruments.capture.dumpcap_log import PRIVILEGE_FIX, counts, fix_for, log_tail
 from harness.instruments.capture.markers import Markers, is_filler
+from harness.instruments.capture.parts import Part, Parts
 from harness.instruments.capture.pcapng import PacketFilter
 from harness.instruments.capture.ring import Ring, _RingFiles
 from harness.instruments.capture.sink import PipeSink
@@ -108,7 +113,15 @@ class Capture:
         log_path: Path,
         ring: Ring | None = None,
         user: str | None = None,
+        split: bool = False,
     ) -> None:
+        if split and (ring is not None or interface not in LOOPBACK_INTERFACES):
+            raise ConfigError(
+                f"a split capture on {interface!r}{' with a ring' if ring else ''}: "
+                "the cut needs the markers (lo or any) and one stream",
+                fix="split only a loopback capture without a ring",
+            )
+        self.split = split  # cut into per-run parts (begin_part/end_part); out_path: the rest
         self.out_path = Path(out_path)
         self.interface = interface
         self.bpf = bpf
@@ -121,6 +134,7 @@ class Capture:
         self._proc: procs.ManagedProcess | None = None
         self._sink: PipeSink | None = None
         self._out: PacketFilter | None = None
+        self._parts: Parts | None = None
         self._markers = Markers()
         self._ready_seconds = 0.0
 
@@ -161,11 +175,12 @@ class Capture:
                 cmd += ["-f", self.capture_filter]
             cmd += ["--capture-comment", self._comment(), "-w", "-"]
             self.out_path.parent.mkdir(parents=True, exist_ok=True)
-            target = (
-                _RingFiles(self.out_path, self.ring)
-                if self.ring is not None
-                else self.out_path.open("wb")
-            )
+            if self.split:
+                target = self._parts = Parts(self.out_path)
+            elif self.ring is not None:
+                target = _RingFiles(self.out_path, self.ring)
+            else:
+                target = self.out_path.open("wb")
             self._out = PacketFilter(target, is_filler, str(self.out_path))
             self._proc = procs.ManagedProcess("dumpcap", cmd, log_path=self.log_path)
             popen = self._proc.start(stdout_pipe=True, preexec_user=self._user_ids())
@@ -257,6 +272,55 @@ class Capture:
         # Watched for before it is sent: it may pass through the pipe at once.
         nonce = self._markers.send(filler=True, before=self._sink.want)
         return nonce
+
+    # -- parts (split=True) --------------------------------------------------------------
+
+    def begin_part(self, path: Path, *, timeout: float = 3.0) -> None:
+        """From a start marker sent now, the stream goes to `path` (a run's capture)."""
+        parts = self._check_split("begin_part")
+        nonce = self._markers.send(filler=True, before=lambda n: parts.open_at(n, Path(path)))
+        if not parts.wait(nonce, timeout)[0]:
+            self._raise_not_capturing(timeout, probe=True)
+
+    def end_part(self, *, timeout: float = 3.0) -> Part:
+        """Close the run's file after a stop marker sent now: every packet sent before
+        this call is in it. A CaptureError when the marker did not come through."""
+        parts = self._check_split("end_part")
+        nonce = self._markers.send(filler=True, before=parts.close_at)
+        passed, part = parts.wait(nonce, timeout)
+        if not passed or part is None:
+            raise CaptureError(
+                f"the stop marker of a run's part did not pass through {self!r} within "
+                f"{timeout:.1f} s: its last packets may be missing",
+                seen=log_tail(self.log_path),
+                fix="the session capture is replaced for the next run; check the log for "
+                "dropped packets",
+                log=self.log_path,
+            )
+        return part
+
+    def _check_split(self, method: str) -> Parts:
+        if not self.split or self._parts is None or self.state is not CaptureState.CAPTURING:
+            raise StateError(
+                f"{self!r}.{method}() in state '{self.state}'"
+                f"{'' if self.split else ' without split=True'}: expected a running split capture",
+                fix="start a Capture(..., split=True) first",
+            )
+        if self._proc is not None and self._proc.poll() is not None:
+            raise CaptureError(
+                f"dumpcap of {self!r} exited (code {self._proc.poll()})",
+                seen=log_tail(self.log_path),
+                fix="the session starts a new capture for the next run; read the log",
+                log=self.log_path,
+            )
+        return self._parts
+
+    def alive(self) -> bool:
+        return (
+            self.state is CaptureState.CAPTURING
+            and self._proc is not None
+            and self._proc.poll() is None
+        )
 
     # -- stop ----------------------------------------------------------------------------
 

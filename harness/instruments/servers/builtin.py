@@ -7,10 +7,12 @@ exit path, and a crash of the server cannot take the test process with it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import select
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,11 +25,12 @@ from harness.instruments.servers.base import (
     check_certs_fit,
     check_mfln_honoured,
 )
-from harness.instruments.servers.builtin_main import EXIT_CANNOT_LISTEN, READY
+from harness.instruments.servers.builtin_main import EXIT_CANNOT_LISTEN, READY, RUN_ACK
 from harness.instruments.servers.profiles import TLS13_DEFAULT, ServerProfile
 from harness.model.errors import (
     DeadlineError,
     PortInUseError,
+    StateError,
     ToolFailedError,
 )
 from harness.model.tls import VERSIONS
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 5.0
+RUN_ACK_TIMEOUT = 5.0
 CHILD = Path(__file__).resolve().with_name("builtin_main.py")
 _DH_DIR = Path(__file__).resolve().parent
 
@@ -101,9 +105,15 @@ class BuiltinServer(ServerBase):
         run_dir: Path,
         *,
         allow_external: bool = False,
+        pooled: bool = False,
     ) -> None:
         super().__init__(profile, certs, bind, port, run_dir, allow_external=allow_external)
         self._check_supported(profile, certs)
+        # Pooled: it serves one run after another (`switch_logs`), run_dir is the pool's.
+        self.pooled = pooled
+        self._runs = 0
+        self._stdout_buf = b""
+        self._popen: subprocess.Popen[bytes] | None = None
         self.config_path = run_dir / f"{self.name}-server.json"
         self.openssl_conf_path = run_dir / "builtin-openssl.cnf"
         self.process_log = run_dir / f"{self.name}-server.stderr.log"
@@ -140,6 +150,7 @@ class BuiltinServer(ServerBase):
             "headers": [list(h) for h in p.headers],
             "keylog": str(self.keylog),
             "server_log": str(self.server_log),
+            "control": self.pooled,
         }
 
     def _command(self) -> list[str | Path]:
@@ -160,7 +171,10 @@ class BuiltinServer(ServerBase):
             f"{self.name} TLS server", self._command(), log_path=self.process_log
         )
         started = time.monotonic()
-        popen = self._proc.start(stdout_pipe=True, env=self._child_env())
+        popen = self._proc.start(
+            stdout_pipe=True, stdin_pipe=self.pooled, env=self._child_env()
+        )
+        self._popen = popen
         self.state = ServerState.RUNNING
         try:
             assert popen.stdout is not None  # stdout_pipe=True
@@ -181,8 +195,55 @@ class BuiltinServer(ServerBase):
         )
         return self
 
+    def switch_logs(self, server_log: Path, keylog: Path, *, fresh: bool = True) -> None:
+        """A pooled server's next run: its events to `server_log` (from a `listening`
+        event on), its secrets to `keylog` (made 0600 here), and (`fresh`) a new TLS
+        context, so no session of an earlier run can be resumed. Returns once the
+        server did it."""
+        if not self.pooled or self._proc is None or not self.alive():
+            raise StateError(
+                f"{self!r}.switch_logs() in state '{self.state}'"
+                f"{'' if self.pooled else ' (not pooled)'}: expected a running pooled server",
+                fix="start a BuiltinServer(..., pooled=True), or a new one if it died",
+            )
+        _private_file(keylog)
+        self._runs += 1
+        popen = self._popen
+        assert popen is not None and popen.stdin is not None and popen.stdout is not None
+        command = {
+            "run": self._runs,
+            "server_log": str(server_log),
+            "keylog": str(keylog),
+            "fresh": fresh,
+        }
+        try:
+            popen.stdin.write(json.dumps(command).encode() + b"\n")
+            popen.stdin.flush()
+        except OSError:
+            self._raise_exited()
+        line = self._read_line(popen.stdout.fileno(), time.monotonic() + RUN_ACK_TIMEOUT)
+        if line != f"{RUN_ACK} {self._runs}":
+            raise ToolFailedError(
+                f"pooled {self.name} server said {line!r} instead of '{RUN_ACK} {self._runs}'",
+                seen=self._log_tail(),
+                fix=f"a bug in {self._command()[-2]}; read the log",
+                log=self.process_log,
+            )
+        self.server_log, self.keylog = server_log, keylog
+
     def _wait_ready(self, fd: int, deadline: float) -> int:
-        buf = b""
+        line = self._read_line(fd, deadline)
+        if not line.startswith(READY + " port="):
+            raise ToolFailedError(
+                f"{self.name} server said {line!r} instead of its ready line",
+                seen=self._log_tail(),
+                fix=f"a bug in {self._command()[-2]}; read the log",
+                log=self.process_log,
+            )
+        return int(line.rsplit("=", 1)[1])
+
+    def _read_line(self, fd: int, deadline: float) -> str:
+        buf = self._stdout_buf
         while b"\n" not in buf:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -200,15 +261,8 @@ class BuiltinServer(ServerBase):
             if not chunk:
                 self._raise_exited()
             buf += chunk
-        line = buf.split(b"\n", 1)[0].decode(errors="replace").strip()
-        if not line.startswith(READY + " port="):
-            raise ToolFailedError(
-                f"{self.name} server said {line!r} instead of its ready line",
-                seen=self._log_tail(),
-                fix=f"a bug in {self._command()[-2]}; read the log",
-                log=self.process_log,
-            )
-        return int(line.rsplit("=", 1)[1])
+        line, self._stdout_buf = buf.split(b"\n", 1)
+        return line.decode(errors="replace").strip()
 
     def _raise_exited(self) -> None:
         assert self._proc is not None
@@ -244,6 +298,22 @@ class BuiltinServer(ServerBase):
     def stop(self) -> None:
         """Stop the server and reap it; safe in any state, any number of times."""
         if self._proc is not None:
+            if self.pooled:
+                # EOF on its control pipe ends it at once; a SIGTERM while its control
+                # thread reads stdin makes the interpreter's exit wait about a second.
+                _close_and_wait(self._popen, self._proc, 1.0)
             rc = self._proc.stop()
             log.debug("%s server %s stopped (exit %s)", self.name, self.profile.name, rc)
         self.state = ServerState.STOPPED
+
+
+def _close_and_wait(
+    popen: subprocess.Popen[bytes] | None, proc: procs.ManagedProcess, timeout: float
+) -> None:
+    """Close a child's stdin (its sign to end) and give it `timeout` s to exit."""
+    if popen is None or popen.stdin is None or not proc.alive():
+        return
+    with contextlib.suppress(OSError):
+        popen.stdin.close()
+    with contextlib.suppress(DeadlineError):
+        proc.wait(timeout)

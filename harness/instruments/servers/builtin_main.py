@@ -8,6 +8,13 @@ Protocol with the parent: once the socket listens, one line
 `HIL-BUILTIN-READY port=N` on stdout, then stdout is closed. Every fact goes to
 `server_log` as one JSON object per line with `t` (time.time()) and `event`.
 Exit code 3: could not listen (address in use, ...); SIGTERM stops it (code 0).
+
+A pooled server (CONFIG has `"control": true`, harness.instruments.servers.pool) serves
+one run after another: stdout stays open, and each line on stdin,
+`{"run": N, "server_log": PATH, "keylog": PATH}`, makes a new SSLContext (a fresh
+session cache and ticket keys: nothing of the run before can be resumed) writing its
+secrets to the new key log, moves the event log to the new file, logs `listening`
+there and answers `HIL-BUILTIN-RUN N`. EOF on stdin (the parent is gone) stops it.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from typing import Any
 # It imports nothing of the harness (and runs without site-packages), so it starts
 # in a bare interpreter's time; the parent imports these from here.
 READY = "HIL-BUILTIN-READY"
+RUN_ACK = "HIL-BUILTIN-RUN"
 EXIT_CANNOT_LISTEN = 3
 
 # A condensed "Apache2 Ubuntu Default Page": what the founding report's server answered.
@@ -73,6 +81,13 @@ class EventLog:
         self._f = path.open("a", encoding="utf-8")
         self._lock = threading.Lock()
 
+    def switch(self, path: Path) -> None:
+        """Write to `path` from now on (a pooled server's next run)."""
+        new = path.open("a", encoding="utf-8")
+        with self._lock:
+            old, self._f = self._f, new
+        old.close()
+
     def write(self, event: str, **fields: Any) -> None:
         line = json.dumps({"t": time.time(), "event": event, **fields}, separators=(",", ":"))
         with self._lock:
@@ -103,12 +118,24 @@ class Server:
         self.events = events
         self.suite_names = _suite_table()
         self.version_names = {int(k): v for k, v in cfg.get("version_names", {}).items()}
-        self.ctx = self._context()
+        self.ctx = self._context(cfg.get("keylog"))
         self._conns: dict[int, Conn] = {}
         self._lock = threading.Lock()
         self._count = 0
 
-    def _context(self) -> ssl.SSLContext:
+    def begin_run(self, server_log: Path, keylog: str | None, *, fresh: bool = True) -> None:
+        """A pooled server's next run: its own key log, event log and TLS state (not
+        `fresh`: between runs, only the logs move; the next run's start renews it)."""
+        if fresh:
+            ctx = self._context(keylog)  # before the switch: a bad context keeps the old
+        else:
+            ctx = self.ctx
+            ctx.keylog_filename = keylog
+        self.events.switch(server_log)
+        self.ctx = ctx
+        self._count = 0  # the run's connections are numbered from 1, as in a server of its own
+
+    def _context(self, keylog: str | None) -> ssl.SSLContext:
         cfg = self.cfg
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ciphers = cfg.get("cipher_string")
@@ -153,8 +180,8 @@ class Server:
             ctx.options |= ssl.OP_NO_TICKET
         if cfg.get("dh_params_pem"):
             ctx.load_dh_params(cfg["dh_params_pem"])
-        if cfg.get("keylog"):
-            ctx.keylog_filename = cfg["keylog"]
+        if keylog:
+            ctx.keylog_filename = keylog
         ctx.sni_callback = self._on_sni
         # `_msg_callback` is CPython's private hook onto SSL_CTX_set_msg_callback
         # (its own test suite uses it): the only way to see the ClientHello and
@@ -490,6 +517,23 @@ def _stop(signum: int, _frame: object) -> None:
     raise SystemExit(0)
 
 
+def _control(server: Server, listening: Mapping[str, Any]) -> None:
+    """A pooled server's command loop (module doc); stops the server at EOF."""
+    try:
+        for line in sys.stdin.buffer:
+            cmd = json.loads(line)
+            server.begin_run(
+                Path(cmd["server_log"]), cmd.get("keylog"), fresh=cmd.get("fresh", True)
+            )
+            server.events.write("listening", **listening)
+            sys.stdout.write(f"{RUN_ACK} {int(cmd['run'])}\n")
+            sys.stdout.flush()
+    except Exception:
+        traceback.print_exc()
+    # The parent closed our stdin (or sent nonsense): nobody will use this server again.
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def main(
     argv: Sequence[str],
     server_cls: type[Server] = Server,
@@ -521,24 +565,29 @@ def main(
     port = listener.getsockname()[1]
     # SIGTERM can come any time after the ready line (a test that stops the server
     # at once): everything from here on is inside the try, so `stopped` is always logged.
+    listening = {
+        "bind": cfg["bind"],
+        "port": port,
+        "profile": cfg.get("profile"),
+        "pid": os.getpid(),
+        **(library or {"openssl": ssl.OPENSSL_VERSION}),
+        "chain": cfg.get("chain", "full"),
+        "groups": cfg.get("curves") or "default",
+        "tls13_ciphersuites": cfg.get("tls13_ciphersuites"),
+        "sni_policy": cfg.get("sni", "any"),
+        "client_auth": cfg.get("client_auth", "none"),
+    }
     try:
-        events.write(
-            "listening",
-            bind=cfg["bind"],
-            port=port,
-            profile=cfg.get("profile"),
-            pid=os.getpid(),
-            **(library or {"openssl": ssl.OPENSSL_VERSION}),
-            chain=cfg.get("chain", "full"),
-            groups=cfg.get("curves") or "default",
-            tls13_ciphersuites=cfg.get("tls13_ciphersuites"),
-            sni_policy=cfg.get("sni", "any"),
-            client_auth=cfg.get("client_auth", "none"),
-        )
+        events.write("listening", **listening)
         sys.stdout.write(f"{READY} port={port}\n")
         sys.stdout.flush()
-        # The parent reads stdout only up to the ready line; anything later goes to the log.
-        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+        if cfg.get("control"):
+            threading.Thread(
+                target=_control, args=(server, listening), name="control", daemon=True
+            ).start()
+        else:
+            # The parent reads stdout only up to the ready line; anything later goes to the log.
+            os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
         server.serve_forever(listener)
     except (SystemExit, KeyboardInterrupt):
         events.write("stopped")
