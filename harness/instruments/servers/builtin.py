@@ -171,9 +171,7 @@ class BuiltinServer(ServerBase):
             f"{self.name} TLS server", self._command(), log_path=self.process_log
         )
         started = time.monotonic()
-        popen = self._proc.start(
-            stdout_pipe=True, stdin_pipe=self.pooled, env=self._child_env()
-        )
+        popen = self._proc.start(stdout_pipe=True, stdin_pipe=self.pooled, env=self._child_env())
         self._popen = popen
         self.state = ServerState.RUNNING
         try:
