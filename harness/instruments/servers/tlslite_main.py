@@ -45,7 +45,10 @@ def settings_from(cfg: Mapping[str, Any]) -> HandshakeSettings:
 class TlsliteChildServer(base.Server):
     """builtin_main.Server with tlslite-ng for the TLS layer; the HTTP part is the same."""
 
-    def _context(self) -> Any:
+    def _context(self, keylog: str | None = None) -> Any:
+        # `keylog` is where OpenSSL would write; this class writes its own lines to
+        # cfg["keylog"] (_keylog below), and is never pooled (run/session.py).
+        del keylog
         cfg = self.cfg
         chain = X509CertChain()
         chain.parsePemList(Path(cfg["chain_pem"]).read_text(encoding="ascii"))
