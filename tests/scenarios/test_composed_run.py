@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from harness.cli import main
+from harness.run.golden import server_port
 
 
 def _run_json(capsys, *args: str) -> tuple[int, dict]:
@@ -88,3 +91,41 @@ def test_the_family_default_sketch_connects_or_fails_with_its_cause(
         assert "HIL:DONE connected=1 verified=1" in serial
     else:
         assert "HIL:DONE connected=0 verified=0" in serial
+
+
+def test_one_twin_build_serves_every_profile_and_port(capsys, hil_runs_dir):
+    # The twin's build of a harness sketch reads the server's port and trust at start
+    # (harness/instruments/boards/twin_run_values.py): a second profile, on another
+    # port and with another CA, runs the same binary, given its own values.
+    run_dirs = []
+    for profile, cause in (("tls1.2-only", None), ("untrusted-root", "untrusted_cert")):
+        expect = ["--expect-cause", cause] if cause else []
+        code, doc = _run_json(
+            capsys,
+            "--board",
+            "twin-esp32-2.0.17",
+            "--profile",
+            profile,
+            *expect,
+            "--runs-dir",
+            str(hil_runs_dir),
+        )
+        assert code == 0, doc["reason"]
+        run_dirs.append(Path(doc["run_dir"]))
+    ids = [(d / "firmware" / "build-id.txt").read_text().split()[0] for d in run_dirs]
+    assert ids[0] == ids[1]
+    assert "pio not run" in (run_dirs[1] / "build.log").read_text()
+    values = [
+        dict(line.split("=", 1) for line in (d / "twin-run-values.txt").read_text().split())
+        for d in run_dirs
+    ]
+    assert values[0]["HIL_RUN_CA_PEM_FILE"] != values[1]["HIL_RUN_CA_PEM_FILE"]
+    for d, v in zip(run_dirs, values, strict=True):
+        assert v["HIL_RUN_PORT"] == str(server_port(d))
+    # Started without them (by hand), the binary says which value it lacks.
+    program = (run_dirs[0] / "firmware" / "build-id.txt").read_text().split()[1]
+    done = subprocess.run(
+        [program], capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"}
+    )
+    assert done.returncode == 3
+    assert "HIL_RUN_CA_PEM_FILE is not set" in done.stderr
