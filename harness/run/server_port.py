@@ -1,7 +1,7 @@
 """The server port of a run: the one the scenario had last time when it is free.
 
-The port is compiled into the sketch, so the same port means the same firmware: the
-build and the flash are skipped. It is remembered per scenario and bench board, so
+A board's build compiles the port in, so the same port means the same firmware: the
+build and the flash are skipped. (A twin's build reads it at start: any port will do.) It is remembered per scenario and bench board, so
 boards running one scenario at once (pytest-xdist) each keep their own.
 """
 
