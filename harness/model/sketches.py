@@ -23,6 +23,8 @@ DEFAULT_SERVER_NAME = "localhost"
 DEFAULT_SKETCHES: Mapping[tuple[str, str], str] = MappingProxyType(
     {
         ("esp8266", "axtls"): "https_get_esp8266_axtls",
+        ("esp8266", "bearssl"): "https_get_esp8266_bearssl",
+        ("esp32", "mbedtls"): "https_get_esp32",
     }
 )
 

@@ -1,7 +1,8 @@
 """Many goldens at once (layer 4): each case run on its twin and compared, in parallel.
 
-A golden comparison is a build (the sketch compiled with the case's switches, port and
-certificate), a run of about a second and a comparison; most of it is the compiler or
+A golden comparison is a build (the sketch compiled with the case's switches; the twin
+reads the port and certificate at start, so cases that differ only in those share one
+build), a run of about a second and a comparison; most of it is the compiler or
 waiting. Running a few cases side by side keeps both cores of a small machine busy.
 Each case has its own run directory, server port and board; builds of one board and
 sketch take turns (the board's build lock), so the cases are dealt out board by board

@@ -1,8 +1,9 @@
 """The server port of a run: one the scenario had before when it is free.
 
-The port is compiled into the sketch, so the same port means the same firmware: the
-build and the flash are skipped. It is remembered per scenario and bench board, so
-boards running one scenario at once (pytest-xdist) each keep their own.
+A board's build compiles the port in, so the same port means the same firmware: the
+build and the flash are skipped (a twin's build reads it at start: any port will do).
+It is remembered per scenario and bench board, so boards running one scenario at once
+(pytest-xdist) each keep their own.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.model.cores import CoreRelease
-from harness.model.errors import ConfigError
+from harness.model.errors import ConfigError, StateError
 
 if TYPE_CHECKING:
     from harness.instruments.serial_monitor import SerialMonitor
@@ -85,6 +85,14 @@ class Board(abc.ABC):
     def reset(self, monitor: SerialMonitor | None = None) -> None:
         """Restart the sketch from setup(). A real board resets through `monitor`, the
         reader that owns its port (so no byte of the boot is lost); the twin needs none."""
+
+    def give_run_values(self, env: dict[str, str]) -> None:
+        """The run's server port and trust, for a build that reads them at start (only
+        the twin's: boards compile them in, harness.instruments.boards.twin_run_values)."""
+        raise StateError(
+            f"board {self.spec.name} compiles its server port and trust in",
+            fix="give run-time values to a twin board only",
+        )
 
     def map_network(self, addresses: dict[str, str], ports: dict[int, int]) -> None:
         """Send what the sketch dials (host names and IP literals -> the run's server

@@ -96,6 +96,7 @@ class TwinBoard(Board):
         self._proc: procs.ManagedProcess | None = None
         self._flashed: Path | None = None
         self._net_env: dict[str, str] = {}
+        self._run_env: dict[str, str] = {}
         if spec.core is None:
             raise StateError(
                 f"twin board {spec.name} has no core release data",
@@ -266,6 +267,14 @@ class TwinBoard(Board):
                 "".join(f"{k}={v}\n" for k, v in env.items())
             )
 
+    def give_run_values(self, env: dict[str, str]) -> None:
+        """The run's server port and trust for a build that reads them at start
+        (twin_run_values.py), from the next reset on; kept in the run directory too."""
+        self._run_env = dict(env)
+        (self.run_dir / "twin-run-values.txt").write_text(
+            "".join(f"{k}={v}\n" for k, v in env.items())
+        )
+
     def reset(self, monitor: object = None) -> None:
         """Restart the program on the same pty (the monitor keeps reading it)."""
         if self._flashed is None:
@@ -279,7 +288,7 @@ class TwinBoard(Board):
         self._proc = procs.ManagedProcess(
             f"twin {self.spec.name}", [self._flashed], log_path=self.run_dir / "twin.log"
         )
-        env = {"HIL_SERIAL_FD": str(self._master), **self._net_env}
+        env = {"HIL_SERIAL_FD": str(self._master), **self._net_env, **self._run_env}
         self._proc.start(env=env, pass_fds=[self._master])
 
     def halt(self) -> None:
