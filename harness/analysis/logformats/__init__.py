@@ -7,7 +7,6 @@ knows becomes a `log_other` event: nothing is dropped, one line gives one event.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
@@ -111,6 +110,12 @@ def detect_stack(lines: Iterable[Line]) -> str | None:
     return best if score[best] > 0 else None
 
 
+# detect_stack_in_text stops reading once one stack has this much weight and the others
+# together a tenth of it or less: a 50 MB log then costs the first chunks, not 30 passes
+# over all of it. A log whose stacks are that lopsided does not turn over later.
+_DECISIVE = 2000
+
+
 def detect_stack_in_text(chunks: Iterable[str]) -> str | None:
     """`detect_stack` over raw text read in chunks (a big log's file): each needle is
     counted in each chunk at C speed instead of tested line by line. A needle cut by a
@@ -119,6 +124,9 @@ def detect_stack_in_text(chunks: Iterable[str]) -> str | None:
     for chunk in chunks:
         for needle, stack, weight in _SIGNS:
             score[stack] += weight * chunk.count(needle)
+        top = max(score.values())
+        if top >= _DECISIVE and 10 * (sum(score.values()) - top) <= top:
+            break
     best = max(score, key=lambda s: score[s])
     return best if score[best] > 0 else None
 
@@ -159,26 +167,28 @@ _MEMO_TEXT_MAX = 200
 _MEMO_MAX = 4096
 
 
-def _restamped(event: Event, t: float, text: str) -> Event:
+def _restamped(event: Event, t: float, text: str, _new=object.__new__) -> Event:
     """`event` at time `t` with its line `text`: dataclasses.replace() of a frozen Event at a
     third of the cost (it skips __init__; the fields are the same objects, never changed
     after creation)."""
-    copy = object.__new__(Event)
-    copy.__dict__.update(event.__dict__)
-    copy.__dict__["t"] = t
-    copy.__dict__["text"] = text
+    copy = _new(Event)
+    copy.__dict__.update(event.__dict__, t=t, text=text)
     return copy
 
 
-# The milliseconds a log puts at a line's start (arduino-esp32 2.x `[  4706][V]...`, ESP-IDF
-# `E (4263) tag: ...`): no parser reads them, so lines that differ only there read alike.
-_CLOCK_PREFIX = re.compile(r"^\[\s*\d+\](?=\[)|^[EWIDV] \(\d+\)")
-
-
-def _memo_text(text: str) -> str:
+def memo_text(text: str) -> str:
+    """The line without the milliseconds a log puts at its start (arduino-esp32 2.x
+    `[  4706][V]...`, ESP-IDF `E (4263) tag: ...`): no parser reads them, so lines that
+    differ only there read alike. String operations, not a regex: this runs on every line."""
     c = text[:1]
-    if (c == "[" or c in "EWIDV") and (m := _CLOCK_PREFIX.match(text)):
-        return text[: m.start()] + "#" + text[m.end() :]
+    if c == "[":
+        end = text.find("][", 1, 16)
+        if end > 1 and text[1:end].lstrip(" ").isdecimal():
+            return "[#" + text[end:]
+    elif c in "EWIDV" and text[1:3] == " (":
+        end = text.find(")", 3, 20)
+        if end > 3 and text[3:end].isdecimal():
+            return c + " (#" + text[end:]
     return text
 
 
@@ -196,19 +206,30 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
     board_parse = board.BoardParser().parse
     common_parse = common.parse
     serial = Source.SERIAL
-    memo: dict[tuple[object, str], tuple[Event, object]] = {}
-    for line in lines:
-        t, text = line.t, line.text
-        key = None
+    new = object.__new__
+    memo: dict[object, tuple[Event, object]] = {}
+    for t, text in lines:
+        key: object = None
         if len(text) <= _MEMO_TEXT_MAX:
-            key = (state_of() if state_of is not None else None, _memo_text(text))
-            hit = memo.get(key)
-            if hit is not None:
-                seen, after = hit
-                if restore is not None and after != key[0]:
-                    restore(after)
-                yield _restamped(seen, t, text)
-                continue
+            if state_of is None:
+                key = memo_text(text)
+                hit = memo.get(key)
+                if hit is not None:
+                    # _restamped, inlined: this is most lines of a big log.
+                    copy = new(Event)
+                    copy.__dict__.update(hit[0].__dict__, t=t, text=text)
+                    yield copy
+                    continue
+            else:
+                state = state_of()
+                key = (state, memo_text(text))
+                hit = memo.get(key)
+                if hit is not None:
+                    seen, after = hit
+                    if restore is not None and after != state:
+                        restore(after)
+                    yield _restamped(seen, t, text)
+                    continue
         event = stack_parse(t, text) if stack_parse is not None else None
         if event is None:
             event = board_parse(t, text)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import accumulate, islice, repeat
 from typing import Any, NamedTuple
 
 from harness.model import Direction, Event, Source
@@ -60,13 +62,11 @@ _HALF_DAY = 12 * 3600
 
 
 def _stamp(m: re.Match[str]) -> float:
-    groups = m.groups()
-    for i in (0, 4, 8):
-        if groups[i] is not None:
-            h, mi, s = (int(g) for g in groups[i : i + 3])
-            frac = groups[i + 3] or "0"
-            return h * 3600 + mi * 60 + s + int(frac) / 10 ** len(frac)
-    return 0.0
+    g = m.groups()
+    i = 0 if g[0] is not None else 4 if g[4] is not None else 8
+    h, mi, s, frac = g[i : i + 4]
+    t = int(h) * 3600 + int(mi) * 60 + int(s)
+    return t + int(frac) / 10 ** len(frac) if frac else float(t)
 
 
 def read_pasted_log(text: str) -> list[Line]:
@@ -112,15 +112,104 @@ def _may_have_remark(line: str) -> bool:
     return "**" in line or "<=" in line or "<-" in line or "\u2190" in line or "//" in line
 
 
+# A block of raw lines that has none of these needs no cleaning: each line is its text
+# without the line end. Checked on the block's text at once, not line by line: a noise
+# character anywhere (NUL, C0 controls, U+FFFD, a pasted ESC), a line starting as a
+# quote, a serial-monitor stamp or a fence, and each remark's mark.
+_NOISE_CHARS = re.compile("[" + re.escape(_LINE_END_NOISE) + "\x1b\u241b\u2190]")
+_ASCII_NOISE = "".join(c for c in _LINE_END_NOISE + "\x1b" if c.isascii()).encode()
+_LINE_STARTS = re.compile(r"\n(?:[\d>]|\[(?:\d{1,2}:|\d{4}-)|\s*(?:```|~~~))")
+_SPACED_SLASHES = re.compile(r"[ \t]//[ \t]")
+# Raw lines taken at once for that check.
+_BLOCK_LINES = 2048
+_SKIP_MAX = 16
+
+
+def _clean_block(block: list[str]) -> list[str] | None:
+    """The texts of a block of raw lines when each ends in one line end and none needs
+    cleaning, else None (the caller cleans it line by line)."""
+    text = "\n" + "".join(block)
+    if text.count("\n") != len(block) + 1:
+        return None
+    if text.isascii():
+        # bytes.translate drops the noise bytes at C speed: a shorter result had some.
+        raw = text.encode("ascii")
+        if len(raw.translate(None, _ASCII_NOISE)) != len(raw):
+            return None
+    elif _NOISE_CHARS.search(text):
+        return None
+    if "**" in text or "<=" in text or "<-" in text or _LINE_STARTS.search(text):
+        return None
+    if "//" in text and _SPACED_SLASHES.search(text):
+        return None
+    texts = text.split("\n")
+    texts.pop()  # after the last line end
+    del texts[0]  # before the first line
+    return texts
+
+
 def iter_pasted_lines(raw_lines: Iterable[str]) -> Iterator[Line]:
     """`read_pasted_log` one line at a time, for logs too big to hold: each raw line
-    (with or without its line end) gives one Line."""
-    prev = -PASTE_STEP
-    first = True
-    memo: dict[str, str] = {}
+    (with or without its line end) gives one Line.
+
+    The raw lines are taken in blocks: a block none of whose lines needs cleaning (most
+    of a long log) gives its lines at once, any other is cleaned line by line."""
+    state = _PasteState()
+    raw_iter = iter(raw_lines)
+    # After a block that needed cleaning, the next ones likely do too (a paste's remarks,
+    # a monitor's stamps on every line): their check is skipped, for twice as many
+    # blocks each time, up to _SKIP_MAX, until a checked block is clean again.
+    skip = backoff = 0
+    while block := list(islice(raw_iter, _BLOCK_LINES)):
+        texts = None
+        if skip:
+            skip -= 1
+        elif not state.first:
+            texts = _clean_block(block)
+            if texts is None:
+                backoff = min(2 * backoff or 1, _SKIP_MAX)
+                skip = backoff
+            else:
+                backoff = 0
+        if texts is None:
+            yield from _clean_lines(block, state)
+            continue
+        times = accumulate(repeat(PASTE_STEP, len(texts)), initial=state.prev)
+        next(times)  # the time before the block
+        # tuple.__new__(Line, (t, text)): the NamedTuple made in C, not by its Python __new__.
+        lines = list(map(tuple.__new__, repeat(Line), zip(times, texts, strict=True)))
+        state.prev = lines[-1].t
+        yield from lines
+
+
+@dataclass
+class _PasteState:
+    """What reading a paste carries from line to line."""
+
+    prev: float = -PASTE_STEP  # the last line's time
+    first: bool = True  # no line given yet (a BOM may start the next)
+    memo: dict[str, str] = field(default_factory=dict)  # cleaned lines by raw text
+
+
+def _clean_lines(raw_lines: list[str], state: _PasteState) -> list[Line]:
+    """The Lines of raw lines cleaned one by one (fences give none)."""
+    out: list[Line] = []
+    prev, first, memo = state.prev, state.first, state.memo
     for raw in raw_lines:
+        c = raw[:1]
+        if (c == "[" or c.isdigit()) and (sm := _MONITOR_STAMP.match(raw)) is not None:
+            # A serial monitor's stamp first: its time, then the rest of the line read as
+            # a stamp-free line would be (through the memo, its key marked \x02), but for
+            # what only a line's very start can be (a fence, a quote, a second stamp).
+            first = False
+            stamp = _stamp(sm)
+            if stamp < prev - _HALF_DAY:  # past midnight
+                stamp += 24 * 3600
+            prev = max(stamp, prev)
+            out.append(Line(prev, _clean_rest(raw[sm.end() :], memo)))
+            continue
         key, prefix = raw, ""
-        if raw[:1] == "[" and (ms := _ARDUINO_MS.match(raw)):
+        if c == "[" and (ms := _ARDUINO_MS.match(raw)):
             prefix = raw[: ms.end()]
             key = "\x01" + raw[ms.end() :]  # \x01: no raw line is such a key
         seen = memo.get(key)
@@ -129,7 +218,7 @@ def iter_pasted_lines(raw_lines: Iterable[str]) -> Iterator[Line]:
             if seen is _FENCE_LINE:
                 continue
             prev += PASTE_STEP
-            yield Line(prev, prefix + seen)
+            out.append(Line(prev, prefix + seen))
             continue
         line = raw.rstrip("\n").rstrip(_LINE_END_NOISE)
         if first:
@@ -150,11 +239,39 @@ def iter_pasted_lines(raw_lines: Iterable[str]) -> Iterator[Line]:
         if _may_have_remark(line):
             line = _REMARK.sub("", line)
         if m is None and len(raw) <= _CLEAN_MEMO_TEXT_MAX and line.startswith(prefix):
-            if len(memo) >= _CLEAN_MEMO_MAX:
-                memo.clear()
-            memo[key] = line[len(prefix) :]
-        yield Line(t, line)
+            _remember(memo, key, line[len(prefix) :])
+        out.append(Line(t, line))
         prev = t
+    state.prev, state.first = prev, first
+    return out
+
+
+def _clean_rest(rest: str, memo: dict[str, str]) -> str:
+    """The text of a line after its serial-monitor stamp: NULs, colours and a remark
+    taken out, the line end and its noise cut."""
+    key, prefix = "\x02" + rest, ""
+    if rest[:1] == "[" and (ms := _ARDUINO_MS.match(rest)):
+        prefix = rest[: ms.end()]
+        key = "\x02" + rest[ms.end() :]
+    seen = memo.get(key)
+    if seen is not None:
+        return prefix + seen
+    line = rest.rstrip("\n").rstrip(_LINE_END_NOISE)
+    if "\x00" in line:
+        line = line.replace("\x00", "")
+    if "\x1b" in line or "\u241b" in line:
+        line = _ANSI.sub("", line)
+    if _may_have_remark(line):
+        line = _REMARK.sub("", line)
+    if len(rest) <= _CLEAN_MEMO_TEXT_MAX and line.startswith(prefix):
+        _remember(memo, key, line[len(prefix) :])
+    return line
+
+
+def _remember(memo: dict[str, str], key: str, cleaned: str) -> None:
+    if len(memo) >= _CLEAN_MEMO_MAX:
+        memo.clear()
+    memo[key] = cleaned
 
 
 def stack_event(
