@@ -148,7 +148,18 @@ def _stack_parser(stack: str | None) -> LogParser | None:
 # other lines skip it.
 _COMMON_FIRST = frozenset(".Cc")
 # ... and the sketch's own lines after connect() (common.py), by their start.
-_SKETCH_STARTS = ("Server certificate", "ERROR: certificate", "request sent", "status:")
+_SKETCH_STARTS = (
+    "Server certificate",
+    "ERROR: certificate",
+    "request sent",
+    "status:",
+    "Starting connection",
+    "[BOT]",
+    "--->connect:",
+    "Unable to connect",
+    "Using fingerprint",
+    "[=] Using fingerprint",
+)
 
 
 def parse_serial(lines: Iterable[Line] | Sequence[Line], stack: str | None) -> list[Event]:
