@@ -39,6 +39,7 @@ from harness.model import Event, Source, Timeline
 # A sketch's or HTTPClient's word that the connection failed, when no TLS line says why.
 FAILED_CONNECT = re.compile(r"(?i)connection failed|connection refused|error\(-1\)")
 
+
 @dataclass(frozen=True)
 class SketchWords:
     """A failure line a library or an example prints, and what its source tells of the
@@ -174,9 +175,7 @@ def no_debug_prior(tl: Timeline) -> Prior | None:
         f"The boot banner names ESP8266 core {banner.fields['core']}: BearSSL, whose connect() "
         "fails unless the sketch gave it a CA, a fingerprint or setInsecure()"
     )
-    pinned = next(
-        (e for e in tl.of("log_trust") if e.fields.get("method") == "fingerprint"), None
-    )
+    pinned = next((e for e in tl.of("log_trust") if e.fields.get("method") == "fingerprint"), None)
     if pinned is not None:
         return Prior(
             "fingerprint_mismatch",
