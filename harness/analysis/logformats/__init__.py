@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from harness.analysis.logformats import axtls, bearssl, board, common, mbedtls
-from harness.analysis.logformats.lines import Line
-from harness.model import Event, Source
+from harness.analysis.logformats.lines import Line, serial_event
+from harness.model import Event
 from harness.model.errors import ConfigError
 
 AUTO = "auto"
@@ -216,8 +216,7 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
     restore = getattr(stack_parser, "memo_restore", None)
     board_parse = board.BoardParser().parse
     common_parse = common.parse
-    serial = Source.SERIAL
-    new = object.__new__
+    new, setattr_ = object.__new__, object.__setattr__
     memo: dict[object, tuple[Event, object]] = {}
     for t, text in lines:
         key: object = None
@@ -228,7 +227,9 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
                 if hit is not None:
                     # _restamped, inlined: this is most lines of a big log.
                     copy = new(Event)
-                    copy.__dict__.update(hit[0].__dict__, t=t, text=text)
+                    d = hit[0].__dict__.copy()
+                    d["t"], d["text"] = t, text
+                    setattr_(copy, "__dict__", d)
                     yield copy
                     continue
             else:
@@ -253,7 +254,7 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
         ):
             event = common_parse(t, text)
         if event is None:
-            event = Event(t=t, source=serial, kind="log_other", text=text)
+            event = serial_event(t, "log_other", text)
         if key is not None:
             if len(memo) >= _MEMO_MAX:
                 memo.clear()

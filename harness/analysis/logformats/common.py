@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from harness.model import Event, Source
+from harness.analysis.logformats.lines import serial_event
+from harness.model import Event
 
 _BOOT = re.compile(r"HIL:BOOT build=(\S+)")
 _DONE = re.compile(r"HIL:DONE((?: \w+=\S+)*)")
@@ -37,7 +38,7 @@ _STATUS = re.compile(r"^status: ?(.*)$")
 
 def parse(t: float, text: str) -> Event | None:
     def ev(kind: str, **fields: object) -> Event:
-        return Event(t=t, source=Source.SERIAL, kind=kind, fields=fields, text=text)
+        return serial_event(t, kind, text, None, fields)
 
     if m := _BOOT.search(text):
         return ev("boot", build=m.group(1))

@@ -274,15 +274,36 @@ def _remember(memo: dict[str, str], key: str, cleaned: str) -> None:
     memo[key] = cleaned
 
 
+def serial_event(
+    t: float, kind: str, text: str, direction: Direction | None = None, fields: Any = None
+) -> Event:
+    """Event(t=t, source=SERIAL, kind=kind, direction=direction, fields=fields, text=text),
+    made without the frozen dataclass's __init__ (a setattr per field): a big log makes
+    one per line. The same object, field for field, as Event(...) makes."""
+    e = _new(Event)
+    _setattr(
+        e,
+        "__dict__",
+        {
+            "t": t,
+            "source": _SERIAL,
+            "kind": kind,
+            "direction": direction,
+            "fields": {} if fields is None else fields,
+            "text": text,
+            "stream": None,
+        },
+    )
+    return e
+
+
+_new = object.__new__
+_setattr = object.__setattr__
+_SERIAL = Source.SERIAL
+
+
 def stack_event(
     stack: str, t: float, kind: str, text: str, direction: Direction | None = None, /, **fields: Any
 ) -> Event:
     """A serial event a stack's parser made of one line, tagged with the stack."""
-    return Event(
-        t=t,
-        source=Source.SERIAL,
-        kind=kind,
-        direction=direction,
-        fields={"stack": stack, **fields},
-        text=text,
-    )
+    return serial_event(t, kind, text, direction, {"stack": stack, **fields})
