@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from harness.analysis.logformats import memo_text
+from harness.analysis.logformats import stable_text
 from harness.model import Confidence, Diagnosis, Direction, Event
 
 # Kinds that describe the set-up an attempt runs in, kept across attempts.
@@ -208,7 +208,7 @@ _DIGITS = re.compile(r"\d+")
 def _stable(e: Event) -> str:
     if e.kind == "log_heap":
         return _DIGITS.sub("#", e.text)
-    return memo_text(e.text.lstrip(" ") if e.text[:1] == " " else e.text)
+    return stable_text(e)
 
 
 def _signature(attempt: AttemptLog) -> tuple:

@@ -176,6 +176,7 @@ def parse_serial(lines: Iterable[Line] | Sequence[Line], stack: str | None) -> l
 # set anew; lines longer than this are rarely repeated and are not kept.
 _MEMO_TEXT_MAX = 200
 _MEMO_MAX = 4096
+_STABLE = "_stable_text"
 
 
 def _restamped(event: Event, t: float, text: str, _new=object.__new__) -> Event:
@@ -259,4 +260,13 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
             if len(memo) >= _MEMO_MAX:
                 memo.clear()
             memo[key] = (event, state_of() if state_of is not None else None)
+            # Its stamp-free text rides along (copied with the event): stable_text().
+            event.__dict__[_STABLE] = key if state_of is None else key[1]  # type: ignore[index]
         yield event
+
+
+def stable_text(e: Event) -> str:
+    """memo_text(e.text), kept from the reading where the memo has it: an entry of the
+    event's __dict__ outside its fields, so equality, hashing and repr never see it."""
+    kept = e.__dict__.get(_STABLE)
+    return kept if kept is not None else memo_text(e.text)
