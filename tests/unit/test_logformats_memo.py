@@ -95,3 +95,22 @@ def test_stack_detection_stops_reading_once_one_stack_is_decisive():
     # Mixed evidence reads on: the last chunk decides.
     mixed = ["BSSL:_connectSSL: start\n" * 150 + "ssl_client.cpp\n" * 100, "BSSL:x\n" * 500]
     assert detect_stack_in_text(iter(mixed)) == "bearssl"
+
+
+def test_a_block_stamped_by_the_arduino_ide_reads_as_its_lines_cleaned_one_by_one():
+    # Every line `hh:mm:ss.mmm -> ...`: the block is read with one findall; times keep
+    # their order past midnight and when a stamp goes back; a remark sends it line by line.
+    from harness.analysis.logformats.lines import _clean_lines, _PasteState
+
+    raw = [
+        f"23:59:{50 + i // 500:02d}.{i % 1000:03d} -> [{i:6d}][V][x.cpp:1] f(): y {i}\n"
+        for i in range(4096)
+    ]
+    raw[3000] = "00:00:00.001 -> past midnight\n"
+    raw[3001] = "23:59:58.000 -> a stamp going back\n"
+    got = list(iter_pasted_lines(raw))
+    assert got == _clean_lines(raw, _PasteState())
+    assert got[3000] == (86400.001, "past midnight")
+    assert [line.t for line in got] == sorted(line.t for line in got)
+    remarked = [*raw[:2100], "23:59:59.000 -> z **<== here**\n"]
+    assert list(iter_pasted_lines(remarked))[-1].text == "z"

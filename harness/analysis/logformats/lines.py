@@ -166,6 +166,10 @@ def iter_pasted_lines(raw_lines: Iterable[str]) -> Iterator[Line]:
             skip -= 1
         elif not state.first:
             texts = _clean_block(block)
+            if texts is None and (stamped := _stamped_block(block, state)) is not None:
+                backoff = 0
+                yield from stamped
+                continue
             if texts is None:
                 backoff = min(2 * backoff or 1, _SKIP_MAX)
                 skip = backoff
@@ -180,6 +184,48 @@ def iter_pasted_lines(raw_lines: Iterable[str]) -> Iterator[Line]:
         lines = list(map(tuple.__new__, repeat(Line), zip(times, texts, strict=True)))
         state.prev = lines[-1].t
         yield from lines
+
+
+# Every line of a block stamped by the Arduino IDE's serial monitor (`12:34:56.789 -> `),
+# read at once: one findall over the block's text, which must find every line.
+_IDE_STAMPED = re.compile(r"\n(\d{1,2}):(\d\d):(\d\d)\.(\d{3}) -> ([^\n]*)")
+
+
+def _stamped_block(block: list[str], state: _PasteState) -> list[Line] | None:
+    """The Lines of a block each of whose lines carries the Arduino IDE's stamp and whose
+    rests need no cleaning, as _clean_lines reads them; else None."""
+    text = "\n" + "".join(block)
+    n = len(block)
+    if text.count("\n") != n + 1 or text[1:2] not in _DIGITS:
+        return None
+    if text.isascii():
+        raw = text.encode("ascii")
+        if len(raw.translate(None, _ASCII_NOISE)) != len(raw):
+            return None
+    elif _NOISE_CHARS.search(text):
+        return None
+    if "**" in text or "<=" in text or "<-" in text:
+        return None
+    if "//" in text and _SPACED_SLASHES.search(text):
+        return None
+    found = _IDE_STAMPED.findall(text)
+    if len(found) != n:
+        return None
+    out: list[Line] = []
+    prev = state.prev
+    for h, mi, sec, ms, rest in found:
+        stamp = int(h) * 3600 + int(mi) * 60 + int(sec) + int(ms) / 1000
+        if stamp < prev - _HALF_DAY:  # past midnight
+            stamp += 24 * 3600
+        if stamp > prev:
+            prev = stamp
+        out.append(_tuple_new(Line, (prev, rest)))  # Line(prev, rest), made in C
+    state.prev = prev
+    return out
+
+
+_DIGITS = frozenset("0123456789")
+_tuple_new = tuple.__new__
 
 
 @dataclass
