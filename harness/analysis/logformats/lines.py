@@ -125,22 +125,28 @@ _BLOCK_LINES = 2048
 _SKIP_MAX = 16
 
 
-def _clean_block(block: list[str]) -> list[str] | None:
-    """The texts of a block of raw lines when each ends in one line end and none needs
-    cleaning, else None (the caller cleans it line by line)."""
-    text = "\n" + "".join(block)
-    if text.count("\n") != len(block) + 1:
-        return None
+def _noisy(text: str, lines: int) -> bool:
+    """Whether a block's text ("\n" + its raw lines) has a line without its one line end,
+    a noise character or a remark's mark anywhere: then its lines are cleaned one by one."""
+    if text.count("\n") != lines + 1:
+        return True
     if text.isascii():
         # bytes.translate drops the noise bytes at C speed: a shorter result had some.
         raw = text.encode("ascii")
         if len(raw.translate(None, _ASCII_NOISE)) != len(raw):
-            return None
+            return True
     elif _NOISE_CHARS.search(text):
-        return None
-    if "**" in text or "<=" in text or "<-" in text or _LINE_STARTS.search(text):
-        return None
-    if "//" in text and _SPACED_SLASHES.search(text):
+        return True
+    if "**" in text or "<=" in text or "<-" in text:
+        return True
+    return "//" in text and _SPACED_SLASHES.search(text) is not None
+
+
+def _clean_block(block: list[str]) -> list[str] | None:
+    """The texts of a block of raw lines when each ends in one line end and none needs
+    cleaning, else None (the caller cleans it line by line)."""
+    text = "\n" + "".join(block)
+    if _noisy(text, len(block)) or _LINE_STARTS.search(text):
         return None
     texts = text.split("\n")
     texts.pop()  # after the last line end
@@ -196,17 +202,7 @@ def _stamped_block(block: list[str], state: _PasteState) -> list[Line] | None:
     rests need no cleaning, as _clean_lines reads them; else None."""
     text = "\n" + "".join(block)
     n = len(block)
-    if text.count("\n") != n + 1 or text[1:2] not in _DIGITS:
-        return None
-    if text.isascii():
-        raw = text.encode("ascii")
-        if len(raw.translate(None, _ASCII_NOISE)) != len(raw):
-            return None
-    elif _NOISE_CHARS.search(text):
-        return None
-    if "**" in text or "<=" in text or "<-" in text:
-        return None
-    if "//" in text and _SPACED_SLASHES.search(text):
+    if text[1:2] not in _DIGITS or _noisy(text, n):
         return None
     found = _IDE_STAMPED.findall(text)
     if len(found) != n:
