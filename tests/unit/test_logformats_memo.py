@@ -114,3 +114,13 @@ def test_a_block_stamped_by_the_arduino_ide_reads_as_its_lines_cleaned_one_by_on
     assert [line.t for line in got] == sorted(line.t for line in got)
     remarked = [*raw[:2100], "23:59:59.000 -> z **<== here**\n"]
     assert list(iter_pasted_lines(remarked))[-1].text == "z"
+
+
+def test_a_crlf_block_reads_as_its_lines_cleaned_one_by_one():
+    from harness.analysis.logformats.lines import _clean_lines, _PasteState
+
+    raw = [f"[{i:6d}][E][ssl_client.cpp:37] x {i % 3}\r\n" for i in range(4500)]
+    raw[4400] = "a lone CR\r inside\r\n"
+    got = list(iter_pasted_lines(raw))
+    assert got == _clean_lines(raw, _PasteState())
+    assert got[5].text == "[     5][E][ssl_client.cpp:37] x 2"

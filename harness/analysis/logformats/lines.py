@@ -125,6 +125,13 @@ _BLOCK_LINES = 2048
 _SKIP_MAX = 16
 
 
+def _block_text(block: list[str]) -> str:
+    """A block's raw lines as one text after a "\n", CRLF line ends made LF (the CR is line-end
+    noise, which line-by-line cleaning cuts too; a CR anywhere else is still noise)."""
+    text = "\n" + "".join(block)
+    return text.replace("\r\n", "\n") if "\r" in text else text
+
+
 def _noisy(text: str, lines: int) -> bool:
     """Whether a block's text ("\n" + its raw lines) has a line without its one line end,
     a noise character or a remark's mark anywhere: then its lines are cleaned one by one."""
@@ -145,7 +152,7 @@ def _noisy(text: str, lines: int) -> bool:
 def _clean_block(block: list[str]) -> list[str] | None:
     """The texts of a block of raw lines when each ends in one line end and none needs
     cleaning, else None (the caller cleans it line by line)."""
-    text = "\n" + "".join(block)
+    text = _block_text(block)
     if _noisy(text, len(block)) or _LINE_STARTS.search(text):
         return None
     texts = text.split("\n")
@@ -200,7 +207,7 @@ _IDE_STAMPED = re.compile(r"\n(\d{1,2}):(\d\d):(\d\d)\.(\d{3}) -> ([^\n]*)")
 def _stamped_block(block: list[str], state: _PasteState) -> list[Line] | None:
     """The Lines of a block each of whose lines carries the Arduino IDE's stamp and whose
     rests need no cleaning, as _clean_lines reads them; else None."""
-    text = "\n" + "".join(block)
+    text = _block_text(block)
     n = len(block)
     if text[1:2] not in _DIGITS or _noisy(text, n):
         return None
