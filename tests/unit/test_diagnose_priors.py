@@ -71,6 +71,8 @@ def test_a_log_without_tls_lines_gets_its_prior_at_low_confidence(log, cause, sa
         "Connection failed!\n",
         # The sketch set insecure: no trust method is ruled out, nothing else is named.
         f"{BEARSSL}\nclient.setInsecure() done\nconnection failed\n",
+        # The sketch sets the clock: it likely checks a certificate; no guess among those.
+        f"{BEARSSL}\nSetting time using SNTP\nCurrent time: Thu Jan  1\nconnection failed\n",
         # No failure: nothing to explain.
         f"{BEARSSL}\nconnecting to api.example\n",
         # The connection worked once: a failure beside it is another story.

@@ -86,6 +86,8 @@ _SKETCH_WORDS: tuple[SketchWords, ...] = (
         esp32_only=True,
     ),
 )
+# A sketch's words that it sets the clock (NTP), which a certificate check needs.
+_SETS_CLOCK = re.compile(r"(?i)\bs?ntp\b|setting time|current time|waiting for time")
 # The example's line before its connect(), which the example's failure words need (another
 # sketch's bare "Connection failed!" tells nothing of its trust set-up).
 _EXAMPLE_START = re.compile(r"^Starting connection to server\.\.\.\s*$")
@@ -176,6 +178,11 @@ def no_debug_prior(tl: Timeline) -> Prior | None:
         "fails unless the sketch gave it a CA, a fingerprint or setInsecure()"
     )
     pinned = next((e for e in tl.of("log_trust") if e.fields.get("method") == "fingerprint"), None)
+    if pinned is None and any(_SETS_CLOCK.search(e.text) for e in serial):
+        # A sketch that sets the clock (the BearSSL_Validation and HTTPSRequest examples do,
+        # before setTrustAnchors()) most likely checks a certificate: no trust method is
+        # then no better a guess than a wrong CA or a clock still unset.
+        return None
     if pinned is not None:
         return Prior(
             "fingerprint_mismatch",
