@@ -15,7 +15,9 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from harness.analysis.logformats import stable_text
 from harness.model import Confidence, Diagnosis, Direction, Event
 
 # Kinds that describe the set-up an attempt runs in, kept across attempts.
@@ -66,9 +68,9 @@ class _Open:
         return self.head + self.tail
 
 
-@dataclass(frozen=True)
-class AttemptLog:
-    """One attempt's events with the context before it; lines are 1-based."""
+class AttemptLog(NamedTuple):
+    """One attempt's events with the context before it; lines are 1-based. (Immutable; a
+    NamedTuple, as Line, because a big log has tens of thousands.)"""
 
     index: int
     first_line: int
@@ -164,10 +166,10 @@ def split_attempts(events: Iterable[Event]) -> Iterator[AttemptLog]:
         yield close(first)
 
 
-@dataclass(frozen=True)
-class AttemptResult:
+class AttemptResult(NamedTuple):
     """One attempt's outcome: its cause, not its whole diagnosis, so ten thousand of
-    them stay small (the diagnoses that speak for the log are kept whole)."""
+    them stay small (the diagnoses that speak for the log are kept whole). A NamedTuple,
+    as AttemptLog."""
 
     index: int
     first_line: int
@@ -199,18 +201,14 @@ class LogDiagnosis:
 
 
 # What differs between two runs of the same attempt without changing its diagnosis: the
-# milliseconds arduino-esp32 2.x puts first on a line, and the heap a line reports.
-_MS_PREFIX = re.compile(r"^\s*\[\s*\d+\]")
+# milliseconds at a line's start (memo_text), and the heap a line reports.
 _DIGITS = re.compile(r"\d+")
 
 
 def _stable(e: Event) -> str:
-    text = e.text
-    if text[:1] == "[" or text[:1] == " ":
-        text = _MS_PREFIX.sub("", text, count=1)
     if e.kind == "log_heap":
-        text = _DIGITS.sub("#", text)
-    return text
+        return _DIGITS.sub("#", e.text)
+    return stable_text(e)
 
 
 def _signature(attempt: AttemptLog) -> tuple:

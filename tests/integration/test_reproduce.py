@@ -52,6 +52,9 @@ def test_the_founding_report_as_pasted_reproduces_on_core_2_4_1(tmp_path):
             "twin-esp32-1.0.6",
             "no_trust_method",
         ),
+        # An untrusted chain: the twin dials the name its certificate carries (not
+        # hostname_mismatch, as by the IP literal).
+        ("arduino-esp32-5480_x509_verify_failed.log", "twin-esp32-1.0.6", "untrusted_cert"),
     ],
 )
 def test_a_bearssl_and_an_esp32_log_reproduce(config, log, board, cause):

@@ -64,3 +64,63 @@ def test_a_remark_after_a_line_with_milliseconds_is_cut_each_time():
         "[  9999][E][ssl_client.cpp:37] f(): x",
         "[ 10000][E][ssl_client.cpp:37] f(): x",
     ]
+
+
+def test_a_clean_block_reads_as_its_lines_cleaned_one_by_one():
+    # Blocks of raw lines no line of which needs cleaning are taken at once; a remark,
+    # a stamp or a NUL deep in a later block sends that block line by line.
+    from harness.analysis.logformats.lines import _clean_lines, _PasteState
+
+    raw = [
+        f"[{4706 + i:6d}][V][ssl_client.cpp:65] start_ssl_client(): Starting socket\n"
+        for i in range(5000)
+    ]
+    raw[4100] = "[  9999][E][ssl_client.cpp:37] f(): x **<== why?**\n"
+    raw[4200] = "12:00:01.500 -> plain\x00\n"
+    got = list(iter_pasted_lines(raw))
+    assert got == _clean_lines(raw, _PasteState())
+    assert got[4100].text == "[  9999][E][ssl_client.cpp:37] f(): x"
+    assert got[4200] == (43201.5, "plain")
+    assert [line.t for line in got[:3]] == [0.0, 0.001, 0.002]
+
+
+def test_stack_detection_stops_reading_once_one_stack_is_decisive():
+    from harness.analysis.logformats import detect_stack_in_text
+
+    def chunks():
+        yield "[E][ssl_client.cpp:37] _handle_error(): x\n" * 500
+        raise AssertionError("read past a decisive chunk")
+
+    assert detect_stack_in_text(chunks()) == "mbedtls"
+    # Mixed evidence reads on: the last chunk decides.
+    mixed = ["BSSL:_connectSSL: start\n" * 150 + "ssl_client.cpp\n" * 100, "BSSL:x\n" * 500]
+    assert detect_stack_in_text(iter(mixed)) == "bearssl"
+
+
+def test_a_block_stamped_by_the_arduino_ide_reads_as_its_lines_cleaned_one_by_one():
+    # Every line `hh:mm:ss.mmm -> ...`: the block is read with one findall; times keep
+    # their order past midnight and when a stamp goes back; a remark sends it line by line.
+    from harness.analysis.logformats.lines import _clean_lines, _PasteState
+
+    raw = [
+        f"23:59:{50 + i // 500:02d}.{i % 1000:03d} -> [{i:6d}][V][x.cpp:1] f(): y {i}\n"
+        for i in range(4096)
+    ]
+    raw[3000] = "00:00:00.001 -> past midnight\n"
+    raw[3001] = "23:59:58.000 -> a stamp going back\n"
+    got = list(iter_pasted_lines(raw))
+    assert got == _clean_lines(raw, _PasteState())
+    assert got[3000] == (86400.001, "past midnight")
+    assert [line.t for line in got] == sorted(line.t for line in got)
+    remarked = [*raw[:2100], "23:59:59.000 -> z **<== here**\n"]
+    assert list(iter_pasted_lines(remarked))[-1].text == "z"
+
+
+def test_a_crlf_block_reads_as_its_lines_cleaned_one_by_one():
+    from harness.analysis.logformats.lines import _clean_lines, _PasteState
+
+    raw = [f"[{i:6d}][E][ssl_client.cpp:37] x {i % 3}\r\n" for i in range(4500)]
+    raw[4400] = "a lone CR\r inside\r\n"
+    got = list(iter_pasted_lines(raw))
+    assert got == _clean_lines(raw, _PasteState())
+    assert got[5].text == "[     5][E][ssl_client.cpp:37] x 2"

@@ -43,6 +43,22 @@ def test_an_esp32_1_0_x_log_takes_the_1_0_6_twin(config):
     assert plan.core.value == "esp32-1.0.6" and plan.profile.value == "untrusted-root"
 
 
+def test_a_certificate_cause_has_the_twin_dial_the_name_its_certificate_carries(config):
+    # An untrusted chain by the IP literal would fail the name check first on mbedTLS 2.x:
+    # the twin dials localhost, which the certificate names in a dNSName SAN.
+    plan, _facts, diagnosis, _ = plan_reproduction(
+        LOGS / "arduino-esp32-5480_x509_verify_failed.log", config
+    )
+    assert diagnosis.cause == "untrusted_cert"
+    assert (plan.board, plan.profile.value) == ("twin-esp32-1.0.6", "untrusted-root")
+    assert plan.server_name is not None and plan.server_name.value == "localhost"
+    assert "hostname_mismatch" in plan.server_name.why
+    assert plan.to_json()["server_name"] == "localhost"
+    # A cause no name check hides keeps the bench address (the founding paste dials an IP).
+    founding, *_ = plan_reproduction(LOGS / "esp8266-arduino-4826_as_pasted.log", config)
+    assert founding.server_name is None
+
+
 def test_a_key_size_from_the_certificate_dump_composes_the_plan(config, tmp_path):
     log = tmp_path / "big-key.log"
     text = (LOGS / "esp8266-arduino-4826_as_pasted.log").read_text()

@@ -13,6 +13,7 @@ from harness.analysis.diagnose.engine import (
     rule,
     wire_alerts,
 )
+from harness.analysis.diagnose.priors import apply_prior
 from harness.analysis.logformats.coreversion import read_core
 from harness.model import Direction, Event, Fix, Source, Timeline
 from harness.model.stacks import TIME_T_MAX
@@ -83,6 +84,7 @@ def cert_time_invalid(tl: Timeline, ctx: Context) -> Finding | None:
         proof.add("The board rejected the certificate with certificate_expired (45)", alerts[0])
     if not errors:
         proof.catalogued(tl, "cert_time_invalid")
+    apply_prior(tl, proof, "cert_time_invalid")
     if not (proof.log or proof.wire or proof.likely):
         return None
     kinds = {e.fields.get("x509") for e in errors}
@@ -95,6 +97,16 @@ def cert_time_invalid(tl: Timeline, ctx: Context) -> Finding | None:
         fixes.append(wall)
     elif "expired" in kinds or alerts:
         fixes.append(Fix("certificate", "Renew the server certificate"))
+    if not fixes:
+        # The prior of a log with no TLS line: a pinned root that expired.
+        fixes.append(
+            Fix(
+                "sketch",
+                "Pin the root certificate the server's chain ends in today (the one pinned "
+                "may have expired), and set the clock before connect()",
+                "client.setCACert(root_ca_pem);  // e.g. ISRG Root X1 for Let's Encrypt",
+            )
+        )
     if ctx.cert_not_after is not None and ctx.cert_not_after > TIME_T_MAX:
         proof.add("The server certificate's notAfter is past 2038-01-19 (a 32-bit time_t)")
     return proof.finding(
@@ -366,6 +378,7 @@ def no_trust_method(tl: Timeline, ctx: Context) -> Finding | None:
             proof.add(f"The log's core: {core.describe()}")
     else:
         proof.catalogued(tl, "no_trust_method")
+    apply_prior(tl, proof, "no_trust_method")
     return proof.finding(
         "no_trust_method",
         "The sketch never told the TLS client how to trust the server: no CA, no "
@@ -396,6 +409,7 @@ def fingerprint_mismatch(tl: Timeline, ctx: Context) -> Finding | None:
         )
     else:
         proof.catalogued(tl, "fingerprint_mismatch")
+    apply_prior(tl, proof, "fingerprint_mismatch")
     return proof.finding(
         "fingerprint_mismatch",
         "The sketch pins a SHA-1 fingerprint that is not the server certificate's: the "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from harness.analysis.diagnose.certificates import cert_wall
 from harness.analysis.diagnose.engine import (
     Context,
@@ -11,7 +9,6 @@ from harness.analysis.diagnose.engine import (
     Proof,
     after,
     alert_text,
-    core_version,
     log_alerts,
     log_errors,
     log_text,
@@ -20,13 +17,12 @@ from harness.analysis.diagnose.engine import (
     wire_alerts,
     wire_hellos,
 )
+from harness.analysis.diagnose.priors import apply_prior
 from harness.model import Direction, Fix, Source, Timeline
 from harness.model.stacks import STACKS
 from harness.model.suites import suite_name
 from harness.model.tls import version_name
 
-# A sketch's or HTTPClient's word that the connection failed, when no TLS line says why.
-_FAILED_CONNECT = re.compile(r"(?i)connection failed|connection refused|error\(-1\)")
 HANDSHAKE_FAILURE = 40
 PROTOCOL_VERSION = 70
 UNRECOGNIZED_NAME = 112
@@ -131,8 +127,7 @@ def no_shared_cipher(tl: Timeline, ctx: Context) -> Finding | None:
         proof.add("The server logged: no shared cipher", server[0])
     if not (proof.wire or proof.log):
         proof.catalogued(tl, "no_shared_cipher")
-    if not (proof.wire or proof.log or proof.likely):
-        _era_no_cipher(tl, ctx, proof)
+    apply_prior(tl, proof, "no_shared_cipher")
     if not (proof.wire or proof.log or proof.likely):
         return None
     stack = STACKS.get(ctx.stack or "")
@@ -161,35 +156,6 @@ def no_shared_cipher(tl: Timeline, ctx: Context) -> Finding | None:
             "(unexpected_message, close_notify) are axTLS tidying up."
         )
     return proof.finding("no_shared_cipher", explanation, _no_cipher_fixes(tl, ctx))
-
-
-def _era_no_cipher(tl: Timeline, ctx: Context, proof: Proof) -> None:
-    """A failed connection on an axTLS-era core (2.3.x/2.4.x, from the boot banner) whose log
-    has no TLS line at all: the commonest settled cause of that era is a server that allows
-    only ECDHE/DHE suites. Only 'likely': nothing in the log rules the others out."""
-    core = core_version(tl)
-    if core is None or not (2, 3) <= core[:2] <= (2, 4):
-        return
-    serial = [e for e in tl.events if e.source is Source.SERIAL]
-    if any(e.fields.get("stack") or e.kind in ("log_error", "log_trust") for e in serial):
-        return  # the stack or the board said something: the rules read that instead
-    failed = [e for e in tl.of("connect_result") if not e.fields.get("connected")]
-    failed += [e for e in serial if e.kind == "log_other" and _FAILED_CONNECT.search(e.text)]
-    if not failed:
-        return
-    banner = next(e for e in tl.of("log_boot") if e.fields.get("core"))
-    proof.likely = True
-    proof.add(
-        f"The boot banner names ESP8266 core {banner.fields['core']}: axTLS, which offers only "
-        "four RSA-key-exchange AES-CBC suites and no elliptic curves",
-        banner,
-    )
-    proof.add(
-        "The connection failed and the log has no TLS debug line: the likely cause of that era "
-        "is a server that allows only ECDHE/DHE suites -- low confidence, turn on the core's "
-        "SSL debug output (or capture the handshake) to know",
-        failed[0],
-    )
 
 
 def _no_cipher_fixes(tl: Timeline, ctx: Context) -> list[Fix]:

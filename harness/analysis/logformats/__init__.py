@@ -7,13 +7,12 @@ knows becomes a `log_other` event: nothing is dropped, one line gives one event.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from harness.analysis.logformats import axtls, bearssl, board, common, mbedtls
-from harness.analysis.logformats.lines import Line
-from harness.model import Event, Source
+from harness.analysis.logformats.lines import Line, serial_event
+from harness.model import Event
 from harness.model.errors import ConfigError
 
 AUTO = "auto"
@@ -111,6 +110,12 @@ def detect_stack(lines: Iterable[Line]) -> str | None:
     return best if score[best] > 0 else None
 
 
+# detect_stack_in_text stops reading once one stack has this much weight and the others
+# together a tenth of it or less: a 50 MB log then costs the first chunks, not 30 passes
+# over all of it. A log whose stacks are that lopsided does not turn over later.
+_DECISIVE = 2000
+
+
 def detect_stack_in_text(chunks: Iterable[str]) -> str | None:
     """`detect_stack` over raw text read in chunks (a big log's file): each needle is
     counted in each chunk at C speed instead of tested line by line. A needle cut by a
@@ -119,6 +124,9 @@ def detect_stack_in_text(chunks: Iterable[str]) -> str | None:
     for chunk in chunks:
         for needle, stack, weight in _SIGNS:
             score[stack] += weight * chunk.count(needle)
+        top = max(score.values())
+        if top >= _DECISIVE and 10 * (sum(score.values()) - top) <= top:
+            break
     best = max(score, key=lambda s: score[s])
     return best if score[best] > 0 else None
 
@@ -140,7 +148,18 @@ def _stack_parser(stack: str | None) -> LogParser | None:
 # other lines skip it.
 _COMMON_FIRST = frozenset(".Cc")
 # ... and the sketch's own lines after connect() (common.py), by their start.
-_SKETCH_STARTS = ("Server certificate", "ERROR: certificate", "request sent", "status:")
+_SKETCH_STARTS = (
+    "Server certificate",
+    "ERROR: certificate",
+    "request sent",
+    "status:",
+    "Starting connection",
+    "[BOT]",
+    "--->connect:",
+    "Unable to connect",
+    "Using fingerprint",
+    "[=] Using fingerprint",
+)
 
 
 def parse_serial(lines: Iterable[Line] | Sequence[Line], stack: str | None) -> list[Event]:
@@ -157,28 +176,31 @@ def parse_serial(lines: Iterable[Line] | Sequence[Line], stack: str | None) -> l
 # set anew; lines longer than this are rarely repeated and are not kept.
 _MEMO_TEXT_MAX = 200
 _MEMO_MAX = 4096
+_STABLE = "_stable_text"
 
 
-def _restamped(event: Event, t: float, text: str) -> Event:
+def _restamped(event: Event, t: float, text: str, _new=object.__new__) -> Event:
     """`event` at time `t` with its line `text`: dataclasses.replace() of a frozen Event at a
     third of the cost (it skips __init__; the fields are the same objects, never changed
     after creation)."""
-    copy = object.__new__(Event)
-    copy.__dict__.update(event.__dict__)
-    copy.__dict__["t"] = t
-    copy.__dict__["text"] = text
+    copy = _new(Event)
+    copy.__dict__.update(event.__dict__, t=t, text=text)
     return copy
 
 
-# The milliseconds a log puts at a line's start (arduino-esp32 2.x `[  4706][V]...`, ESP-IDF
-# `E (4263) tag: ...`): no parser reads them, so lines that differ only there read alike.
-_CLOCK_PREFIX = re.compile(r"^\[\s*\d+\](?=\[)|^[EWIDV] \(\d+\)")
-
-
-def _memo_text(text: str) -> str:
+def memo_text(text: str) -> str:
+    """The line without the milliseconds a log puts at its start (arduino-esp32 2.x
+    `[  4706][V]...`, ESP-IDF `E (4263) tag: ...`): no parser reads them, so lines that
+    differ only there read alike. String operations, not a regex: this runs on every line."""
     c = text[:1]
-    if (c == "[" or c in "EWIDV") and (m := _CLOCK_PREFIX.match(text)):
-        return text[: m.start()] + "#" + text[m.end() :]
+    if c == "[":
+        end = text.find("][", 1, 16)
+        if end > 1 and text[1:end].lstrip(" ").isdecimal():
+            return "[#" + text[end:]
+    elif c in "EWIDV" and text[1:3] == " (":
+        end = text.find(")", 3, 20)
+        if end > 3 and text[3:end].isdecimal():
+            return c + " (#" + text[end:]
     return text
 
 
@@ -195,20 +217,32 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
     restore = getattr(stack_parser, "memo_restore", None)
     board_parse = board.BoardParser().parse
     common_parse = common.parse
-    serial = Source.SERIAL
-    memo: dict[tuple[object, str], tuple[Event, object]] = {}
-    for line in lines:
-        t, text = line.t, line.text
-        key = None
+    new, setattr_ = object.__new__, object.__setattr__
+    memo: dict[object, tuple[Event, object]] = {}
+    for t, text in lines:
+        key: object = None
         if len(text) <= _MEMO_TEXT_MAX:
-            key = (state_of() if state_of is not None else None, _memo_text(text))
-            hit = memo.get(key)
-            if hit is not None:
-                seen, after = hit
-                if restore is not None and after != key[0]:
-                    restore(after)
-                yield _restamped(seen, t, text)
-                continue
+            if state_of is None:
+                key = memo_text(text)
+                hit = memo.get(key)
+                if hit is not None:
+                    # _restamped, inlined: this is most lines of a big log.
+                    copy = new(Event)
+                    d = hit[0].__dict__.copy()
+                    d["t"], d["text"] = t, text
+                    setattr_(copy, "__dict__", d)
+                    yield copy
+                    continue
+            else:
+                state = state_of()
+                key = (state, memo_text(text))
+                hit = memo.get(key)
+                if hit is not None:
+                    seen, after = hit
+                    if restore is not None and after != state:
+                        restore(after)
+                    yield _restamped(seen, t, text)
+                    continue
         event = stack_parse(t, text) if stack_parse is not None else None
         if event is None:
             event = board_parse(t, text)
@@ -221,9 +255,18 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
         ):
             event = common_parse(t, text)
         if event is None:
-            event = Event(t=t, source=serial, kind="log_other", text=text)
+            event = serial_event(t, "log_other", text)
         if key is not None:
             if len(memo) >= _MEMO_MAX:
                 memo.clear()
             memo[key] = (event, state_of() if state_of is not None else None)
+            # Its stamp-free text rides along (copied with the event): stable_text().
+            event.__dict__[_STABLE] = key if state_of is None else key[1]  # type: ignore[index]
         yield event
+
+
+def stable_text(e: Event) -> str:
+    """memo_text(e.text), kept from the reading where the memo has it: an entry of the
+    event's __dict__ outside its fields, so equality, hashing and repr never see it."""
+    kept = e.__dict__.get(_STABLE)
+    return kept if kept is not None else memo_text(e.text)

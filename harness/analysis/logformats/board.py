@@ -18,7 +18,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from harness.model import Event, Source
+from harness.analysis.logformats.lines import serial_event
+from harness.model import Event
 
 # ESP8266 ROM `rst cause:` numbers (Espressif, "ESP8266 reset causes and common fatal
 # exception causes").
@@ -78,7 +79,7 @@ Handler = Callable[[float, str, re.Match[str]], Event]
 
 
 def _ev(t: float, kind: str, text: str, /, **fields: Any) -> Event:
-    return Event(t=t, source=Source.SERIAL, kind=kind, fields=fields, text=text)
+    return serial_event(t, kind, text, None, fields)
 
 
 def _int(value: str | None, base: int = 10) -> int | None:
@@ -382,6 +383,18 @@ _add("c", r"[\w/]+\.c:\d+ (?:re|m|c)alloc \d+ failed", _tls_heap)
 _HEAP = re.compile(r"(?i)\bfree\s*(?:internal\s*)?heap\b\D{0,24}?(\d+)")
 
 
+def _gate(entries: tuple[tuple[re.Pattern[str], object], ...]) -> re.Pattern[str] | None:
+    """One regex matching where any of a first character's patterns does: a line none of
+    them matches (most lines of a big log) costs one match, not one per pattern. None when
+    a pattern carries flags an alternation cannot hold."""
+    if any(rx.flags & ~re.UNICODE or rx.pattern.startswith("(?") for rx, _ in entries):
+        return None
+    return re.compile("|".join(f"(?:{rx.pattern})" for rx, _ in entries))
+
+
+_GATES = {c: _gate(entries) for c, entries in _TABLE.items()}
+
+
 class BoardParser:
     """Stateless: every board line stands alone."""
 
@@ -390,7 +403,10 @@ class BoardParser:
         s = text.lstrip(" \t.")
         if not s:
             return None
-        for rx, handler in _TABLE.get(s[0], ()):
+        first = s[0]
+        gate = _GATES.get(first)
+        entries = _TABLE.get(first, ()) if gate is None or gate.match(s) else ()
+        for rx, handler in entries:
             m = rx.match(s)
             if m is not None:
                 event = handler(t, text, m)

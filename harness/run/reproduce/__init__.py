@@ -31,6 +31,7 @@ from harness.run.reproduce.plan import (
     check_stageable,
     choose_core,
     choose_server,
+    choose_server_name,
     choose_sketch,
 )
 from harness.run.runner import BenchConfig, run_scenario
@@ -113,6 +114,7 @@ def plan_reproduction(
         sketch=choose_sketch(texts, family, config.sketches_dir),
         cert_plan=cert_plan,
         defines=defines,
+        server_name=choose_server_name(result.diagnosis, defines),
     )
     return plan, facts, result.diagnosis, pasted
 
@@ -133,6 +135,7 @@ def _scenario(path: Path, plan: Plan, cause: str | None) -> Scenario:
         expectation=expect,
         cert_plan=plan.cert_plan.value if plan.cert_plan else None,
         defines=dict(plan.defines),
+        server_name=plan.server_name.value if plan.server_name else None,
         group="regressions",
         source=str(path),
     )
@@ -174,6 +177,8 @@ def render_text(r: Reproduction) -> str:
     ]
     if p.cert_plan is not None:
         out.append(f"  certificate plan: {p.cert_plan.value} ({p.cert_plan.why})")
+    if p.server_name is not None:
+        out.append(f"  host name: {p.server_name.value} ({p.server_name.why})")
     out += [
         f"  sketch:  {p.sketch.value} ({p.sketch.why})",
         "  settings: " + (" ".join(f"{k}={v}" for k, v in sorted(p.defines.items())) or "-"),

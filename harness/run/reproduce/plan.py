@@ -18,6 +18,7 @@ from harness.analysis.logformats.logfacts import LogFacts
 from harness.model import Diagnosis
 from harness.model.cores import CoreRelease, releases
 from harness.model.errors import ConfigError
+from harness.model.sketches import DEFAULT_SERVER_NAME
 
 # The server that most often explains a cause in the reports, and the sketch settings that
 # make the twin meet it the way the board did. (profile, why, defines)
@@ -64,6 +65,12 @@ SERVER_FOR_CAUSE: dict[str, tuple[str, str, dict[str, str]]] = {
         {"HIL_TRUST": "0"},
     ),
 }
+# Causes a certificate's name would hide: by the IP literal, mbedTLS 2.x (-9984) and BearSSL
+# (error 56) fail the name check of a certificate whose only SAN is an iPAddress, and the
+# twin's run would show hostname_mismatch before the chain or the dates are judged. For
+# these the twin dials a host name the certificate carries as a dNSName SAN, so the chain
+# (an untrusted root, an expired leaf) is the only thing wrong, as in the log.
+NAME_MUST_MATCH = frozenset({"untrusted_cert", "cert_time_invalid"})
 # Causes the twin cannot stage: the reason, for the report.
 NOT_ON_THE_TWIN = {
     "out_of_memory": "the twin runs on the host, with memory to spare",
@@ -96,6 +103,7 @@ class Plan:
     sketch: Choice
     cert_plan: Choice | None = None
     defines: dict[str, str] = field(default_factory=dict)
+    server_name: Choice | None = None  # the host name the twin dials; None: the address
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -109,6 +117,8 @@ class Plan:
             "sketch": self.sketch.value,
             "sketch_why": self.sketch.why,
             "defines": dict(self.defines),
+            "server_name": self.server_name.value if self.server_name else None,
+            "server_name_why": self.server_name.why if self.server_name else None,
         }
 
 
@@ -252,6 +262,20 @@ def choose_server(
         trust = facts.trust[0] if facts.trust else None
         defines["HIL_TRUST"] = {"ca": "1", "insecure": "2", "none": "0"}.get(trust or "", "1")
     return chosen, _cert_plan(chosen.value, facts), defines
+
+
+def choose_server_name(diagnosis: Diagnosis, defines: dict[str, str]) -> Choice | None:
+    """The host name the twin dials, where the log's cause needs the certificate's name to
+    match (NAME_MUST_MATCH); None keeps the bench address (and a sketch told to connect by
+    IP keeps it too)."""
+    if diagnosis.cause not in NAME_MUST_MATCH or defines.get("HIL_CONNECT_BY_IP") == "1":
+        return None
+    return Choice(
+        DEFAULT_SERVER_NAME,
+        f"the certificate names {DEFAULT_SERVER_NAME} in a dNSName SAN and the twin dials it: "
+        "by the IP literal the name check would fail first (hostname_mismatch) and hide the "
+        f"{diagnosis.cause} the log shows",
+    )
 
 
 def _cert_plan(profile: str, facts: LogFacts) -> Choice | None:
