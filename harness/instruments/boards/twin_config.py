@@ -118,7 +118,13 @@ def _namespaced_api_lines(core: CoreRelease) -> list[str]:
     for stack in NAMESPACED_CLASSES.get(core.family, ()):
         cls = core.personality_release(stack)
         tag = _ident(stack)
+        primary = set(_api_names(core)) if stack == core.stack else set()
         for name in _class_api_names(core.family, stack):
+            if name in primary:
+                # The default class: the same table and messages as HIL_API_<name>.
+                lines += [f"#define HIL_API_{tag}_{name} HIL_API_{name}"]
+                lines += [f"#define HIL_API_{tag}_ATTR_{name} HIL_API_ATTR_{name}"]
+                continue
             having = _having(core.family, name, stack)
             if cls is not None and cls.has_api(name):
                 attr = ""
