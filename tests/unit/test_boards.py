@@ -50,6 +50,10 @@ def test_boards_json(capsys):
         "bearssl",
         ["twin-esp8266-bearssl"],
     )
+    assert b["extra_stacks"] == []
+    b = by_name["twin-esp8266-2.4.2"]
+    assert (b["stack"], b["extra_stacks"]) == ("axtls", ["bearssl"])
+    assert "axTLS, and BearSSL::WiFiClientSecure" in b["description"]
     assert by_name["twin-esp32-1.0.6"]["chip"] == "ESP32"
     assert by_name["twin-esp32-1.0.6"]["platformio_platform"] == "platformio/espressif32@3.5.0"
 
