@@ -575,6 +575,8 @@ def cmd_boards(args: argparse.Namespace) -> int:
                         "core_version": spec.core_version,
                         "stack": spec.stack,
                         "personality": spec.personality,
+                        # The release's other TLS classes (2.4.2: BearSSL::WiFiClientSecure).
+                        "extra_stacks": [x.stack for x in core.extra] if core else [],
                         "aliases": list(spec.aliases),
                         "platformio_platform": core.platformio.platform if core else "",
                         "framework_package": core.platformio.framework_package if core else "",

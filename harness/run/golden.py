@@ -196,10 +196,32 @@ def check(
     spec = get_board_spec(info.scenario.board)
     case = load_case(golden_dir)
     _check_match(info, spec, case, golden_dir)
+    case_personality(spec, case)  # refuse a stack the board lacks before reading captures
     expected = load(golden_dir, "golden")
     got = load(run_dir, "run")
     report = compare(expected.recording, got.recording, golden=str(golden_dir), run=str(run_dir))
-    return classify(report, known_differences() if known is None else known, spec.personality)
+    return classify(
+        report, known_differences() if known is None else known, case_personality(spec, case)
+    )
+
+
+def case_stack(spec: BoardSpec, case: dict[str, Any]) -> str:
+    """The stack a case was recorded with: its case.toml's `stack`, else the board's.
+    A release with two classes (core 2.4.2: axTLS and BearSSL::) has goldens of both."""
+    return str(case.get("stack") or spec.stack)
+
+
+def case_personality(spec: BoardSpec, case: dict[str, Any]) -> str:
+    """The twin personality that answers for a case: the board's release's class on the
+    case's stack (its known differences are that personality's FIDELITY file's)."""
+    stack = case_stack(spec, case)
+    cls = spec.core.personality_release(stack) if spec.core is not None else None
+    if cls is None:
+        raise ConfigError(
+            f"the golden was recorded with {stack}, which board {spec.name} does not have",
+            fix=f"compare it on a board whose core release has a {stack} class",
+        )
+    return cls.personality
 
 
 # -- a run for a golden's case ------------------------------------------------------------
@@ -248,6 +270,9 @@ CASE_SWITCHES: dict[str, CaseSwitches] = {
             ("setCiphersLessSecure(", _mode("lesssecure")),
             ("probeMaxFragmentLength(", _mode("mfln")),
             ("HTTPClient.begin(", _mode("httpclient")),
+            # Core 2.4.2's names, as its recorder used them (the cases' PROVENANCE.md).
+            ("new BearSSLX509List(", {"HIL_GOLDEN_X509_GLOBAL_NAME": "1"}),
+            ("setFingerprint(sha1_bytes)", {"HIL_GOLDEN_FP_BYTES": "1"}),
         ),
         trusts=("ca", "insecure", "fingerprint", "none"),
         base={**_mode("ca"), "HIL_CONNECT_BY_IP": "0"},
@@ -316,8 +341,9 @@ def scenario_for_case(case: dict[str, Any], board: str, name: str) -> Scenario:
         sketch, defines = str(case["sketch"]), dict(case.get("defines", {}))
     else:
         core = core_id(spec)
-        sketch = CASE_SKETCHES.get((core_family(core), spec.stack)) or default_sketch(
-            spec.name, core, spec.stack
+        stack = case_stack(spec, case)
+        sketch = CASE_SKETCHES.get((core_family(core), stack)) or default_sketch(
+            spec.name, core, stack
         )
         defines = _switches(case, sketch, name)
     host = str(case.get("host", ""))

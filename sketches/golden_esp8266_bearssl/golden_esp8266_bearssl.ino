@@ -19,6 +19,20 @@
 #ifndef HIL_CONNECT_BY_IP
 #define HIL_CONNECT_BY_IP 0  // 1: connect(IPAddress, port), which sends no SNI
 #endif
+// Core 2.4.2's recorder used that release's names (golden.py switches them per case):
+// the global BearSSLX509List (BearSSL::X509List from 2.5.0), and setFingerprint() with
+// 20 bytes (the hex string form came in 2.5.0).
+#ifndef HIL_GOLDEN_X509_GLOBAL_NAME
+#define HIL_GOLDEN_X509_GLOBAL_NAME 0
+#endif
+#ifndef HIL_GOLDEN_FP_BYTES
+#define HIL_GOLDEN_FP_BYTES 0
+#endif
+#if HIL_GOLDEN_X509_GLOBAL_NAME
+typedef BearSSLX509List GoldenX509List;
+#else
+typedef BearSSL::X509List GoldenX509List;
+#endif
 
 static void done(int connected) {
   Serial.print("HIL:DONE connected=");
@@ -34,20 +48,38 @@ static void run() {
   uint16_t port = HIL_SERVER_PORT;
   // Never destroyed, as in the recorder, which ends with exit() and runs no destructor.
   BearSSL::WiFiClientSecure& client = *new BearSSL::WiFiClientSecure();
-  BearSSL::X509List* ta = nullptr;
+  GoldenX509List* ta = nullptr;
 
   Serial.printf("sketch: mode=%s host=%s port=%u\n", HIL_GOLDEN_MODE, host, port);
   if (is("ca") || is("lesssecure") || is("mfln") || is("httpclient")) {
-    ta = new BearSSL::X509List(hil_ca_cert_pem);
+    ta = new GoldenX509List(hil_ca_cert_pem);
     client.setTrustAnchors(ta);
   } else if (is("insecure")) {
     client.setInsecure();
   } else if (is("fingerprint")) {
+#if HIL_GOLDEN_FP_BYTES
+    // As the 2.4.2 recorder: the hex string parsed into 20 bytes.
+    uint8_t fpb[20] = {0};
+    int n = 0;
+    for (const char* p = HIL_CERT_SHA1; *p && n < 40; p++) {
+      int v = (*p >= '0' && *p <= '9')   ? *p - '0'
+              : (*p >= 'a' && *p <= 'f') ? *p - 'a' + 10
+              : (*p >= 'A' && *p <= 'F') ? *p - 'A' + 10
+                                         : -1;
+      if (v < 0) continue;
+      fpb[n / 2] |= (n % 2) ? v : (v << 4);
+      n++;
+    }
+    client.setFingerprint(fpb);
+#else
     client.setFingerprint(HIL_CERT_SHA1);
+#endif
   }  // none: no trust method
+#if HIL_API_BEARSSL_setCiphersLessSecure
   if (is("lesssecure")) {
     client.setCiphersLessSecure();
   }
+#endif
   if (is("mfln")) {
     bool mfln;
 #if HIL_CONNECT_BY_IP

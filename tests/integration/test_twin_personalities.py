@@ -106,6 +106,17 @@ def _sketch(tmp_path: Path, name: str, includes: str, body: str) -> Path:
             [
                 "setInsecure() is not in ESP8266 Arduino core 2.4.1",
                 "core versions that have it: 2.5.2, 2.7.4, 3.0.2, 3.1.2",
+                "as BearSSL::WiFiClientSecure: 2.4.2, 2.5.2, 2.7.4, 3.0.2, 3.1.2",
+            ],
+        ),
+        (
+            "twin-esp8266-2.4.2",
+            "#include <ESP8266WiFi.h>\n#include <WiFiClientSecureBearSSL.h>",
+            "  BearSSL::WiFiClientSecure c;\n  c.setCiphersLessSecure();",
+            [
+                "setCiphersLessSecure() is not in ESP8266 Arduino core 2.4.2 "
+                "(BearSSL::WiFiClientSecure)",
+                "core versions that have it: 2.5.2, 2.7.4, 3.0.2, 3.1.2",
             ],
         ),
         (
@@ -131,3 +142,29 @@ def test_api_missing_from_the_core_fails_to_compile_naming_it(
     log = (tmp_path / "build.log").read_text()
     for w in words:
         assert w in log
+
+
+def test_both_classes_of_242_link_into_one_firmware(cache, tmp_path):
+    """Core 2.4.2 ships the axTLS WiFiClientSecure and BearSSL::WiFiClientSecure: a
+    sketch may use both, each with its own API (the axTLS setCACert, BearSSL's
+    setInsecure and probeMaxFragmentLength, 2.4.2's BearSSLX509List)."""
+    body = (
+        "  WiFiClientSecure ax;\n"
+        "  static const uint8_t der[1] = {0};\n"
+        "  ax.setCACert(der, 1);\n"
+        "  BearSSL::WiFiClientSecure b;\n"
+        "  b.setInsecure();\n"
+        "  BearSSLX509List ta(hil_ca_cert_pem);\n"
+        "  b.setTrustAnchors(&ta);\n"
+        "  b.setBufferSizes(512, 512);\n"
+        '  (void)BearSSL::WiFiClientSecure::probeMaxFragmentLength("127.0.0.1", 1, 512);'
+    )
+    includes = "\n".join(
+        f"#include <{h}>"
+        for h in ("ESP8266WiFi.h", "WiFiClientSecure.h", "WiFiClientSecureBearSSL.h")
+    )
+    sketch = _sketch(tmp_path, "both_classes", includes, body)
+    firmware = _build(
+        "twin-esp8266-2.4.2", sketch, _header("127.0.0.1", 443), cache, tmp_path / "build.log"
+    )
+    assert firmware.path.is_file()

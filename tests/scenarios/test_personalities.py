@@ -173,3 +173,40 @@ def test_bearssl_received_alert_code_by_release(hil_run):
     new = hil_run("bearssl-tls13-only")
     assert new.verdict.outcome is Outcome.PASS, new.verdict.reason
     assert "getLastSSLError = 70: SSL received fatal alert - Unknown error code." in _serial(new)
+
+
+# Core 2.4.2's second class, BearSSL::WiFiClientSecure, run with the recorder's sketch in
+# 2.4.2's names; outcomes as recorded (tests/data/golden/esp8266-2.4.2/*--bearssl*).
+BSSL_242 = CORE["esp8266-2.4.2"].personality_release("bearssl")
+SKETCH_242 = {"sketch": "golden_esp8266_bearssl", "board": "twin-esp8266-2.4.2"}
+NAMES_242 = {"HIL_GOLDEN_X509_GLOBAL_NAME": "1"}
+
+
+def test_242_bearssl_class_insecure_connects_with_its_own_hello(hil_marked_run):
+    """Recorded: self-signed--bearssl--insecure connected; 37 suites, no BSSL lines."""
+    record = hil_marked_run(
+        **SKETCH_242, profile="self-signed", defines={**NAMES_242, "HIL_GOLDEN_MODE": '"insecure"'}
+    )
+    (hello,) = wire_events(record, "client_hello")
+    assert hello.fields["suites"] == list(BSSL_242.tls.default_suites)
+    assert len(hello.fields["suites"]) == 37  # the axTLS class of the same firmware has 4
+    serial = _serial(record)
+    assert "sketch: status: HTTP/1.1 200 OK" in serial
+    assert not [ln for ln in serial if ln.startswith("BSSL:")]  # 2.4.2 has no DEBUG_BSSL
+
+
+def test_242_bearssl_class_without_trust_method_fails_silently(hil_marked_run):
+    """Recorded: mozilla-intermediate--bearssl--none--ip, 62 and no warning line."""
+    record = hil_marked_run(
+        **SKETCH_242,
+        profile="mozilla-intermediate",
+        defines={**NAMES_242, "HIL_GOLDEN_MODE": '"none"', "HIL_CONNECT_BY_IP": "1"},
+        expect={"connected": False},
+    )
+    serial = _serial(record)
+    assert (
+        "sketch: connect failed, getLastSSLError = 62: "
+        "Chain could not be linked to a trust anchor." in serial
+    )
+    assert not [ln for ln in serial if ln.startswith("BSSL:")]
+    assert _client_alerts(record) == []

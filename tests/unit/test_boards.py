@@ -11,7 +11,12 @@ import pytest
 from harness.cli import main
 from harness.instruments import mbedtls3
 from harness.instruments.boards import ALIASES, BOARDS, get_board_spec, open_board
-from harness.instruments.boards.twin_config import board_manifest, core_config_header
+from harness.instruments.boards.twin_config import (
+    api_flags,
+    board_manifest,
+    core_config_header,
+    extra_config_headers,
+)
 from harness.model.cores import releases
 from harness.model.errors import ConfigError
 
@@ -48,6 +53,10 @@ def test_boards_json(capsys):
         "bearssl",
         ["twin-esp8266-bearssl"],
     )
+    assert b["extra_stacks"] == []
+    b = by_name["twin-esp8266-2.4.2"]
+    assert (b["stack"], b["extra_stacks"]) == ("axtls", ["bearssl"])
+    assert "axTLS, and BearSSL::WiFiClientSecure" in b["description"]
     assert by_name["twin-esp32-1.0.6"]["chip"] == "ESP32"
     assert by_name["twin-esp32-1.0.6"]["platformio_platform"] == "platformio/espressif32@3.5.0"
 
@@ -107,3 +116,35 @@ def test_the_3x_twin_builds_against_the_mbedtls3_prefix(tmp_path):
     other = BOARDS["twin-esp32-2.0.17"]
     assert "cpppath" not in board_manifest(other.core, other.pio_board, other.description)["build"]
     assert "MBEDTLS_USER_CONFIG_FILE" not in core_config_header(other.core)
+
+
+def test_a_release_with_two_classes_builds_both_each_with_its_own_header():
+    core = BOARDS["twin-esp8266-2.4.2"].core
+    m = board_manifest(core, "x", "y")
+    assert m["build"]["personality"] == "esp8266_axtls"
+    assert m["build"]["extra_personalities"] == "esp8266_bearssl"
+    h = core_config_header(core)
+    assert '#define HIL_CORE_STACK "axtls"' in h
+    # The default class lacks setInsecure; BearSSL:: has it (HIL_API_BEARSSL_*).
+    assert "#define HIL_API_setInsecure 0" in h and "#define HIL_API_BEARSSL_setInsecure 1" in h
+    assert "#define HIL_API_BEARSSL_setCiphersLessSecure 0" in h
+    (extra,) = extra_config_headers(core).items()
+    assert extra[0] == "esp8266_bearssl"
+    assert '#define HIL_CORE_STACK "bearssl"' in extra[1]
+    assert '#define HIL_LOG_PREFIX ""' in extra[1]
+    assert "#define HIL_MFLN_PROBE_EXTENSIONS 0x0001" in extra[1]
+    assert "0xC0AC" not in extra[1]
+    assert "HIL_API_BEARSSL" not in core_config_header(BOARDS["twin-esp32-2.0.17"].core)
+
+
+def test_setinsecure_on_241_names_the_versions_of_both_classes():
+    h = core_config_header(BOARDS["twin-esp8266-2.4.1"].core)
+    line = next(ln for ln in h.splitlines() if ln.startswith("#define HIL_API_ATTR_setInsecure"))
+    assert "core versions that have it: 2.5.2, 2.7.4, 3.0.2, 3.1.2" in line
+    assert "as BearSSL::WiFiClientSecure: 2.4.2, 2.5.2, 2.7.4, 3.0.2, 3.1.2" in line
+    bssl = next(
+        ln for ln in h.splitlines() if ln.startswith("#define HIL_API_BEARSSL_ATTR_setInsecure")
+    )
+    assert "no BearSSL::WiFiClientSecure" in bssl and "2.4.2, 2.5.2" in bssl
+    assert "-DHIL_API_BEARSSL_setInsecure=0" in api_flags(BOARDS["twin-esp8266-2.4.1"].core)
+    assert "-DHIL_API_BEARSSL_setInsecure=1" in api_flags(BOARDS["twin-esp8266-2.4.2"].core)

@@ -182,3 +182,31 @@ def test_a_version_that_is_not_a_release_or_a_line_is_refused(tmp_path: Path):
     path.write_text(path.read_text().replace('version = "3.x"', 'version = "3.y"'))
     with pytest.raises(ConfigError, match="release line"):
         load_release(path)
+
+
+def test_a_second_class_is_a_release_of_its_own():
+    rel = {r.id: r for r in load_releases()}["esp8266-2.4.2"]
+    assert rel.stack == "axtls" and rel.personality_release("axtls") is rel
+    bssl = rel.personality_release("bearssl")
+    assert bssl is not None and bssl.personality == "esp8266-bearssl"
+    assert (bssl.id, bssl.version, bssl.platformio) == (rel.id, rel.version, rel.platformio)
+    assert len(bssl.tls.default_suites) == 37 and 0xC0AC not in bssl.tls.default_suites
+    assert bssl.has_api("setInsecure") and not rel.has_api("setInsecure")
+    assert bssl.log.prefix == "" and bssl.trust.message == ""
+    assert bssl.buffers.mfln_probe_extensions == (0x0001,)
+    assert bssl.sources["extra.bearssl.tls.default_suites"].startswith("esp8266/Arduino@bb28d4a")
+    assert rel.personality_release("mbedtls") is None
+
+
+def test_a_second_class_needs_every_table_and_a_source_for_each_fact(tmp_path):
+    path = _copy(tmp_path, "esp8266-2.4.2")
+    text = path.read_text()
+    lines = [ln for ln in text.splitlines() if not ln.startswith('message = "absent: esp8266')]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=re.escape("'extra.bearssl.trust.sources.message'")):
+        load_release(path)
+    path.write_text(
+        text.replace("[extra.bearssl]", "[extra.axtls]").replace("extra.bearssl.", "extra.axtls.")
+    )
+    with pytest.raises(ConfigError, match="not a second stack of this release"):
+        load_release(path)

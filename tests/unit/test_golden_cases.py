@@ -9,7 +9,7 @@ import pytest
 from harness.instruments.boards import get_board_spec
 from harness.model import Expectation, Scenario
 from harness.model.errors import ConfigError
-from harness.run.golden import case_toml, load_case, scenario_for_case
+from harness.run.golden import case_personality, case_toml, load_case, scenario_for_case
 from harness.run.runinfo import RunInfo
 from tests.samples import DATA
 
@@ -137,3 +137,33 @@ def test_an_esp32_case_connecting_by_ipaddress_is_refused():
     case = {**load_case(ESP32 / "tls1.2-only"), "connect_by": "ip"}
     with pytest.raises(ConfigError, match=r"connect_by 'ip' has no switch in golden_esp32"):
         scenario_for_case(case, "twin-esp32-2.0.17", "x")
+
+
+CORE_242 = DATA / "golden" / "esp8266-2.4.2"
+
+
+@pytest.mark.parametrize(
+    ("case", "extra"),
+    [
+        ("mozilla-intermediate--bearssl", {"HIL_GOLDEN_X509_GLOBAL_NAME": "1"}),
+        ("mozilla-intermediate--bearssl--fingerprint", {"HIL_GOLDEN_FP_BYTES": "1"}),
+        ("self-signed--bearssl--insecure", {}),
+        ("large-records--bearssl--mfln--ip", {"HIL_GOLDEN_X509_GLOBAL_NAME": "1"}),
+    ],
+)
+def test_a_242_bearssl_case_runs_the_bearssl_sketch_with_242s_names(case, extra):
+    golden = load_case(CORE_242 / case)
+    s = scenario_for_case(golden, "twin-esp8266-2.4.2", case)
+    assert s.sketch == "golden_esp8266_bearssl"  # the case's stack, not the board's axTLS
+    assert extra.items() <= dict(s.defines).items()
+    assert case_personality(get_board_spec("twin-esp8266-2.4.2"), golden) == "esp8266-bearssl"
+    # The axTLS goldens of the same release keep the axTLS sketch and personality.
+    axtls = load_case(CORE_242 / "do-2016-ssl-params")
+    assert scenario_for_case(axtls, "twin-esp8266-2.4.2", "x").sketch != s.sketch
+    assert case_personality(get_board_spec("twin-esp8266-2.4.2"), axtls) == "esp8266-axtls"
+
+
+def test_a_bearssl_case_on_a_release_without_bearssl_is_refused():
+    golden = load_case(CORE_242 / "mozilla-intermediate--bearssl")
+    with pytest.raises(ConfigError, match="does not have"):
+        case_personality(get_board_spec("twin-esp8266-2.4.1"), golden)

@@ -25,6 +25,13 @@ STACK_TITLES = {"axtls": "axTLS", "bearssl": "BearSSL", "mbedtls": "mbedTLS"}
 FAMILY_TITLES = {"esp8266": "ESP8266 Arduino core", "esp32": "arduino-esp32"}
 
 
+def _stacks_title(core: CoreRelease) -> str:
+    """The default class's stack, then each extra class by name (core 2.4.2: axTLS, and
+    BearSSL::WiFiClientSecure)."""
+    extra = "".join(f", and {x.api.cls}" for x in core.extra)
+    return STACK_TITLES[core.stack] + extra
+
+
 def twin_spec(core: CoreRelease) -> BoardSpec:
     name = f"twin-{core.id}"
     return BoardSpec(
@@ -36,7 +43,7 @@ def twin_spec(core: CoreRelease) -> BoardSpec:
         pio_board=name.replace(".", "_"),
         description=(
             f"host twin behaving like {FAMILY_TITLES[core.family]} {core.version} "
-            f"({STACK_TITLES[core.stack]})"
+            f"({_stacks_title(core)})"
         ),
         core=core,
         aliases=core.aliases,
@@ -56,7 +63,7 @@ def esp_spec(core: CoreRelease) -> BoardSpec | None:
         pio_board=PIO_BOARDS[core.family],
         description=(
             f"a real {core.chip} on {FAMILY_TITLES[core.family]} {core.version} "
-            f"({STACK_TITLES[core.stack]}), PlatformIO {core.platformio.platform}"
+            f"({_stacks_title(core)}), PlatformIO {core.platformio.platform}"
         ),
         core=core,
     )

@@ -30,6 +30,7 @@ from harness.instruments.boards.twin_config import (
     PERSONALITY_DIRS,
     board_manifest,
     core_config_header,
+    extra_config_headers,
 )
 from harness.model.errors import DeadlineError, StateError
 
@@ -110,6 +111,8 @@ class TwinBoard(Board):
         manifest = board_manifest(spec.core, spec.pio_board, spec.description, library)
         self._manifest = json.dumps(manifest, indent=2) + "\n"
         self._personality_dir = CORE_DIR / PERSONALITY_DIRS[spec.personality]
+        # The release's other classes, each built with its own configuration header.
+        self._extra_headers = extra_config_headers(spec.core)
         self._open_pty()
 
     def __repr__(self) -> str:
@@ -164,6 +167,9 @@ class TwinBoard(Board):
             config_dir = work / "core-config"
             config_dir.mkdir(parents=True, exist_ok=True)
             _write_if_changed(config_dir / CORE_CONFIG_HEADER, self._config_header.encode())
+            for folder, text in self._extra_headers.items():
+                (config_dir / folder).mkdir(exist_ok=True)
+                _write_if_changed(config_dir / folder / CORE_CONFIG_HEADER, text.encode())
             boards_dir = work / "boards"
             boards_dir.mkdir(parents=True, exist_ok=True)
             _write_if_changed(boards_dir / f"{self.spec.pio_board}.json", self._manifest.encode())
@@ -218,6 +224,9 @@ class TwinBoard(Board):
         _tree_digest(h, COMMON_DIR)
         _tree_digest(h, self._personality_dir)
         h.update(self._config_header.encode())
+        for folder, text in sorted(self._extra_headers.items()):
+            _tree_digest(h, CORE_DIR / folder)
+            h.update(text.encode())
         h.update(self._manifest.encode())
         h.update(request.scenario_header.encode())
         if request.frame:

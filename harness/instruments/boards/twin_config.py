@@ -59,6 +59,7 @@ def board_manifest(
         ],
         "esp32": ["-DESP32", "-DARDUINO_ARCH_ESP32", "-DARDUINO_ESP32_DEV"],
     }[core.family]
+    extras = [PERSONALITY_DIRS[x.personality] for x in core.extra]
     flags = [
         "-DHIL_TWIN",
         f"-DHIL_PERSONALITY_{_ident(core.stack)}",
@@ -76,6 +77,9 @@ def board_manifest(
             "core": "twin",
             "variant": core.family,
             "personality": PERSONALITY_DIRS[core.personality],
+            # The release's other classes (core 2.4.2's BearSSL::WiFiClientSecure), built
+            # beside it with their own hil_core_config.h (extra_config_headers).
+            "extra_personalities": " ".join(extras),
             "libs": STACK_LIBS[core.stack],
             "extra_flags": " ".join(flags),
             # Only with a library of its own: the other boards' manifests (and build ids)
@@ -100,11 +104,73 @@ def _api_names(core: CoreRelease) -> list[str]:
     return list(names)
 
 
+def _class_api_names(family: str, stack: str) -> list[str]:
+    """Every API name any release lists for its class on `stack`."""
+    names: dict[str, None] = {}
+    for rel in releases():
+        cls = rel.personality_release(stack) if rel.family == family else None
+        if cls is not None:
+            names.update(dict.fromkeys([*cls.api.present, *cls.api.absent]))
+    return list(names)
+
+
+def _having(family: str, name: str, stack: str | None = None) -> list[str]:
+    """Versions whose default class (or, with `stack`, whose class on that stack) has `name`."""
+    out = []
+    for rel in releases():
+        cls = rel if stack is None else rel.personality_release(stack)
+        if rel.family == family and cls is not None and cls.has_api(name):
+            out.append(rel.version)
+    return out
+
+
+# The classes a sketch names by namespace, whichever class is the default: their
+# headers read HIL_API_<STACK>_* (core 2.4.2 has BearSSL::WiFiClientSecure beside the
+# axTLS default class).
+NAMESPACED_CLASSES = {"esp8266": ("bearssl",)}
+
+
+def _namespaced_api_lines(core: CoreRelease) -> list[str]:
+    title = {"esp8266": "ESP8266 Arduino core", "esp32": "arduino-esp32"}[core.family]
+    lines = []
+    for stack in NAMESPACED_CLASSES.get(core.family, ()):
+        cls = core.personality_release(stack)
+        tag = _ident(stack)
+        primary = set(_api_names(core)) if stack == core.stack else set()
+        for name in _class_api_names(core.family, stack):
+            if name in primary:
+                # The default class: the same table and messages as HIL_API_<name>.
+                lines += [f"#define HIL_API_{tag}_{name} HIL_API_{name}"]
+                lines += [f"#define HIL_API_{tag}_ATTR_{name} HIL_API_ATTR_{name}"]
+                continue
+            having = _having(core.family, name, stack)
+            if cls is not None and cls.has_api(name):
+                attr = ""
+                if name in cls.api.deprecated:
+                    msg = f"{name}() is deprecated in {title} {core.version} ({cls.api.cls})"
+                    attr = f"__attribute__((deprecated({_c_string(msg)})))"
+                lines += [f"#define HIL_API_{tag}_{name} 1"]
+                lines += [f"#define HIL_API_{tag}_ATTR_{name} {attr}".rstrip()]
+                continue
+            where = (
+                f"core versions that have it: {', '.join(having)}"
+                if having
+                else "no modelled core version has it"
+            )
+            what = cls.api.cls if cls is not None else f"no {_class_name(stack)}"
+            msg = f"{name}() is not in {title} {core.version} ({what}); {where}"
+            lines += [
+                f"#define HIL_API_{tag}_{name} 0",
+                f"#define HIL_API_{tag}_ATTR_{name} __attribute__((unavailable({_c_string(msg)})))",
+            ]
+    return lines
+
+
 def _api_lines(core: CoreRelease) -> list[str]:
     title = {"esp8266": "ESP8266 Arduino core", "esp32": "arduino-esp32"}[core.family]
     lines = []
     for name in _api_names(core):
-        having = [r.version for r in releases() if r.family == core.family and r.has_api(name)]
+        having = _having(core.family, name)
         if core.has_api(name):
             attr = ""
             if name in core.api.deprecated:
@@ -118,6 +184,10 @@ def _api_lines(core: CoreRelease) -> list[str]:
                 else "no modelled core version has it"
             )
             msg = f"{name}() is not in {title} {core.version} ({core.api.cls}); {where}"
+            for stack in NAMESPACED_CLASSES.get(core.family, ()):
+                others = _having(core.family, name, stack)
+                if others != having and others and stack != core.stack:
+                    msg += f"; as {_class_name(stack)}: {', '.join(others)}"
             lines += [
                 f"#define HIL_API_{name} 0",
                 f"#define HIL_API_ATTR_{name} __attribute__((unavailable({_c_string(msg)})))",
@@ -125,11 +195,32 @@ def _api_lines(core: CoreRelease) -> list[str]:
     return lines
 
 
+def _class_name(stack: str) -> str:
+    """The class name of `stack` in the newest release that has one."""
+    for rel in reversed(releases()):
+        cls = rel.personality_release(stack)
+        if cls is not None:
+            return cls.api.cls
+    return stack
+
+
 def api_flags(core: CoreRelease) -> list[str]:
     """-DHIL_API_<name>=0|1 for a real board's build: the sketches pick their trust calls
     by these (a real core 2.5-2.7 says nowhere in its headers that it is BearSSL), the
-    same table the twin's hil_core_config.h gives its build."""
-    return [f"-DHIL_API_{name}={int(core.has_api(name))}" for name in _api_names(core)]
+    same table the twin's hil_core_config.h gives its build; -DHIL_API_<STACK>_<name>
+    for the classes a sketch names by namespace (BearSSL:: on 2.4.2 and later)."""
+    flags = [f"-DHIL_API_{name}={int(core.has_api(name))}" for name in _api_names(core)]
+    for stack in NAMESPACED_CLASSES.get(core.family, ()):
+        cls = core.personality_release(stack)
+        for name in _class_api_names(core.family, stack):
+            has = cls is not None and cls.has_api(name)
+            flags.append(f"-DHIL_API_{_ident(stack)}_{name}={int(has)}")
+    return flags
+
+
+def extra_config_headers(core: CoreRelease) -> dict[str, str]:
+    """The hil_core_config.h of each extra class of `core`, by its personality folder."""
+    return {PERSONALITY_DIRS[x.personality]: core_config_header(x) for x in core.extra}
 
 
 def core_config_header(core: CoreRelease, library: Mbedtls3 | None = None) -> str:
@@ -172,6 +263,11 @@ def core_config_header(core: CoreRelease, library: Mbedtls3 | None = None) -> st
         f"#define HIL_BUF_XMIT_OVERHEAD {b.xmit_overhead}",
         f"#define HIL_MFLN_LENGTHS {', '.join(map(str, b.mfln_lengths)) or '0'}",
         f"#define HIL_MFLN_COUNT {len(b.mfln_lengths)}",
+        *(
+            [f"#define HIL_MFLN_PROBE_EXTENSIONS {_list(b.mfln_probe_extensions)}"]
+            if b.mfln_probe_extensions
+            else []
+        ),
         *(f"#define HIL_TRUST_{_ident(k)} {v}" for k, v in TRUST_MACROS.items()),
         f"#define HIL_TRUST_WITHOUT_METHOD HIL_TRUST_{_ident(core.trust.without_method)}",
         f"#define HIL_TRUST_MESSAGE {_c_string(core.trust.message)}",
@@ -203,4 +299,5 @@ def core_config_header(core: CoreRelease, library: Mbedtls3 | None = None) -> st
             + ", ".join(_c_string(h) for h in core.httpclient_headers)
         )
     out += _api_lines(core)
+    out += _namespaced_api_lines(core)
     return "\n".join(out) + "\n"

@@ -7,6 +7,13 @@ the board registry are made from these files; nothing in code asks `if version`.
 
 Every fact key of a section must have an entry in that section's `sources` table:
 a fact without a source is refused on load.
+
+A release that ships a second TLS class beside its default one (core 2.4.2: the axTLS
+`WiFiClientSecure` and `BearSSL::WiFiClientSecure`) describes it in `[extra.<stack>]`:
+its own personality, tls, buffers, trust, timeouts, errors, log and api tables, each
+with sources; the rest (version, source, httpclient, platformio) is the release's.
+It is loaded as a CoreRelease of its own (`CoreRelease.extra`), and the twin builds
+both personalities into one firmware.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -60,6 +67,10 @@ class BufferFacts:
     recv_overhead: int
     xmit_overhead: int
     mfln_lengths: tuple[int, ...]
+    # The extensions of probeMaxFragmentLength's hand-made ClientHello, in order;
+    # () = the layout of 2.5.0+ (signature_algorithms, supported_groups,
+    # ec_point_formats, max_fragment_length), which the twin has in code.
+    mfln_probe_extensions: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,6 +143,14 @@ class CoreRelease:
     platformio: PlatformioFacts
     sources: Mapping[str, str]  # "section.key" -> where the fact comes from
     path: Path
+    # The release's other TLS classes ([extra.<stack>]): same release, another stack.
+    extra: tuple[CoreRelease, ...] = ()
+
+    def personality_release(self, stack: str) -> CoreRelease | None:
+        """This release's class on `stack` (the default class or an extra one)."""
+        if self.stack == stack:
+            return self
+        return next((x for x in self.extra if x.stack == stack), None)
 
     @property
     def version_tuple(self) -> tuple[int, ...]:
@@ -241,6 +260,13 @@ def _sources(section: _Reader, facts: list[str], sources: dict[str, str]) -> Non
         sources[f"{section.where}.{key}"] = text
 
 
+BUFFER_KEYS = ("recv", "xmit", "recv_overhead", "xmit_overhead", "mfln_lengths")
+BUFFER_KEYS += ("mfln_probe_extensions",)  # optional
+
+# The tables an [extra.<stack>] class replaces; the others are the release's.
+EXTRA_TABLES = ("personality", "tls", "buffers", "trust", "timeouts", "errors", "log", "api")
+
+
 def load_release(path: Path) -> CoreRelease:
     try:
         data = tomllib.loads(path.read_text())
@@ -248,7 +274,36 @@ def load_release(path: Path) -> CoreRelease:
         raise ConfigError(
             f"{path.name}: not valid TOML: {e}", fix=f"fix the syntax of {path}"
         ) from None
-    r = _Reader(path, data)
+    extra_tables = data.pop("extra", {})
+    if not isinstance(extra_tables, dict):
+        raise ConfigError(
+            f"{path.name}: key 'extra': expected a table of classes",
+            fix="write [extra.<stack>] tables (see esp8266-2.4.2.toml)",
+        )
+    release = _release(path, data, "")
+    extras = []
+    for stack, table in extra_tables.items():
+        where = f"extra.{stack}"
+        if stack not in STACKS or stack == release.stack or not isinstance(table, dict):
+            raise ConfigError(
+                f"{path.name}: key {where!r}: not a second stack of this release",
+                fix=f"name one of {', '.join(s for s in STACKS if s != release.stack)}",
+            )
+        missing = [k for k in EXTRA_TABLES if k not in table]
+        unknown = sorted(set(table) - set(EXTRA_TABLES))
+        if missing or unknown:
+            raise ConfigError(
+                f"{path.name}: key {where!r}: "
+                + (f"lacks {', '.join(missing)}" if missing else f"has {', '.join(unknown)}"),
+                fix=f"an extra class has exactly the tables {', '.join(EXTRA_TABLES)}",
+            )
+        merged = {**data, **table, "stack": stack, "aliases": []}
+        extras.append(_release(path, merged, where))
+    return replace(release, extra=tuple(extras)) if extras else release
+
+
+def _release(path: Path, data: dict[str, Any], where: str) -> CoreRelease:
+    r = _Reader(path, data, where)
     sources: dict[str, str] = {}
     rid = r.get("id", str, example='"esp8266-3.1.2"')
     family = r.choice("family", FAMILIES)
@@ -333,8 +388,13 @@ def load_release(path: Path) -> CoreRelease:
             for k in ("recv", "xmit", "recv_overhead", "xmit_overhead")
         ),
         b.ints("mfln_lengths"),
+        b.ints("mfln_probe_extensions", default=()),
     )
-    _sources(b, ["recv", "xmit", "recv_overhead", "xmit_overhead", "mfln_lengths"], sources)
+    _sources(
+        b,
+        [k for k in BUFFER_KEYS if k in b.table],
+        sources,
+    )
 
     tr = r.sub("trust")
     trust = TrustFacts(

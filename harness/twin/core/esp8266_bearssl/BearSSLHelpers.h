@@ -87,4 +87,7 @@ std::vector<std::vector<uint8_t>> pem_objects(const char* pem, const char* label
 using BearSSL::PrivateKey;
 using BearSSL::PublicKey;
 using BearSSL::X509List;
+// Core 2.4.2's names of these classes (global there; 2.5.0 moved them into BearSSL::).
 typedef BearSSL::X509List BearSSLX509List;
+typedef BearSSL::PublicKey BearSSLPublicKey;
+typedef BearSSL::PrivateKey BearSSLPrivateKey;

@@ -23,7 +23,8 @@ const ErrorText kErrorTexts[] = {HIL_ERROR_TEXTS};
 // A "BSSL:" debug line of the release; an empty format = the release has no such line.
 void bssl_log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void bssl_log(const char* fmt, ...) {
-    if (fmt == nullptr || fmt[0] == '\0') return;
+    // No prefix: the release has no debug output at all (core 2.4.2's class).
+    if (HIL_LOG_PREFIX[0] == '\0' || fmt == nullptr || fmt[0] == '\0') return;
     char body[512];
     va_list ap;
     va_start(ap, fmt);
@@ -791,16 +792,33 @@ bool WiFiClientSecure::probeMaxFragmentLength(const char* name, uint16_t port, u
     // signature_algorithms (ECDSA then RSA with SHA-256/384/512/224/1... as BearSSL's
     // own hello), supported_groups P-256, P-384, P-521, X25519, ec_point_formats
     // uncompressed, and max_fragment_length.
-    static const uint8_t tail[] = {
-        0x01, 0x00, 0x00, 26 + 14 + 6 + 5,
-        0x00, 0x0d, 0x00, 0x16, 0x00, 0x14, 0x04, 0x03, 0x03, 0x03, 0x05, 0x03, 0x06, 0x03,
-        0x02, 0x03, 0x04, 0x01, 0x03, 0x01, 0x05, 0x01, 0x06, 0x01, 0x02, 0x01,
-        0x00, 0x0a, 0x00, 0x0a, 0x00, 0x08, 0x00, 0x17, 0x00, 0x18, 0x00, 0x19, 0x00, 0x1d,
-        0x00, 0x0b, 0x00, 0x02, 0x01, 0x00,
-        0x00, 0x01, 0x00, 0x01,
-    };
-    body.insert(body.end(), tail, tail + sizeof tail);
-    body.push_back((uint8_t)mfl);
+    // The release data may name another layout (HIL_MFLN_PROBE_EXTENSIONS): core 2.4.2's
+    // probe sends max_fragment_length alone.
+    static const uint8_t sig_algs[] = {0x00, 0x0d, 0x00, 0x16, 0x00, 0x14, 0x04, 0x03, 0x03,
+                                       0x03, 0x05, 0x03, 0x06, 0x03, 0x02, 0x03, 0x04, 0x01,
+                                       0x03, 0x01, 0x05, 0x01, 0x06, 0x01, 0x02, 0x01};
+    static const uint8_t groups[] = {0x00, 0x0a, 0x00, 0x0a, 0x00, 0x08, 0x00,
+                                     0x17, 0x00, 0x18, 0x00, 0x19, 0x00, 0x1d};
+    static const uint8_t point_formats[] = {0x00, 0x0b, 0x00, 0x02, 0x01, 0x00};
+    const uint8_t max_frag[] = {0x00, 0x01, 0x00, 0x01, (uint8_t)mfl};
+#ifdef HIL_MFLN_PROBE_EXTENSIONS
+    static const uint16_t layout[] = {HIL_MFLN_PROBE_EXTENSIONS};
+#else
+    static const uint16_t layout[] = {0x000d, 0x000a, 0x000b, 0x0001};
+#endif
+    std::vector<uint8_t> exts;
+    for (uint16_t type : layout) {
+        auto add = [&exts](const uint8_t* p, size_t n) { exts.insert(exts.end(), p, p + n); };
+        if (type == 0x000d) add(sig_algs, sizeof sig_algs);
+        if (type == 0x000a) add(groups, sizeof groups);
+        if (type == 0x000b) add(point_formats, sizeof point_formats);
+        if (type == 0x0001) add(max_frag, sizeof max_frag);
+    }
+    body.push_back(0x01);  // one compression method: null
+    body.push_back(0x00);
+    body.push_back((uint8_t)(exts.size() >> 8));
+    body.push_back((uint8_t)exts.size());
+    body.insert(body.end(), exts.begin(), exts.end());
     std::vector<uint8_t> rec = {0x16, 0x03, 0x03, (uint8_t)((body.size() + 4) >> 8),
                                 (uint8_t)(body.size() + 4), 0x01, 0x00,
                                 (uint8_t)(body.size() >> 8), (uint8_t)body.size()};

@@ -3,6 +3,9 @@
 // lines, error texts, which methods exist) comes from hil_core_config.h, made
 // from harness/model/cores/<release>.toml: a method the release lacks is
 // declared `unavailable` with a message naming the releases that have it.
+// The methods read HIL_API_BEARSSL_ATTR_*, the table of the BearSSL class, which
+// on core 2.4.2 is not the default class (a sketch there compiles with the axTLS
+// release's hil_core_config.h; this class's own code with its own).
 #pragma once
 
 #include <bearssl.h>
@@ -44,40 +47,40 @@ public:
     void stop() override;
 
     // Trust: exactly one of these is in force at connect().
-    void setInsecure() HIL_API_ATTR_setInsecure;
+    void setInsecure() HIL_API_BEARSSL_ATTR_setInsecure;
     void setKnownKey(const PublicKey* pk, unsigned usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN)
-        HIL_API_ATTR_setKnownKey;
-    bool setFingerprint(const uint8_t fingerprint[20]) HIL_API_ATTR_setFingerprint;
-    bool setFingerprint(const char* fpStr) HIL_API_ATTR_setFingerprint;
-    void allowSelfSignedCerts() HIL_API_ATTR_allowSelfSignedCerts;
-    void setTrustAnchors(const X509List* ta) HIL_API_ATTR_setTrustAnchors;
-    void setX509Time(time_t now) HIL_API_ATTR_setX509Time;
-    void setClientRSACert(const X509List* cert, const PrivateKey* sk) HIL_API_ATTR_setClientRSACert;
+        HIL_API_BEARSSL_ATTR_setKnownKey;
+    bool setFingerprint(const uint8_t fingerprint[20]) HIL_API_BEARSSL_ATTR_setFingerprint;
+    bool setFingerprint(const char* fpStr) HIL_API_BEARSSL_ATTR_setFingerprint;
+    void allowSelfSignedCerts() HIL_API_BEARSSL_ATTR_allowSelfSignedCerts;
+    void setTrustAnchors(const X509List* ta) HIL_API_BEARSSL_ATTR_setTrustAnchors;
+    void setX509Time(time_t now) HIL_API_BEARSSL_ATTR_setX509Time;
+    void setClientRSACert(const X509List* cert, const PrivateKey* sk) HIL_API_BEARSSL_ATTR_setClientRSACert;
 
-    void setBufferSizes(int recv, int xmit) HIL_API_ATTR_setBufferSizes;
-    int getMFLNStatus() HIL_API_ATTR_getMFLNStatus;
-    int getLastSSLError(char* dest = nullptr, size_t len = 0) HIL_API_ATTR_getLastSSLError;
+    void setBufferSizes(int recv, int xmit) HIL_API_BEARSSL_ATTR_setBufferSizes;
+    int getMFLNStatus() HIL_API_BEARSSL_ATTR_getMFLNStatus;
+    int getLastSSLError(char* dest = nullptr, size_t len = 0) HIL_API_BEARSSL_ATTR_getLastSSLError;
 
-    bool setCiphers(const uint16_t* cipherAry, int cipherCount) HIL_API_ATTR_setCiphers;
-    bool setCiphers(const std::vector<uint16_t>& list) HIL_API_ATTR_setCiphers;
-    bool setCiphersLessSecure() HIL_API_ATTR_setCiphersLessSecure;
-    bool setSSLVersion(uint32_t min = BR_TLS10, uint32_t max = BR_TLS12) HIL_API_ATTR_setSSLVersion;
+    bool setCiphers(const uint16_t* cipherAry, int cipherCount) HIL_API_BEARSSL_ATTR_setCiphers;
+    bool setCiphers(const std::vector<uint16_t>& list) HIL_API_BEARSSL_ATTR_setCiphers;
+    bool setCiphersLessSecure() HIL_API_BEARSSL_ATTR_setCiphersLessSecure;
+    bool setSSLVersion(uint32_t min = BR_TLS10, uint32_t max = BR_TLS12) HIL_API_BEARSSL_ATTR_setSSLVersion;
 
     // The X.509 engines of a connection (public: BearSSL's C callbacks reach them).
     struct X509Ctx;
 
     static bool probeMaxFragmentLength(IPAddress ip, uint16_t port, uint16_t len)
-        HIL_API_ATTR_probeMaxFragmentLength;
+        HIL_API_BEARSSL_ATTR_probeMaxFragmentLength;
     static bool probeMaxFragmentLength(const char* hostname, uint16_t port, uint16_t len)
-        HIL_API_ATTR_probeMaxFragmentLength;
+        HIL_API_BEARSSL_ATTR_probeMaxFragmentLength;
     static bool probeMaxFragmentLength(const String& host, uint16_t port, uint16_t len)
-        HIL_API_ATTR_probeMaxFragmentLength;
+        HIL_API_BEARSSL_ATTR_probeMaxFragmentLength;
 
     // The axTLS API the 2.5.x classes keep (deprecated there, gone in 3.0).
-    bool setCACert(const uint8_t* der, size_t size) HIL_API_ATTR_setCACert;
-    bool setCACert_P(PGM_VOID_P der, size_t size) HIL_API_ATTR_setCACert;
-    bool verify(const char* fingerprint, const char* domain_name) HIL_API_ATTR_verify;
-    bool verifyCertChain(const char* domain_name) HIL_API_ATTR_verifyCertChain;
+    bool setCACert(const uint8_t* der, size_t size) HIL_API_BEARSSL_ATTR_setCACert;
+    bool setCACert_P(PGM_VOID_P der, size_t size) HIL_API_BEARSSL_ATTR_setCACert;
+    bool verify(const char* fingerprint, const char* domain_name) HIL_API_BEARSSL_ATTR_verify;
+    bool verifyCertChain(const char* domain_name) HIL_API_BEARSSL_ATTR_verifyCertChain;
 
 private:
     bool connect_ssl(const char* host);

@@ -32,11 +32,19 @@ if not personality or not os.path.isdir(personality_dir):
         f"which has no folder in {core_dir}"
     )
 
+# The release's other classes (core 2.4.2: BearSSL::WiFiClientSecure beside the axTLS
+# default): each is built with its own configuration, <config>/<personality>/.
+extras = board.get("build.extra_personalities", "").split()
+for extra in extras:
+    if not os.path.isdir(os.path.join(core_dir, extra)):
+        raise SystemExit(f"hil-twin: board {board.id} names extra personality {extra!r}")
+
 include_dirs = [common_dir, personality_dir]
 config_dir = env.GetProjectOption("custom_hil_core_config", "")
 if config_dir:
-    if not os.path.isfile(os.path.join(config_dir, "hil_core_config.h")):
-        raise SystemExit(f"hil-twin: no hil_core_config.h in {config_dir}")
+    for sub in ["", *extras]:
+        if not os.path.isfile(os.path.join(config_dir, sub, "hil_core_config.h")):
+            raise SystemExit(f"hil-twin: no hil_core_config.h in {os.path.join(config_dir, sub)}")
     include_dirs.insert(0, config_dir)
 
 core_defines = []
@@ -53,7 +61,9 @@ if library_include:
 library_dir = board.get("build.libpath", "")
 
 libs = [lib for lib in board.get("build.libs", "bearssl").split() if lib]
-env.Append(CPPPATH=include_dirs, LIBS=libs)
+# The sketch sees the default class's headers first (its <WiFiClientSecure.h>), then
+# the extra classes' own headers (<WiFiClientSecureBearSSL.h>).
+env.Append(CPPPATH=include_dirs + [os.path.join(core_dir, x) for x in extras], LIBS=libs)
 if library_dir:
     env.Prepend(LIBPATH=[library_dir])
 
@@ -64,5 +74,18 @@ core_libs = [
     core_env.BuildLibrary(os.path.join("$BUILD_DIR", "Framework_" + personality), personality_dir),
 ]
 
-# The personality uses the common code; both must come before the TLS libraries.
-env.Prepend(LIBS=[core_libs[1], core_libs[0]])
+extra_libs = []
+for extra in extras:
+    extra_env = env.Clone()
+    extra_dirs = [common_dir, os.path.join(core_dir, extra)]
+    if config_dir:
+        extra_dirs.insert(0, os.path.join(config_dir, extra))
+    extra_env.Replace(CPPPATH=extra_dirs, CPPDEFINES=core_defines)
+    extra_libs.append(
+        extra_env.BuildLibrary(
+            os.path.join("$BUILD_DIR", "Framework_" + extra), os.path.join(core_dir, extra)
+        )
+    )
+
+# The personalities use the common code; all must come before the TLS libraries.
+env.Prepend(LIBS=[core_libs[1], *extra_libs, core_libs[0]])
