@@ -313,6 +313,16 @@ class RunSession:
     def _take(self, key: StationKey, certs: CertBundle, certs_dir: Path) -> Station:
         with self._lock:
             station = self._stations.pop(key.port, None)
+            # An idle station on another port whose server or capture died is retired
+            # now, not when the LRU bound reaches it: the run may have been given another
+            # port (under xdist a worker can hold the remembered one), and a dead station
+            # would otherwise linger, counted as kept, until the session ends.
+            dead = [s for s in self._stations.values() if s.run_dir is None and not s.healthy()]
+            for old in dead:
+                del self._stations[old.key.port]
+        for old in dead:
+            log.info("%r retired: its server or capture died", old)
+            self._retire(old)
         if station is not None and (station.key != key or not station.healthy()):
             why = "its server or capture died" if station.key == key else "another profile"
             log.info("%r retired: %s", station, why)

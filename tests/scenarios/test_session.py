@@ -147,6 +147,19 @@ def test_a_station_whose_server_died_is_replaced(tmp_path, session):
     assert pids[0] != pids[1]
 
 
+def test_a_dead_station_on_another_port_is_retired_by_the_next_run(tmp_path, session):
+    # The next run has another port (another scenario here; under xdist the remembered
+    # port may be held by another worker): the dead station must not linger as kept.
+    config = BenchConfig(runs_dir=tmp_path)
+    _run("founding-report", config, session)
+    (station,) = session._stations.values()
+    os.kill(station.server.pid, signal.SIGKILL)
+    _wait_dead({station.server.pid}, 5)
+    _run("founding-report-fixed", config, session)
+    assert (session.started, session.retired) == (2, 1)
+    assert [s.key.profile.name for s in session._stations.values()] == ["do-2016-ssl-params-fixed"]
+
+
 def test_a_run_that_left_a_connection_open_retires_its_station(tmp_path, session, monkeypatch):
     from harness.run import runner
 
