@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from harness.analysis.logformats import stable_text
+from harness.analysis.logformats import Reading, event_of, stable_text
 from harness.model import Confidence, Diagnosis, Direction, Event
 
 # Kinds that describe the set-up an attempt runs in, kept across attempts.
@@ -32,39 +32,34 @@ MAX_EVENTS = 4000
 _CONTEXT_MAX = 400
 
 
-def _starts_handshake(e: Event) -> bool:
-    return (
-        e.kind == "log_state"
-        and e.direction is Direction.C2S
-        and e.fields.get("handshake_type") == 1
-    )
+_C2S = Direction.C2S
 
 
 @dataclass
 class _Open:
-    """The attempt being read: its events (bounded) and what it has seen."""
+    """The attempt being read: its lines' readings (bounded) and what it has seen."""
 
     first_line: int
-    head: list[Event] = field(default_factory=list)
-    tail: list[Event] = field(default_factory=list)
+    head: list[Reading] = field(default_factory=list)
+    tail: list[Reading] = field(default_factory=list)
     dropped: int = 0
     connect_started: bool = False
     hello_sent: bool = False
     ended: bool = False
     last_line: int = 0
 
-    def add(self, e: Event, line: int) -> None:
+    def add(self, r: Reading, line: int) -> None:
         self.last_line = line
         if len(self.head) < MAX_EVENTS // 2:
-            self.head.append(e)
+            self.head.append(r)
             return
-        self.tail.append(e)
+        self.tail.append(r)
         if len(self.tail) > MAX_EVENTS // 2:
             del self.tail[: MAX_EVENTS // 4]  # amortised: drop a quarter at a time
             self.dropped += MAX_EVENTS // 4
 
     @property
-    def events(self) -> list[Event]:
+    def readings(self) -> list[Reading]:
         return self.head + self.tail
 
 
@@ -80,36 +75,66 @@ class AttemptLog(NamedTuple):
     dropped: int = 0  # events left out of the middle of a very long attempt
 
 
+class _AttemptReadings(NamedTuple):
+    """An AttemptLog whose context and events are still the lines' readings: most
+    attempts of a big log are diagnosed already and never need their events made."""
+
+    index: int
+    first_line: int
+    last_line: int
+    context: tuple[Reading, ...]
+    readings: tuple[Reading, ...]
+    dropped: int
+
+    def log(self) -> AttemptLog:
+        return AttemptLog(
+            self.index,
+            self.first_line,
+            self.last_line,
+            tuple(map(event_of, self.context)),
+            tuple(map(event_of, self.readings)),
+            self.dropped,
+        )
+
+
 def split_attempts(events: Iterable[Event]) -> Iterator[AttemptLog]:
     """The attempts of a serial log, in order. A log with no attempt in it (only a boot,
     say) is one attempt, so it is still diagnosed."""
-    context: list[Event] = []
-    dump: list[Event] = []  # the latest certificate dump (setCACert prints it again)
-    pending: list[Event] = []  # after an attempt ended, before the next one starts
+    for attempt in _split_readings((e, None, None) for e in events):
+        yield attempt.log()
+
+
+def _split_readings(readings: Iterable[Reading]) -> Iterator[_AttemptReadings]:
+    """split_attempts over the lines' readings: what cuts the attempts (kind, direction,
+    fields) is the same in a line's event and in the reading it shares."""
+    context: list[Reading] = []
+    dump: list[Reading] = []  # the latest certificate dump (setCACert prints it again)
+    pending: list[Reading] = []  # after an attempt ended, before the next one starts
     current: _Open | None = None
     index = 0
     line = 0
 
-    def close(attempt: _Open) -> AttemptLog:
+    def close(attempt: _Open) -> _AttemptReadings:
         nonlocal index
         index += 1
-        events = attempt.events
-        return AttemptLog(
+        return _AttemptReadings(
             index,
             attempt.first_line,
             attempt.last_line,
             tuple(context + dump),
-            tuple(events),
+            tuple(attempt.readings),
             attempt.dropped,
         )
 
-    def keep(bucket: list[Event], e: Event) -> None:
-        bucket.append(e)
+    def keep(bucket: list[Reading], r: Reading) -> None:
+        bucket.append(r)
         if len(bucket) > 2 * _CONTEXT_MAX:
             del bucket[:_CONTEXT_MAX]
 
-    for e in events:
+    half = MAX_EVENTS // 2
+    for r in readings:
         line += 1
+        e = r[0]
         kind = e.kind
         if kind == "log_other":
             if current is not None:
@@ -119,14 +144,15 @@ def split_attempts(events: Iterable[Event]) -> Iterator[AttemptLog]:
             current is not None
             or dump
             or pending
-            or any(c.kind not in _REBOOT_KINDS for c in context)
+            or any(c[0].kind not in _REBOOT_KINDS for c in context)
         ):
             # A boot prints several banner lines: only the first after other lines resets.
             if current is not None:
                 yield close(current)
                 current = None
             context, dump, pending = [], [], []
-        hello = kind == "log_state" and _starts_handshake(e)
+        # A ClientHello sent: the start of a handshake.
+        hello = kind == "log_state" and e.direction is _C2S and e.fields.get("handshake_type") == 1
         starts = hello or kind == "connect_start"
         if starts and current is not None:
             # "Connecting to" then its ClientHello is one attempt; anything else after
@@ -144,16 +170,22 @@ def split_attempts(events: Iterable[Event]) -> Iterator[AttemptLog]:
             if kind == "log_cert":
                 if e.fields.get("header") and e.fields.get("section") == "subject":
                     dump = []  # a new dump begins ("=== CERTIFICATE ISSUED TO ===")
-                keep(dump, e)
+                keep(dump, r)
             elif kind in _CONTEXT_KINDS:
-                keep(context, e)
+                keep(context, r)
             else:
-                keep(pending, e)
+                keep(pending, r)
             continue
-        current.add(e, line)
-        current.connect_started |= kind == "connect_start"
+        if len(current.head) < half:  # current.add(r, line), inlined: most lines
+            current.head.append(r)
+            current.last_line = line
+        else:
+            current.add(r, line)
+        if kind == "connect_start":
+            current.connect_started = True
+        elif kind == "connect_result":
+            current.ended = True
         current.hello_sent |= hello
-        current.ended |= kind == "connect_result"
     if current is not None:
         for p in pending:
             current.add(p, line)
@@ -205,14 +237,27 @@ class LogDiagnosis:
 _DIGITS = re.compile(r"\d+")
 
 
-def _stable(e: Event) -> str:
+_SIGNED = "_attempt_signature"  # a reading's part of the signature, kept in its event
+
+
+def _signed(r: Reading) -> tuple:
+    """A line's part of its attempt's signature: (kind, direction, text without the
+    milliseconds). A heap line's figures are taken out too; its line's text is read, as
+    the milliseconds' padding may differ from the shared event's. Any other line's part
+    is its shared event's, kept in that event (outside its fields, as stable_text)."""
+    e, _, text = r
+    d = e.__dict__
+    part = d.get(_SIGNED)
+    if part is not None:
+        return part
     if e.kind == "log_heap":
-        return _DIGITS.sub("#", e.text)
-    return stable_text(e)
+        return (e.kind, e.direction, _DIGITS.sub("#", e.text if text is None else text))
+    part = d[_SIGNED] = (e.kind, e.direction, stable_text(e))
+    return part
 
 
-def _signature(attempt: AttemptLog) -> tuple:
-    return tuple((e.kind, e.direction, _stable(e)) for e in (*attempt.context, *attempt.events))
+def _signature(attempt: _AttemptReadings) -> tuple:
+    return tuple(map(_signed, (*attempt.context, *attempt.readings)))
 
 
 _CACHE_MAX = 256
@@ -231,6 +276,17 @@ def diagnose_attempts(
 
     The log's own diagnosis is the commonest named cause of its failed attempts (the
     latest on a tie); with none named, the last attempt's."""
+    return diagnose_readings(((e, None, None) for e in events), diagnose_one, keep=keep)
+
+
+def diagnose_readings(
+    readings: Iterable[Reading],
+    diagnose_one: Callable[[list[Event]], Diagnosis],
+    *,
+    keep: int = 10_000,
+) -> LogDiagnosis:
+    """diagnose_attempts over the lines' readings (logformats.iter_serial_readings): an
+    attempt's events are made only when its diagnosis is not known yet."""
     cache: dict[tuple, Diagnosis] = {}
     results: list[AttemptResult] = []
     causes: Counter[str] = Counter()
@@ -238,12 +294,12 @@ def diagnose_attempts(
     last: Diagnosis | None = None
     lines = 0
     count = 0
-    for attempt in split_attempts(events):
+    for attempt in _split_readings(readings):
         count += 1
         key = _signature(attempt)
         d = cache.get(key)
         if d is None:
-            d = diagnose_one([*attempt.context, *attempt.events])
+            d = diagnose_one([*map(event_of, attempt.context), *map(event_of, attempt.readings)])
             if len(cache) < _CACHE_MAX:
                 cache[key] = d
         if len(results) >= keep:

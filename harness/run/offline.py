@@ -9,14 +9,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.analysis.attempts import LogDiagnosis, diagnose_attempts
+from harness.analysis.attempts import LogDiagnosis, diagnose_readings
 from harness.analysis.correlate import build_timeline
 from harness.analysis.diagnose import Context, diagnose
 from harness.analysis.logformats import (
     AUTO,
+    Reading,
     detect_stack,
     detect_stack_in_text,
+    event_of,
     iter_serial_events,
+    iter_serial_readings,
     parse_serial,
 )
 from harness.analysis.logformats.coreversion import CoreReader, CoreReading
@@ -107,15 +110,15 @@ def diagnose_serial_log(path: Path, stack: str = AUTO) -> OfflineResult:
 
     reader = CoreReader()
 
-    def read(events: Iterator[Event]) -> Iterator[Event]:
-        for e in events:
-            reader.feed(e)
-            yield e
+    def read(readings: Iterator[Reading]) -> Iterator[Reading]:
+        for r in readings:
+            reader.feed(event_of(r))
+            yield r
             if reader.done:
                 break
-        yield from events
+        yield from readings
 
-    result = diagnose_attempts(read(iter_serial_events(log.lines(), found)), one)
+    result = diagnose_readings(read(iter_serial_readings(log.lines(), found)), one)
     return OfflineResult(found, None, result.main, result, reader.reading())
 
 

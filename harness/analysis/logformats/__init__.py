@@ -179,15 +179,6 @@ _MEMO_MAX = 4096
 _STABLE = "_stable_text"
 
 
-def _restamped(event: Event, t: float, text: str, _new=object.__new__) -> Event:
-    """`event` at time `t` with its line `text`: dataclasses.replace() of a frozen Event at a
-    third of the cost (it skips __init__; the fields are the same objects, never changed
-    after creation)."""
-    copy = _new(Event)
-    copy.__dict__.update(event.__dict__, t=t, text=text)
-    return copy
-
-
 def memo_text(text: str) -> str:
     """The line without the milliseconds a log puts at its start (arduino-esp32 2.x
     `[  4706][V]...`, ESP-IDF `E (4263) tag: ...`): no parser reads them, so lines that
@@ -204,9 +195,38 @@ def memo_text(text: str) -> str:
     return text
 
 
+# A line's reading: (event, t, text). A line read before in the same parser state gives
+# the event of its first reading, shared, with its own time and text; a new line gives its
+# own event and (None, None). event_of() makes the line's event: a big log's attempts that
+# are diagnosed already (most of them) never need one.
+Reading = tuple[Event, float | None, str | None]
+
+
+def event_of(reading: Reading) -> Event:
+    """The event of one line's reading (see iter_serial_readings)."""
+    event, t, text = reading
+    if t is None:
+        return event
+    # dataclasses.replace() of a frozen Event at a third of the cost: it skips __init__;
+    # the fields are the same objects, never changed after creation.
+    copy = _new_object(Event)
+    d = event.__dict__.copy()
+    d["t"], d["text"] = t, text
+    _set_dict(copy, "__dict__", d)
+    return copy
+
+
+_new_object, _set_dict = object.__new__, object.__setattr__
+
+
 def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Event]:
     """`parse_serial` one event at a time, for logs too big to hold; `stack` must be
-    known (a STACK_PARSERS name or None): detection needs every line first.
+    known (a STACK_PARSERS name or None): detection needs every line first."""
+    return map(event_of, iter_serial_readings(lines, stack))
+
+
+def iter_serial_readings(lines: Iterable[Line], stack: str | None) -> Iterator[Reading]:
+    """Each line's Reading, in order (iter_serial_events without an event per line).
 
     The board, common and stack parsers are stateless but for axTLS, which says its state
     (memo_state/memo_restore), so a line's event depends only on (state, text): it is
@@ -217,7 +237,6 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
     restore = getattr(stack_parser, "memo_restore", None)
     board_parse = board.BoardParser().parse
     common_parse = common.parse
-    new, setattr_ = object.__new__, object.__setattr__
     memo: dict[object, tuple[Event, object]] = {}
     for t, text in lines:
         key: object = None
@@ -226,12 +245,7 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
                 key = memo_text(text)
                 hit = memo.get(key)
                 if hit is not None:
-                    # _restamped, inlined: this is most lines of a big log.
-                    copy = new(Event)
-                    d = hit[0].__dict__.copy()
-                    d["t"], d["text"] = t, text
-                    setattr_(copy, "__dict__", d)
-                    yield copy
+                    yield hit[0], t, text
                     continue
             else:
                 state = state_of()
@@ -241,7 +255,7 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
                     seen, after = hit
                     if restore is not None and after != state:
                         restore(after)
-                    yield _restamped(seen, t, text)
+                    yield seen, t, text
                     continue
         event = stack_parse(t, text) if stack_parse is not None else None
         if event is None:
@@ -262,7 +276,7 @@ def iter_serial_events(lines: Iterable[Line], stack: str | None) -> Iterator[Eve
             memo[key] = (event, state_of() if state_of is not None else None)
             # Its stamp-free text rides along (copied with the event): stable_text().
             event.__dict__[_STABLE] = key if state_of is None else key[1]  # type: ignore[index]
-        yield event
+        yield event, None, None
 
 
 def stable_text(e: Event) -> str:
