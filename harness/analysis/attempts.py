@@ -257,7 +257,10 @@ def _signed(r: Reading) -> tuple:
 
 
 def _signature(attempt: _AttemptReadings) -> tuple:
-    return tuple(map(_signed, (*attempt.context, *attempt.readings)))
+    # A part kept in its event is taken without a call (a part is a non-empty tuple).
+    return tuple(
+        [r[0].__dict__.get(_SIGNED) or _signed(r) for r in (*attempt.context, *attempt.readings)]
+    )
 
 
 _CACHE_MAX = 256
