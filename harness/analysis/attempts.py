@@ -33,6 +33,14 @@ _CONTEXT_MAX = 400
 
 
 _C2S = Direction.C2S
+# Kinds that count, cut, start or end an attempt; a line of any other kind (or a
+# log_state that sends no ClientHello) in an open attempt that has not ended is only added.
+_CUTTING_KINDS = _REBOOT_KINDS | {"log_other", "connect_start", "connect_result"}
+
+
+def _hello(e: Event) -> bool:
+    """A ClientHello sent (a log_state event's): the start of a handshake."""
+    return e.direction is _C2S and e.fields.get("handshake_type") == 1
 
 
 @dataclass
@@ -132,10 +140,21 @@ def _split_readings(readings: Iterable[Reading]) -> Iterator[_AttemptReadings]:
             del bucket[:_CONTEXT_MAX]
 
     half = MAX_EVENTS // 2
-    for r in readings:
-        line += 1
+    for line, r in enumerate(readings, 1):
         e = r[0]
         kind = e.kind
+        if (
+            current is not None
+            and not current.ended
+            and kind not in _CUTTING_KINDS
+            and len(current.head) < half
+            and not (kind == "log_state" and _hello(e))
+        ):
+            # Most lines: one more of the open attempt's, all that the rest below does
+            # with it.
+            current.head.append(r)
+            current.last_line = line
+            continue
         if kind == "log_other":
             if current is not None:
                 current.last_line = line
@@ -151,8 +170,7 @@ def _split_readings(readings: Iterable[Reading]) -> Iterator[_AttemptReadings]:
                 yield close(current)
                 current = None
             context, dump, pending = [], [], []
-        # A ClientHello sent: the start of a handshake.
-        hello = kind == "log_state" and e.direction is _C2S and e.fields.get("handshake_type") == 1
+        hello = kind == "log_state" and _hello(e)
         starts = hello or kind == "connect_start"
         if starts and current is not None:
             # "Connecting to" then its ClientHello is one attempt; anything else after

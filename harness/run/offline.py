@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from harness.analysis.attempts import LogDiagnosis, diagnose_readings
@@ -115,10 +116,12 @@ def diagnose_serial_log(path: Path, stack: str = AUTO) -> OfflineResult:
             reader.feed(event_of(r))
             yield r
             if reader.done:
-                break
-        yield from readings
+                return
 
-    result = diagnose_readings(read(iter_serial_readings(log.lines(), found)), one)
+    readings = iter_serial_readings(log.lines(), found)
+    # The rest of the lines, once the reader is done, go on through chain (in C), not
+    # through this generator: most lines of a big log.
+    result = diagnose_readings(chain(read(readings), readings), one)
     return OfflineResult(found, None, result.main, result, reader.reading())
 
 
