@@ -168,11 +168,31 @@ def test_mbedtls_default_profile_refusal_names_the_weak_point(ctx, alert_sent, n
         stack="mbedtls",
         **ctx,
     )
-    assert (d.cause, d.confidence) == ("untrusted_cert", Confidence.WIRE)
+    # The log's -9984 (verification failed) agrees with the wire's refusal.
+    assert (d.cause, d.confidence) == ("untrusted_cert", Confidence.WIRE_AND_LOG)
     assert any(names in ev.claim for ev in d.evidence)
     assert [f.where for f in d.fixes] == ["certificate"]
     assert fix_words in d.fixes[0].text
     assert "setCACert" not in " ".join(f.text + f.detail for f in d.fixes)
+
+
+def test_a_likely_log_line_beside_the_wires_proof_of_its_cause_counts_as_the_log():
+    # arduino-esp32's -9984 alone is only the likely reading (a name mismatch prints it too).
+    alone = run(parsed("mbedtls", MBEDTLS_9984), stack="mbedtls")
+    assert (alone.cause, alone.confidence) == ("untrusted_cert", Confidence.LIKELY)
+    # With mbedTLS's unknown_ca on the wire (its untrusted-chain alert) it is the log
+    # agreeing: both sources (esp32-2.0.17/self-signed--dnsname, recorded).
+    both = run(hello(), alert(1.02, C2S, 48), parsed("mbedtls", MBEDTLS_9984), stack="mbedtls")
+    assert (both.cause, both.confidence) == ("untrusted_cert", Confidence.WIRE_AND_LOG)
+    assert any("-- the commonest reading" in ev.claim for ev in both.evidence)
+    # The wire alone stays wire only.
+    wire = run(hello(), alert(1.02, C2S, 48), stack="mbedtls")
+    assert (wire.cause, wire.confidence) == ("untrusted_cert", Confidence.WIRE)
+    # A line whose reading is another cause does not count for this one: mbedTLS's
+    # bad_certificate for a name that fits no SAN is hostname_mismatch, wire only.
+    name = run(hello(), alert(1.02, C2S, 42), parsed("mbedtls", MBEDTLS_9984), stack="mbedtls",
+               connect_host="192.168.1.10", cert_names=("myhost",))  # fmt: skip
+    assert (name.cause, name.confidence) == ("hostname_mismatch", Confidence.WIRE)
 
 
 def test_a_strong_chain_or_another_stack_keeps_the_ca_reading():

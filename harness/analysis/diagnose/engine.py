@@ -93,6 +93,10 @@ class Proof:
     wire: bool = False
     log: bool = False
     likely: bool = False
+    # A catalogued log line whose commonest reading is this cause: alone only the likely
+    # reading, but beside wire evidence of the same cause it is the log agreeing (the
+    # wire settles what the line leaves open), so the finding counts the log too.
+    log_agrees: bool = False
 
     def add(self, claim: str, *events: Event) -> None:
         self.evidence.append(Evidence(claim, tuple(events)))
@@ -107,7 +111,7 @@ class Proof:
                     self.add(f"The board's log says: {said}", e)
                 self.log = True
             elif not (self.log or self.likely):
-                self.likely = True
+                self.likely = self.log_agrees = True
                 self.add(
                     f"The board's log says: {said} -- the commonest reading of this message; "
                     "other causes print it too",
@@ -123,7 +127,7 @@ class Proof:
             tuple(self.evidence),
             tuple(fixes),
             self.wire,
-            self.log,
+            self.log or (self.wire and self.log_agrees),
             likely=self.likely and not (self.wire or self.log),
         )
 
