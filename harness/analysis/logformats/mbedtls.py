@@ -93,9 +93,9 @@ _TLS_FILES = (
     "SSLClient",
     "esp_crt_bundle",
 )
-_ARDUINO = re.compile(
-    r"(?:\[\s*(\d+)\])?\[([VDIWE])\]\[([^\]:]+):(\d+)\]\s*([\w:~]*)\(\):\s?(.*?)\s*$"
-)
+# The message is the rest of the line (rstripped by _arduino): a lazy `(.*?)\s*$` tried
+# the end at every character, half the parse of a line no memo has seen.
+_ARDUINO = re.compile(r"(?:\[\s*(\d+)\])?\[([VDIWE])\]\[([^\]:]+):(\d+)\]\s*([\w:~]*)\(\):\s?(.*)$")
 _HANDLE = re.compile(r"(?:\[(\w+)\(\):(\d+)\]:\s*)?\((-?\d+)\)\s*(.*)$")
 _START_FAILED = re.compile(r"start_ssl_client:\s*(-?\d+)")
 _CIPHER = re.compile(r"Protocol is (\S+)\s+Ciphersuite is (\S+)")
@@ -194,6 +194,7 @@ class MbedtlsParser:
         _ms, level, file, _line, func, message = m.groups()
         if not file.startswith(_TLS_FILES):
             return None
+        message = message.rstrip()  # what `\s*$` left out of the message
         if func.endswith("handle_error") and (h := _HANDLE.match(message)):
             where, _where_line, code, what = h.groups()
             fields = error_fields(int(code))
