@@ -237,26 +237,9 @@ def iter_serial_readings(lines: Iterable[Line], stack: str | None) -> Iterator[R
     restore = getattr(stack_parser, "memo_restore", None)
     board_parse = board.BoardParser().parse
     common_parse = common.parse
-    memo: dict[object, tuple[Event, object]] = {}
-    for t, text in lines:
-        key: object = None
-        if len(text) <= _MEMO_TEXT_MAX:
-            if state_of is None:
-                key = memo_text(text)
-                hit = memo.get(key)
-                if hit is not None:
-                    yield hit[0], t, text
-                    continue
-            else:
-                state = state_of()
-                key = (state, memo_text(text))
-                hit = memo.get(key)
-                if hit is not None:
-                    seen, after = hit
-                    if restore is not None and after != state:
-                        restore(after)
-                    yield seen, t, text
-                    continue
+
+    def read(t: float, text: str) -> Event:
+        """A line no memo has: through the parsers."""
         event = stack_parse(t, text) if stack_parse is not None else None
         if event is None:
             event = board_parse(t, text)
@@ -270,12 +253,48 @@ def iter_serial_readings(lines: Iterable[Line], stack: str | None) -> Iterator[R
             event = common_parse(t, text)
         if event is None:
             event = serial_event(t, "log_other", text)
-        if key is not None:
+        return event
+
+    if state_of is None:
+        # A stateless stack's line reads by its text alone: the memo holds the event. A
+        # loop of its own, as most lines of a big log take it.
+        memo: dict[str, Event] = {}
+        for t, text in lines:
+            if len(text) > _MEMO_TEXT_MAX:
+                yield read(t, text), None, None
+                continue
+            key = memo_text(text)
+            seen = memo.get(key)
+            if seen is not None:
+                yield seen, t, text
+                continue
+            event = read(t, text)
             if len(memo) >= _MEMO_MAX:
                 memo.clear()
-            memo[key] = (event, state_of() if state_of is not None else None)
+            memo[key] = event
             # Its stamp-free text rides along (copied with the event): stable_text().
-            event.__dict__[_STABLE] = key if state_of is None else key[1]  # type: ignore[index]
+            event.__dict__[_STABLE] = key
+            yield event, None, None
+        return
+    after_of: dict[tuple[object, str], tuple[Event, object]] = {}
+    for t, text in lines:
+        if len(text) > _MEMO_TEXT_MAX:
+            yield read(t, text), None, None
+            continue
+        state = state_of()
+        stable = memo_text(text)
+        hit = after_of.get((state, stable))
+        if hit is not None:
+            seen, after = hit
+            if restore is not None and after != state:
+                restore(after)
+            yield seen, t, text
+            continue
+        event = read(t, text)
+        if len(after_of) >= _MEMO_MAX:
+            after_of.clear()
+        after_of[state, stable] = (event, state_of())
+        event.__dict__[_STABLE] = stable
         yield event, None, None
 
 
