@@ -94,18 +94,19 @@ def test_esp32_setcacert_connects_with_the_releases_log_lines(hil_run):
     assert hello.fields["suites"] == [*core.default_suites, 0x00FF]  # + mbedTLS's SCSV
     assert hello.fields["extensions"] == list(core.extensions)
     steps = [m.groups() for ln in _serial(record) if (m := ESP32_V.match(ln))]
-    # The lines and source line numbers of the recorded 2.0.17 log, in order.
+    # The lines and source line numbers of the recorded 2.0.17 log, in order (the field
+    # logs' numbers: tests/data/golden/esp32-2.0.17/*/PROVENANCE.md).
     assert steps == [
-        ("58", "Free internal heap before TLS 0"),
-        ("64", "Starting socket"),
-        ("142", "Seeding the random number generator"),
-        ("151", "Setting up the SSL/TLS structure..."),
-        ("174", "Loading CA cert"),
-        ("255", "Setting hostname for TLS session..."),
-        ("270", "Performing the SSL/TLS handshake..."),
-        ("291", "Verifying peer X.509 certificate..."),
-        ("299", "Certificate verified."),
-        ("314", "Free internal heap after TLS 0"),
+        ("62", "Free internal heap before TLS 0"),
+        ("68", "Starting socket"),
+        ("146", "Seeding the random number generator"),
+        ("155", "Setting up the SSL/TLS structure..."),
+        ("178", "Loading CA cert"),
+        ("254", "Setting hostname for TLS session..."),
+        ("269", "Performing the SSL/TLS handshake..."),
+        ("290", "Verifying peer X.509 certificate..."),
+        ("298", "Certificate verified."),
+        ("313", "Free internal heap after TLS 0"),
     ]
 
 
@@ -115,7 +116,7 @@ def test_esp32_ip_only_san_fails_with_9984_and_bad_certificate(hil_run):
     serial = _serial(record)
     assert any(
         ln.endswith(
-            "[E][ssl_client.cpp:33] _handle_error(): [start_ssl_client():274]: (-9984) X509 - "
+            "[E][ssl_client.cpp:37] _handle_error(): [start_ssl_client():273]: (-9984) X509 - "
             "Certificate verification failed, e.g. CRL, CA or signature check failed"
         )
         for ln in serial
