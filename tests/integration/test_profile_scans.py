@@ -133,9 +133,10 @@ def test_sslyze_sees_what_the_profile_declares(
         # resumption deterministically); one resumed session shows the cache works.
         resumed, attempted = facts.session_id_resumed
         if pair[1] == "tlslite":
-            # tlslite-ng resumes only a session closed with close_notify, which sslyze
-            # does not send (README; measured 0 of 5), as no ESP8266 board does.
-            assert attempted and resumed == 0, facts.session_id_resumed
+            # tlslite-ng resumes only a session closed with close_notify (README;
+            # test_tlslite_server shows both cases). sslyze's closes race with it: 0 of 5
+            # resumed on this machine, 1 of 5 in a CI run. Never all, as OpenSSL does.
+            assert attempted and resumed < attempted, facts.session_id_resumed
         else:
             assert attempted and resumed > 0, facts.session_id_resumed
         tickets, _ = facts.ticket_resumed

@@ -129,7 +129,15 @@ def test_a_reused_server_resumes_no_session_of_the_run_before(tmp_path):
             d.mkdir()
         server.switch_logs(run1 / "server.log", run1 / "keylog.txt")
         held, _ = connect(server.port, None)
-        assert connect(server.port, held)[1]  # the test can see a resumption
+        # The test can see a resumption. A client that closes without close_notify races
+        # the server's teardown of that session (1 miss seen in a CI run): a few tries.
+        for _ in range(5):
+            session, resumed = connect(server.port, held)
+            if resumed:
+                break
+            held = session
+        else:
+            pytest.fail("no session of run 1 was resumed within run 1 in 5 tries")
         server.switch_logs(run2 / "server.log", run2 / "keylog.txt")
         assert not connect(server.port, held)[1]
     assert [e["event"] for e in _server_events(run2)].count("handshake_ok") == 1

@@ -86,9 +86,10 @@ class CaptureResult:
     stop_seconds: float  # stop() call -> dumpcap reaped
     verified: bool  # the stop marker reached the file: no packet before stop() is missing
     received: int | None  # dumpcap's own counts, from its exit summary
-    dropped: int | None
+    dropped: int | None  # lost: the kernel's, dumpcap's and the interface's drops
     returncode: int | None
     files: tuple[Path, ...] = ()  # with a Ring: the files kept, oldest first
+    flushed: int = 0  # reached dumpcap after the stop marker (filler), not written
 
 
 class Capture:
@@ -350,7 +351,10 @@ class Capture:
         finally:
             rc = self._teardown()
         stop_seconds = time.monotonic() - started
-        received, dropped = counts(self.log_path)
+        received, dropped, flushed = counts(self.log_path)
+        if not verified and dropped is not None:
+            # No marker in the file: a flushed packet may be the caller's; count it lost.
+            dropped, flushed = dropped + flushed, 0
         files = tuple(self._out.kept) if self._out is not None else ()
         path = files[-1] if files else self.out_path
         self.result = CaptureResult(
@@ -363,6 +367,7 @@ class Capture:
             received=received,
             dropped=dropped,
             returncode=rc,
+            flushed=flushed,
         )
         log.info(
             "capture on %s stopped in %.1f ms (verified=%s, dropped=%s): %s",

@@ -12,6 +12,8 @@ PRIVILEGE_FIX = (
     "setcap cap_net_raw,cap_net_admin+eip /usr/bin/dumpcap"
 )
 _DROPPED_RE = re.compile(r"Packets received/dropped on interface .*?: (\d+)/(\d+)")
+# dumpcap's breakdown of that total: "(pcap:0/dumpcap:0/flushed:1/ps_ifdrop:0)".
+_FLUSHED_RE = re.compile(r"Packets received/dropped on interface .*?: \d+/\d+ \(.*?flushed:(\d+)")
 
 
 def log_tail(path: Path, lines: int = 15) -> str:
@@ -37,11 +39,23 @@ def fix_for(tail: str, interface: str, user: str | None = None) -> str:
     return PRIVILEGE_FIX
 
 
-def counts(path: Path) -> tuple[int | None, int | None]:
+def counts(path: Path) -> tuple[int | None, int | None, int]:
+    """dumpcap's exit summary: packets received, packets lost, packets flushed.
+
+    dumpcap's "dropped" total includes `flushed`: packets that reached it after it was
+    told to stop, which it counts and does not write. The stop is asked for only once
+    the stop marker is in the file, and the filler datagrams keep coming until then, so
+    a flushed packet came after the marker: the harness's own filler, never a packet of
+    the run (the marker proves those were written). Lost = the total less `flushed`:
+    the kernel's, dumpcap's and the interface's drops.
+    """
     if not path.exists():
-        return None, None
-    found = _DROPPED_RE.findall(path.read_text(errors="replace"))
+        return None, None, 0
+    text = path.read_text(errors="replace")
+    found = _DROPPED_RE.findall(text)
     if not found:
-        return None, None
+        return None, None, 0
     received, dropped = found[-1]
-    return int(received), int(dropped)
+    flushed_found = _FLUSHED_RE.findall(text)
+    flushed = int(flushed_found[-1]) if flushed_found else 0
+    return int(received), int(dropped) - flushed, flushed
