@@ -507,7 +507,8 @@ def _attempt(
             try:
                 server, station = _serve(profile, certs, target, port, run_dir, session)
             except PortInUseError:
-                # Taken since we picked it: the port is compiled in, so build and flash again.
+                # Taken since we picked it: a real board has the port compiled in, so build
+                # and flash again (a twin's build reads it at start: the same build id).
                 log.info("port %d was taken meanwhile; %s gets another", port, scenario.name)
                 port = pick_port(
                     config.cache_dir, scenario.name, target.bind, target.bench_board, fresh=True
